@@ -1,0 +1,92 @@
+import path from 'node:path';
+import type { Observable } from 'rxjs';
+import type { Recording } from '../src/stream/recording.js';
+import type { Chunk, StreamInfo } from '../src/stream/types.js';
+import { readEdf } from './file/edf-reader.js';
+import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
+import { pacedChunks } from './paced-source.js';
+import { booleanParam, numberParam, parseSourceUri, type SourceUri } from './source-uri.js';
+import { generateMotorImagery, MotorImagerySimulator, type MotorImageryOptions } from './synthetic/motor-imagery.js';
+
+/** An opened source: its stream description up front, then its chunks on subscription. */
+export interface Source {
+  readonly uri: string;
+  readonly info: StreamInfo;
+  /** True when the stream has an end (a file without loop, a finite synthetic recording). */
+  readonly finite: boolean;
+  /** Every subscription starts the stream from its beginning. */
+  readonly chunks$: Observable<Chunk>;
+}
+
+/**
+ * Opens a source URI (see source-uri.ts). `replay` gives defaults for the pace; the URI's own
+ * speed/chunk/loop parameters win over them.
+ */
+export async function openSource(raw: string, replay: Partial<ReplayOptions> = {}): Promise<Source> {
+  const uri = parseSourceUri(raw);
+  const pace = paceOf(uri, replay);
+  if (uri.scheme === 'synthetic' && !uri.params.has('trials')) {
+    const opts = syntheticOptions(uri);
+    const sim = new MotorImagerySimulator(opts);
+    const info = sim.info;
+    let next = 0;
+    const chunks$ = pacedChunks(
+      info,
+      (first, max) => {
+        if (first !== next) throw new Error('synthetic source: one subscription at a time');
+        const { data, markers } = sim.next(max);
+        next = first + max;
+        return { data, samples: max, time: first / info.sampleRate, markers };
+      },
+      pace,
+    );
+    return { uri: raw, info, finite: false, chunks$ };
+  }
+  const rec = await loadRecording(uri);
+  return { uri: raw, info: rec.info, finite: !pace.loop, chunks$: replayRecording(rec, pace) };
+}
+
+/** Loads a whole recording: a file, or a finite synthetic session (`synthetic:...?trials=N`). */
+export async function loadRecording(source: string | SourceUri): Promise<Recording> {
+  const uri = typeof source === 'string' ? parseSourceUri(source) : source;
+  switch (uri.scheme) {
+    case 'file': {
+      const ext = path.extname(uri.target).toLowerCase();
+      if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
+      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf or .bdf`);
+    }
+    case 'synthetic': {
+      const trials = numberParam(uri, 'trials', 40);
+      if (!Number.isInteger(trials) || trials < 1) throw new Error(`source "${uri.raw}": trials must be a positive integer`);
+      return generateMotorImagery({ ...syntheticOptions(uri), trialsPerClass: trials });
+    }
+    default:
+      throw new Error(`source "${uri.raw}": the ${uri.scheme}: scheme is not available yet in this version (planned: LSL and serial devices)`);
+  }
+}
+
+function syntheticOptions(uri: SourceUri): MotorImageryOptions {
+  if (uri.target !== 'motor-imagery') {
+    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery`);
+  }
+  const classes = uri.params.get('classes')?.split(',').map((c) => c.trim());
+  const allowed = ['left', 'right', 'feet'];
+  const bad = classes?.filter((c) => !allowed.includes(c)) ?? [];
+  if (bad.length > 0) throw new Error(`source "${uri.raw}": unknown class(es) ${bad.join(', ')}, expected ${allowed.join(', ')}`);
+  return {
+    seed: numberParam(uri, 'seed', 42),
+    sampleRate: numberParam(uri, 'rate', 160),
+    ...(classes ? { classes: classes as MotorImageryOptions['classes'] } : {}),
+  };
+}
+
+function paceOf(uri: SourceUri, defaults: Partial<ReplayOptions>): ReplayOptions {
+  const base = { ...DEFAULT_REPLAY, ...defaults };
+  const speedRaw = uri.params.get('speed');
+  const speed = speedRaw === 'max' ? 'max' : numberParam(uri, 'speed', base.speed === 'max' ? Infinity : base.speed);
+  return {
+    speed: speed === Infinity ? 'max' : speed,
+    chunkSize: numberParam(uri, 'chunk', base.chunkSize),
+    loop: booleanParam(uri, 'loop', base.loop),
+  };
+}

@@ -1,0 +1,107 @@
+import { performance } from 'node:perf_hooks';
+import { openSource } from '../../devices/open-source.js';
+import type { ChannelInfo } from '../stream/types.js';
+
+export interface ChannelSummary {
+  label: string;
+  type: ChannelInfo['type'];
+  unit: string;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+export interface InspectReport {
+  source: string;
+  stream: { name: string; type: string; sourceId: string; sampleRate: number; channelCount: number };
+  samples: number;
+  chunks: number;
+  seconds: number;
+  /** Samples per wall-clock second while reading (paced sources), or null when read as fast as possible. */
+  measuredRate: number | null;
+  /** Samples missing between chunks (gaps in the sample counter). */
+  dropped: number;
+  markers: { count: number; values: Record<string, number> };
+  channels: ChannelSummary[];
+}
+
+/**
+ * Reads `seconds` of stream time from a source and summarises it. Recordings are read as fast as
+ * possible unless a pace is given in the URI; live sources at their own pace.
+ */
+export async function inspectSource(uri: string, seconds: number): Promise<InspectReport> {
+  if (!(seconds > 0)) throw new Error(`--seconds must be positive, got ${seconds}`);
+  const isRecording = uri.startsWith('file:') || /[?&]trials=/.test(uri);
+  const source = await openSource(uri, isRecording ? { speed: 'max', chunkSize: 256 } : {});
+  const info = source.info;
+  const n = info.channels.length;
+  const wanted = Math.max(1, Math.round(seconds * info.sampleRate));
+  const sum = new Float64Array(n);
+  const sumSq = new Float64Array(n);
+  const min = new Float64Array(n).fill(Infinity);
+  const max = new Float64Array(n).fill(-Infinity);
+  const markerValues: Record<string, number> = {};
+  let samples = 0;
+  let chunks = 0;
+  let dropped = 0;
+  let expected = 0;
+  let markerCount = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const sub = source.chunks$.subscribe({
+      next(chunk) {
+        chunks++;
+        if (chunk.firstSample > expected) dropped += chunk.firstSample - expected;
+        expected = chunk.firstSample + chunk.samples;
+        const take = Math.min(chunk.samples, wanted - samples);
+        for (let s = 0; s < take; s++) {
+          const o = s * n;
+          for (let c = 0; c < n; c++) {
+            const v = chunk.data[o + c];
+            sum[c] += v;
+            sumSq[c] += v * v;
+            if (v < min[c]) min[c] = v;
+            if (v > max[c]) max[c] = v;
+          }
+        }
+        const tEnd = chunk.time + take / info.sampleRate;
+        for (const m of chunk.markers) {
+          if (m.time >= tEnd) continue;
+          markerCount++;
+          markerValues[m.value] = (markerValues[m.value] ?? 0) + 1;
+        }
+        samples += take;
+        if (samples >= wanted) {
+          sub.unsubscribe();
+          resolve();
+        }
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  const elapsed = (performance.now() - t0) / 1000;
+  return {
+    source: uri,
+    stream: { name: info.name, type: info.type, sourceId: info.sourceId, sampleRate: info.sampleRate, channelCount: n },
+    samples,
+    chunks,
+    seconds: samples / info.sampleRate,
+    measuredRate: isRecording ? null : samples / elapsed,
+    dropped,
+    markers: { count: markerCount, values: markerValues },
+    channels: info.channels.map((ch, c) => {
+      const mean = samples ? sum[c] / samples : NaN;
+      return {
+        label: ch.label,
+        type: ch.type,
+        unit: ch.unit,
+        mean,
+        std: samples ? Math.sqrt(Math.max(0, sumSq[c] / samples - mean * mean)) : NaN,
+        min: min[c],
+        max: max[c],
+      };
+    }),
+  };
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import path from 'node:path';
+import { z } from 'zod';
+import { configSchema, ConfigError, loadConfig, parseConfig, type Config } from '../config/config-schema.js';
+import { messageJsonSchemas } from '../server/messages.js';
+import { startSession } from '../session/run-session.js';
+import { projectPath } from '../util/project-path.js';
+import { VERSION } from '../version.js';
+import { inspectSource } from './inspect.js';
+import { evaluateMotorImagery } from '../../pipelines/motor-imagery/evaluate.js';
+import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
+import { loadRecording } from '../../devices/open-source.js';
+
+const program = new Command();
+program.name('neurorx').description('Real-time BCI pipelines: EEG in, decisions out over WebSocket').version(VERSION);
+
+const number = (what: string) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a number, got "${v}"`);
+  return n;
+};
+const integerList = (what: string) => (v: string): number[] => {
+  const out: number[] = [];
+  for (const part of v.split(',')) {
+    const range = /^(\d+)-(\d+)$/.exec(part.trim());
+    if (range) for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
+    else if (/^\d+$/.test(part.trim())) out.push(Number(part));
+    else throw new InvalidArgumentError(`${what}: "${part}" is not a number or a range like 1-3`);
+  }
+  return out;
+};
+const speedArg = (v: string): number | 'max' => (v === 'max' ? 'max' : number('--speed')(v));
+
+program
+  .command('run')
+  .description('run a session from a config (default: the embedded synthetic motor-imagery demo)')
+  .argument('[config]', 'JSON config file', projectPath('config', 'default.json'))
+  .option('--port <n>', 'WebSocket/HTTP port (overrides the config)', number('--port'))
+  .action(async (file: string, opts: { port?: number }) => {
+    const config = await loadConfig(file);
+    if (opts.port !== undefined) config.server.port = opts.port;
+    await runUntilDone(config);
+  });
+
+program
+  .command('replay')
+  .description('replay a recording through the motor-imagery pipeline, decisions over WebSocket')
+  .argument('<file>', 'an EDF/EDF+/BDF file (or any source URI)')
+  .option('--speed <x>', 'pace: 1 = real time, "max" = as fast as possible', speedArg, 1)
+  .option('--chunk <n>', 'samples per chunk', number('--chunk'), 16)
+  .option('--loop', 'start over at the end', false)
+  .option('--events <map>', 'cue markers to classes, e.g. T1=left,T2=right (default: left,right markers)')
+  .option('--calibrate <uri>', 'train on this recording (default: the replayed file itself)')
+  .option('--model <path>', 'use a saved model instead of calibrating')
+  .option('--channels <labels>', 'comma-separated channels (default: every EEG channel)')
+  .option('--port <n>', 'WebSocket/HTTP port', number('--port'), 8765)
+  .action(async (file: string, o: { speed: number | 'max'; chunk: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number }) => {
+    const uri = /^[a-z]+:/.test(file) && !/^[a-zA-Z]:[\\/]/.test(file) ? file : `file:${file}`;
+    const events = o.events ? parseEvents(o.events) : await defaultEvents(uri);
+    const config = parseConfig(
+      {
+        name: `replay ${path.basename(file)}`,
+        source: { uri, replay: { speed: o.speed, chunkSize: o.chunk, loop: o.loop } },
+        pipeline: {
+          kind: 'motor-imagery',
+          events,
+          ...(o.channels ? { channels: o.channels.split(',').map((c) => c.trim()) } : {}),
+          calibration: o.model ? { from: 'model', path: o.model } : { from: 'recording', source: o.calibrate ?? uri },
+        },
+        server: { port: o.port },
+      },
+      'replay options',
+    );
+    await runUntilDone(config);
+  });
+
+program
+  .command('inspect')
+  .description('read a source for a while and summarise it (stream info, per-channel statistics, drops)')
+  .argument('<source>', 'source URI, e.g. file:rec.edf or synthetic:motor-imagery')
+  .option('--seconds <n>', 'stream seconds to read', number('--seconds'), 5)
+  .option('--json', 'print the report as JSON on the last line', false)
+  .action(async (uri: string, o: { seconds: number; json: boolean }) => {
+    const report = await inspectSource(uri, o.seconds);
+    if (o.json) {
+      process.stdout.write(JSON.stringify(report) + '\n');
+      return;
+    }
+    const s = report.stream;
+    console.log(`${s.name} [${s.type}] ${s.channelCount} channels @ ${s.sampleRate} Hz (${s.sourceId})`);
+    console.log(`${report.samples} samples in ${report.chunks} chunks (${report.seconds.toFixed(2)} s), ${report.dropped} dropped` + (report.measuredRate ? `, measured ${report.measuredRate.toFixed(1)} Hz` : ''));
+    console.log(`markers: ${report.markers.count} ${JSON.stringify(report.markers.values)}`);
+    for (const c of report.channels) {
+      console.log(`  ${c.label.padEnd(8)} ${c.type.padEnd(5)} mean ${fmt(c.mean)} std ${fmt(c.std)} min ${fmt(c.min)} max ${fmt(c.max)} ${c.unit}`);
+    }
+  });
+
+program
+  .command('evaluate')
+  .description('offline cross-validated accuracy of a decoder on a dataset')
+  .option('--dataset <name>', 'eegmmidb (PhysioNet) or synthetic', 'eegmmidb')
+  .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7', integerList('--subjects'), [1])
+  .option('--runs <list>', 'eegmmidb runs', integerList('--runs'), [6, 10, 14])
+  .option('--pipeline <name>', 'decoder', 'csp-lda')
+  .option('--band <lo,hi>', 'band-pass, Hz', '7,30')
+  .option('--order <n>', 'Butterworth order', number('--order'), 4)
+  .option('--tmin <s>', 'epoch start after the cue', number('--tmin'), 1)
+  .option('--tmax <s>', 'epoch end after the cue (inclusive)', number('--tmax'), 2)
+  .option('--folds <n>', 'random stratified splits', number('--folds'), 10)
+  .option('--test-size <f>', 'held-out fraction per split', number('--test-size'), 0.2)
+  .option('--seed <n>', 'seed of the splits', number('--seed'), 42)
+  .option('--components <n>', 'CSP components', number('--components'), 4)
+  .option('--shrinkage <s>', 'LDA shrinkage: none, auto or a number in [0,1]', 'none')
+  .option('--json', 'print only the JSON result', false)
+  .action(async (o: Record<string, unknown>) => {
+    const [low, high] = String(o.band).split(',').map(Number);
+    if (!(low > 0 && high > low)) throw new InvalidArgumentError(`--band must be "low,high" in Hz, got "${String(o.band)}"`);
+    if (o.pipeline !== 'csp-lda') throw new InvalidArgumentError(`--pipeline: unknown decoder "${String(o.pipeline)}" (available: csp-lda)`);
+    if (o.dataset !== 'eegmmidb' && o.dataset !== 'synthetic') throw new InvalidArgumentError(`--dataset: unknown dataset "${String(o.dataset)}" (available: eegmmidb, synthetic)`);
+    const shrink = String(o.shrinkage);
+    const result = await evaluateMotorImagery({
+      dataset: o.dataset,
+      dataDir: defaultDataDir(),
+      subjects: o.subjects as number[],
+      runs: o.runs as number[],
+      pipeline: 'csp-lda',
+      band: { low, high, order: o.order as number },
+      tmin: o.tmin as number,
+      tmax: o.tmax as number,
+      folds: o.folds as number,
+      testSize: o.testSize as number,
+      seed: o.seed as number,
+      components: o.components as number,
+      shrinkage: shrink === 'none' ? null : shrink === 'auto' ? 'auto' : number('--shrinkage')(shrink),
+    });
+    if (!o.json) {
+      for (const s of result.subjects) console.log(`subject ${s.subject}: accuracy ${s.accuracy.toFixed(3)} kappa ${s.kappa.toFixed(3)} (${s.trials} trials)`);
+      console.log(`mean accuracy ${result.meanAccuracy.toFixed(3)} (${result.protocol})`);
+    }
+    process.stdout.write(JSON.stringify(result) + '\n');
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schemas of the WebSocket messages and of the config file')
+  .action(() => {
+    const doc = { ...messageJsonSchemas(), config: z.toJSONSchema(configSchema, { io: 'input' }) };
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  });
+
+function fmt(v: number): string {
+  return (Number.isFinite(v) ? v.toFixed(2) : String(v)).padStart(10);
+}
+
+function parseEvents(spec: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of spec.split(',')) {
+    const [marker, label] = pair.split('=').map((x) => x?.trim());
+    if (!marker || !label) throw new InvalidArgumentError(`--events: "${pair}" is not marker=class (e.g. T1=left)`);
+    out[marker] = label;
+  }
+  return out;
+}
+
+/** left/right when the recording has such markers; otherwise asks for --events, naming the markers found. */
+async function defaultEvents(uri: string): Promise<Record<string, string>> {
+  const rec = await loadRecording(uri);
+  const values = [...new Set(rec.markers.map((m) => m.value))];
+  if (values.includes('left') && values.includes('right')) return { left: 'left', right: 'right' };
+  throw new InvalidArgumentError(
+    `the recording's markers are ${values.join(', ') || '(none)'}; say which two are the classes with --events, e.g. --events ${values[1] ?? 'T1'}=left,${values[2] ?? 'T2'}=right`,
+  );
+}
+
+async function runUntilDone(config: Config): Promise<void> {
+  const session = await startSession(config, { log: (l) => console.error(l) });
+  const stop = async (): Promise<void> => {
+    await session.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  const { error } = await session.done;
+  await session.stop();
+  if (error) process.exitCode = 1;
+}
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = e as Error;
+  console.error(err instanceof ConfigError ? err.message : `neurorx: ${err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
+
+export const replaySchema = z
+  .object({
+    speed: z.union([z.number().positive(), z.literal('max')]).default(1).describe('1 = real time; "max" = as fast as possible'),
+    chunkSize: z.number().int().min(1).default(16).describe('samples per chunk'),
+    loop: z.boolean().default(false),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8765),
+    maxQueue: z.number().int().min(1).default(256).describe('frames queued per slow client before the oldest is dropped'),
+    stallTimeoutMs: z.number().int().min(100).default(10_000).describe('a client backlogged this long is disconnected'),
+  })
+  .strict();
+
+/** A neurorx session: where the signal comes from, how it is decoded, where decisions go. */
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().min(1).default('neurorx'),
+    source: z
+      .object({
+        uri: z.string().min(1).describe('source URI, e.g. file:rec.edf or synthetic:motor-imagery'),
+        replay: replaySchema.default({ speed: 1, chunkSize: 16, loop: false }),
+      })
+      .strict(),
+    pipeline: motorImagerySettingsSchema,
+    server: serverSchema.default({ host: '127.0.0.1', port: 8765, maxQueue: 256, stallTimeoutMs: 10_000 }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Validates a parsed config; the error names every offending field and why. */
+export function parseConfig(json: unknown, origin = 'config'): Config {
+  const result = configSchema.safeParse(json);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => {
+    const field = i.path.length > 0 ? i.path.map(String).join('.') : '(root)';
+    return `  ${field}: ${i.message}`;
+  });
+  throw new ConfigError(`${origin}: invalid config\n${lines.join('\n')}`);
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates a JSON config file. */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(json, path);
+}

@@ -1,0 +1,127 @@
+import { CholeskyDecomposition, EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
+import { concatenatedCovariance, ledoitWolfShrinkage, shrink } from './covariance.js';
+
+/** A block of interleaved multichannel samples (an epoch or a window). */
+export interface SignalBlock {
+  readonly data: Float32Array;
+  readonly samples: number;
+}
+
+export interface CspOptions {
+  /** Number of spatial filters kept (taken alternately from both ends of the spectrum). */
+  components: number;
+  /**
+   * Covariance regularisation: 0 or undefined for none, a number in (0, 1] for shrinkage towards
+   * a scaled identity, or "ledoit-wolf" for the analytic optimal shrinkage.
+   */
+  regularization?: number | 'ledoit-wolf';
+}
+
+export interface CspState {
+  readonly classes: readonly [string, string];
+  /** components x channels, row-major: the spatial filters. */
+  readonly filters: number[][];
+  /** channels x components: the activation patterns (for topographic display). */
+  readonly patterns: number[][];
+  /** Generalised eigenvalues of the kept filters (variance share of the first class). */
+  readonly eigenvalues: number[];
+}
+
+/**
+ * Two-class common spatial patterns (Koles 1990; Ramoser et al. 2000): filters w that extremise
+ * w'C1w / w'(C1+C2)w, from the generalised eigenproblem C1 w = lambda (C1 + C2) w solved by
+ * Cholesky whitening and a symmetric eigendecomposition (ml-matrix). Filters are ordered as MNE
+ * orders them: by |lambda - 0.5|, most discriminative first.
+ */
+export class Csp {
+  constructor(readonly state: CspState) {}
+
+  static fit(blocks: readonly SignalBlock[], labels: readonly string[], channels: number, opts: CspOptions): Csp {
+    if (blocks.length !== labels.length) throw new Error(`CSP: ${blocks.length} epochs but ${labels.length} labels`);
+    const classes = [...new Set(labels)].sort();
+    if (classes.length !== 2) {
+      throw new Error(`CSP: two classes needed, got ${classes.length} (${classes.join(', ')})`);
+    }
+    if (!Number.isInteger(opts.components) || opts.components < 1 || opts.components > channels) {
+      throw new Error(`CSP: components must be an integer in 1..${channels}, got ${opts.components}`);
+    }
+    const covs = classes.map((cls) => {
+      const mine = blocks.filter((_, i) => labels[i] === cls);
+      return regularize(concatenatedCovariance(mine, channels), mine, channels, opts.regularization);
+    });
+    const composite = covs[0].clone().add(covs[1]);
+    const chol = new CholeskyDecomposition(composite);
+    if (!chol.isPositiveDefinite()) {
+      throw new Error('CSP: the summed class covariance is singular (rank-deficient data: too few samples, flat or duplicated channels); set csp regularization');
+    }
+    const lower = chol.lowerTriangularMatrix;
+    const lowerInv = solveLower(lower, Matrix.eye(channels));
+    const whitened = lowerInv.mmul(covs[0]).mmul(lowerInv.transpose());
+    const sym = whitened.clone().add(whitened.transpose()).div(2);
+    const eig = new EigenvalueDecomposition(sym, { assumeSymmetric: true });
+    const values = eig.realEigenvalues;
+    const order = values.map((v, i) => [Math.abs(v - 0.5), i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+    // Filters are the columns of L^-T V, i.e. the rows of V^T L^-1.
+    const all = eig.eigenvectorMatrix.transpose().mmul(lowerInv);
+    const kept = order.slice(0, opts.components);
+    const filters = kept.map((i) => all.getRow(i));
+    const patternsAll = inverse(all);
+    const patterns = Array.from({ length: channels }, (_, c) => kept.map((i) => patternsAll.get(c, i)));
+    return new Csp({ classes: [classes[0], classes[1]], filters, patterns, eigenvalues: kept.map((i) => values[i]) });
+  }
+
+  get components(): number {
+    return this.state.filters.length;
+  }
+
+  /**
+   * Log of the mean power of each spatially filtered component over a block: the classic CSP
+   * feature vector. Writes into `out` (length `components`) when given.
+   */
+  logPower(block: SignalBlock, channels: number, out: Float64Array = new Float64Array(this.components)): Float64Array {
+    const k = this.components;
+    const w = this.flat ?? (this.flat = Float64Array.from(this.state.filters.flat()));
+    out.fill(0);
+    const { data, samples } = block;
+    for (let s = 0; s < samples; s++) {
+      const o = s * channels;
+      for (let j = 0; j < k; j++) {
+        const row = j * channels;
+        let y = 0;
+        for (let c = 0; c < channels; c++) y += w[row + c] * data[o + c];
+        out[j] += y * y;
+      }
+    }
+    for (let j = 0; j < k; j++) out[j] = Math.log(out[j] / samples);
+    return out;
+  }
+
+  private flat: Float64Array | undefined;
+}
+
+function regularize(cov: Matrix, blocks: readonly SignalBlock[], channels: number, reg: CspOptions['regularization']): Matrix {
+  if (reg === undefined || reg === 0) return cov;
+  if (reg === 'ledoit-wolf') {
+    // Observations are samples, taken as centred (as the covariance itself).
+    const rows = blocks.reduce((n, b) => n + b.samples, 0);
+    const x = new Matrix(rows, channels);
+    let r = 0;
+    for (const b of blocks) for (let s = 0; s < b.samples; s++, r++) for (let c = 0; c < channels; c++) x.set(r, c, b.data[s * channels + c]);
+    return shrink(cov, ledoitWolfShrinkage(x));
+  }
+  return shrink(cov, reg);
+}
+
+/** Solves L X = B for lower-triangular L by forward substitution. */
+function solveLower(lower: Matrix, b: Matrix): Matrix {
+  const n = lower.rows;
+  const x = new Matrix(n, b.columns);
+  for (let col = 0; col < b.columns; col++) {
+    for (let i = 0; i < n; i++) {
+      let sum = b.get(i, col);
+      for (let k = 0; k < i; k++) sum -= lower.get(i, k) * x.get(k, col);
+      x.set(i, col, sum / lower.get(i, i));
+    }
+  }
+  return x;
+}
