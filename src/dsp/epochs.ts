@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { statefulOperator } from '../stream/stateful-operator.js';
 import { assertSameStream } from '../stream/chunk.js';
 import type { Chunk, Marker, StreamInfo } from '../stream/types.js';
 import { SampleRing } from './sample-ring.js';
@@ -45,51 +46,43 @@ interface Pending {
  * epochs whose start precedes the stream (or the ring's memory) are skipped.
  */
 export function markerEpochs(opts: EpochOptions): OperatorFunction<Chunk, Epoch> {
-  return (source) =>
-    new Observable<Epoch>((subscriber) => {
-      let first: StreamInfo | undefined;
-      let ring: SampleRing | undefined;
-      let span = { offset: 0, length: 0 };
-      let pending: Pending[] = [];
-      return source.subscribe({
-        next(chunk) {
-          if (!first) {
-            first = chunk.info;
-            span = epochSpan(opts, chunk.info.sampleRate);
-            ring = new SampleRing(span.length + Math.max(0, -span.offset) + 1, chunk.info.channels.length);
-          }
-          assertSameStream(first, chunk, 'markerEpochs');
-          const r = ring!;
-          const rate = chunk.info.sampleRate;
-          const base = r.written;
-          for (const m of chunk.markers) {
-            const label = opts.events[m.value];
-            if (label === undefined) continue;
-            const at = base + Math.round((m.time - chunk.time) * rate);
-            pending.push({ start: at + span.offset, label, marker: m });
-          }
-          if (pending.length > 1) pending.sort((a, b) => a.start - b.start);
-          for (let s = 0; s < chunk.samples; s++) {
-            r.pushSample(chunk.data, s);
-            while (pending.length > 0 && pending[0].start + span.length <= r.written) {
-              const p = pending.shift()!;
-              if (p.start < 0 || p.start < r.written - r.capacity) continue;
-              subscriber.next({
-                info: chunk.info,
-                label: p.label,
-                marker: p.marker,
-                data: r.view(p.start, span.length).slice(),
-                samples: span.length,
-                firstSample: chunk.firstSample - base + p.start,
-              });
-            }
-          }
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => {
-          pending = [];
-          subscriber.complete();
-        },
-      });
-    });
+  return statefulOperator(() => {
+    let first: StreamInfo | undefined;
+    let ring: SampleRing | undefined;
+    let span = { offset: 0, length: 0 };
+    const pending: Pending[] = [];
+    return (chunk: Chunk, emit: (e: Epoch) => void) => {
+      if (!first) {
+        first = chunk.info;
+        span = epochSpan(opts, chunk.info.sampleRate);
+        ring = new SampleRing(span.length + Math.max(0, -span.offset) + 1, chunk.info.channels.length);
+      }
+      assertSameStream(first, chunk, 'markerEpochs');
+      const r = ring!;
+      const rate = chunk.info.sampleRate;
+      const base = r.written;
+      for (const m of chunk.markers) {
+        const label = opts.events[m.value];
+        if (label === undefined) continue;
+        const at = base + Math.round((m.time - chunk.time) * rate);
+        pending.push({ start: at + span.offset, label, marker: m });
+      }
+      if (pending.length > 1) pending.sort((a, b) => a.start - b.start);
+      for (let s = 0; s < chunk.samples; s++) {
+        r.pushSample(chunk.data, s);
+        while (pending.length > 0 && pending[0].start + span.length <= r.written) {
+          const p = pending.shift()!;
+          if (p.start < 0 || p.start < r.written - r.capacity) continue;
+          emit({
+            info: chunk.info,
+            label: p.label,
+            marker: p.marker,
+            data: r.view(p.start, span.length).slice(),
+            samples: span.length,
+            firstSample: chunk.firstSample - base + p.start,
+          });
+        }
+      }
+    };
+  });
 }

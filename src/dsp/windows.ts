@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { statefulOperator } from '../stream/stateful-operator.js';
 import { assertSameStream } from '../stream/chunk.js';
 import type { Chunk, StreamInfo } from '../stream/types.js';
 import { sampleTime } from '../stream/types.js';
@@ -36,39 +37,34 @@ export function secondsToSamples(seconds: number, rate: number, what: string): n
  * `length - 1`; later ones every `hop` samples. Independent of how the input is chunked.
  */
 export function slidingWindows(opts: WindowOptions): OperatorFunction<Chunk, Window> {
-  return (source) =>
-    new Observable<Window>((subscriber) => {
-      let ring: SampleRing | undefined;
-      let first: StreamInfo | undefined;
-      let length = 0;
-      let hop = 0;
-      return source.subscribe({
-        next(chunk) {
-          if (!first) {
-            first = chunk.info;
-            length = secondsToSamples(opts.length, chunk.info.sampleRate, 'window length');
-            hop = secondsToSamples(opts.hop, chunk.info.sampleRate, 'window hop');
-            ring = new SampleRing(length, chunk.info.channels.length);
-          }
-          assertSameStream(first, chunk, 'slidingWindows');
-          const r = ring!;
-          for (let s = 0; s < chunk.samples; s++) {
-            r.pushSample(chunk.data, s);
-            const count = r.written;
-            if (count >= length && (count - length) % hop === 0) {
-              subscriber.next({
-                info: chunk.info,
-                data: r.view(count - length, length).slice(),
-                samples: length,
-                firstSample: chunk.firstSample + s - length + 1,
-                endTime: sampleTime(chunk, s),
-                receivedAt: chunk.receivedAt,
-              });
-            }
-          }
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return statefulOperator(() => {
+    let ring: SampleRing | undefined;
+    let first: StreamInfo | undefined;
+    let length = 0;
+    let hop = 0;
+    return (chunk: Chunk, emit: (w: Window) => void) => {
+      if (!first) {
+        first = chunk.info;
+        length = secondsToSamples(opts.length, chunk.info.sampleRate, 'window length');
+        hop = secondsToSamples(opts.hop, chunk.info.sampleRate, 'window hop');
+        ring = new SampleRing(length, chunk.info.channels.length);
+      }
+      assertSameStream(first, chunk, 'slidingWindows');
+      const r = ring!;
+      for (let s = 0; s < chunk.samples; s++) {
+        r.pushSample(chunk.data, s);
+        const count = r.written;
+        if (count >= length && (count - length) % hop === 0) {
+          emit({
+            info: chunk.info,
+            data: r.view(count - length, length).slice(),
+            samples: length,
+            firstSample: chunk.firstSample + s - length + 1,
+            endTime: sampleTime(chunk, s),
+            receivedAt: chunk.receivedAt,
+          });
+        }
+      }
+    };
+  });
 }
