@@ -6,7 +6,13 @@ import { readEdf } from './file/edf-reader.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { pacedChunks } from './paced-source.js';
 import { booleanParam, numberParam, parseSourceUri, type SourceUri } from './source-uri.js';
-import { generateMotorImagery, MotorImagerySimulator, type MotorImageryOptions } from './synthetic/motor-imagery.js';
+import {
+  DEFAULT_SAMPLE_RATE,
+  DEFAULT_SUBJECT,
+  generateMotorImagery,
+  MotorImagerySimulator,
+  type MotorImageryOptions,
+} from './synthetic/motor-imagery.js';
 
 /** An opened source: its stream description up front, then its chunks on subscription. */
 export interface Source {
@@ -27,13 +33,15 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
   const pace = paceOf(uri, replay);
   if (uri.scheme === 'synthetic' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
-    const sim = new MotorImagerySimulator(opts);
+    let sim = new MotorImagerySimulator(opts);
     const info = sim.info;
     let next = 0;
     const chunks$ = pacedChunks(
       info,
       (first, max) => {
-        if (first !== next) throw new Error('synthetic source: one subscription at a time');
+        // A new subscription starts the (deterministic) stream again from its first sample.
+        if (first === 0 && next !== 0) sim = new MotorImagerySimulator(opts);
+        else if (first !== next) throw new Error('synthetic source: one subscription at a time');
         const { data, markers } = sim.next(max);
         next = first + max;
         return { data, samples: max, time: first / info.sampleRate, markers };
@@ -75,7 +83,8 @@ function syntheticOptions(uri: SourceUri): MotorImageryOptions {
   if (bad.length > 0) throw new Error(`source "${uri.raw}": unknown class(es) ${bad.join(', ')}, expected ${allowed.join(', ')}`);
   return {
     seed: numberParam(uri, 'seed', 42),
-    sampleRate: numberParam(uri, 'rate', 160),
+    subject: numberParam(uri, 'subject', DEFAULT_SUBJECT),
+    sampleRate: numberParam(uri, 'rate', DEFAULT_SAMPLE_RATE),
     ...(classes ? { classes: classes as MotorImageryOptions['classes'] } : {}),
   };
 }

@@ -91,7 +91,7 @@ async function subjectEpochs(opts: EvaluateOptions, subject: number): Promise<Ep
   };
   const epochs: Epoch[] = [];
   if (opts.dataset === 'synthetic') {
-    const rec = generateMotorImagery({ seed: subject, trialsPerClass: 30 });
+    const rec = generateMotorImagery({ subject, seed: subject, trialsPerClass: 30 });
     return epochsFromRecording(rec, resolveChannels(rec.info, undefined), { ...settings, events: { left: 'left', right: 'right' } });
   }
   // Each run is filtered on its own (filter state starts at rest at the run's first sample).

@@ -1,4 +1,4 @@
-import { concat, defer, filter, from, map, Observable, of, scan, share, switchMap, take, type OperatorFunction } from 'rxjs';
+import { concat, defer, filter, ignoreElements, map, merge, Observable, of, scan, share, switchMap, take, type OperatorFunction } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { slidingWindows, type Window } from '../../src/dsp/windows.js';
@@ -120,8 +120,12 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
     const trained$ = collected$.pipe(
       filter(done),
       take(1),
-      switchMap((epochs) => from(saveIfAsked(train(epochs, channels, source.info.sampleRate)))),
-      switchMap((model) => online(model, pre$)),
+      // Train synchronously and subscribe the online stage at once, so the shared preprocessed
+      // stream never loses its last subscriber (which would restart the source).
+      switchMap((epochs) => {
+        const model = train(epochs, channels, source.info.sampleRate);
+        return merge(defer(() => saveIfAsked(model)).pipe(ignoreElements()), online(model, pre$));
+      }),
     );
     return concat(
       of<PipelineEvent>({ kind: 'status', state: 'calibrating', detail: `collecting ${wanted} trials per class`, trials: counts([]) }),

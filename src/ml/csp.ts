@@ -81,16 +81,51 @@ export class Csp {
   logPower(block: SignalBlock, channels: number, out: Float64Array = new Float64Array(this.components)): Float64Array {
     const k = this.components;
     const w = this.flat ?? (this.flat = Float64Array.from(this.state.filters.flat()));
-    out.fill(0);
     const { data, samples } = block;
-    for (let s = 0; s < samples; s++) {
-      const o = s * channels;
-      for (let j = 0; j < k; j++) {
-        const row = j * channels;
+    // Four filters per pass over a sample: one read of each value feeds four projections.
+    let j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const r0 = j * channels;
+      const r1 = r0 + channels;
+      const r2 = r1 + channels;
+      const r3 = r2 + channels;
+      let p0 = 0;
+      let p1 = 0;
+      let p2 = 0;
+      let p3 = 0;
+      for (let s = 0; s < samples; s++) {
+        const o = s * channels;
+        let y0 = 0;
+        let y1 = 0;
+        let y2 = 0;
+        let y3 = 0;
+        for (let c = 0; c < channels; c++) {
+          const v = data[o + c];
+          y0 += w[r0 + c] * v;
+          y1 += w[r1 + c] * v;
+          y2 += w[r2 + c] * v;
+          y3 += w[r3 + c] * v;
+        }
+        p0 += y0 * y0;
+        p1 += y1 * y1;
+        p2 += y2 * y2;
+        p3 += y3 * y3;
+      }
+      out[j] = p0;
+      out[j + 1] = p1;
+      out[j + 2] = p2;
+      out[j + 3] = p3;
+    }
+    for (; j < k; j++) {
+      const row = j * channels;
+      let power = 0;
+      for (let s = 0; s < samples; s++) {
+        const o = s * channels;
         let y = 0;
         for (let c = 0; c < channels; c++) y += w[row + c] * data[o + c];
-        out[j] += y * y;
+        power += y * y;
       }
+      out[j] = power;
     }
     for (let j = 0; j < k; j++) out[j] = Math.log(out[j] / samples);
     return out;

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { DATA_DIR, dataFile, PROJECT_ROOT } from './helpers/data.js';
+
+// The built CLI (npm test runs tsc first), run as a user would run it.
+const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
+const run = promisify(execFile);
+
+async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, NEURORX_DATA: DATA_DIR } });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+
+const lastJson = (stdout: string): Record<string, any> => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+
+describe('neurorx CLI', () => {
+  it('inspect --json summarises a synthetic recording on its last stdout line', async () => {
+    const { stdout, code } = await cli('inspect', 'synthetic:motor-imagery?seed=1&trials=4', '--seconds', '10', '--json');
+    expect(code).toBe(0);
+    const report = lastJson(stdout);
+    expect(report.stream).toMatchObject({ type: 'EEG', sampleRate: 160 });
+    expect(report.samples).toBe(1600);
+    expect(report.dropped).toBe(0);
+    expect(report.channels).toHaveLength(report.stream.channelCount);
+    expect(report.markers.count).toBeGreaterThan(0);
+    for (const c of report.channels) expect(c.std).toBeGreaterThan(1);
+  });
+
+  it('inspect reads an EDF file and counts its events', async (ctx) => {
+    const file = dataFile('eegmmidb/S001/S001R04.edf');
+    if (!file) return ctx.skip();
+    const { stdout, code } = await cli('inspect', `file:${file}`, '--seconds', '125', '--json');
+    expect(code).toBe(0);
+    const report = lastJson(stdout);
+    expect(report.stream).toMatchObject({ channelCount: 64, sampleRate: 160 });
+    expect(report.samples).toBe(20000);
+    expect(report.markers.values).toEqual({ T0: 15, T1: 8, T2: 7 });
+  });
+
+  it('evaluate reaches the issue figure on eegmmidb subject 1, runs 6/10/14 (CSP+LDA, >= 0.90)', async (ctx) => {
+    if (!dataFile('eegmmidb/S001/S001R14.edf')) return ctx.skip();
+    const { stdout, code } = await cli('evaluate', '--dataset', 'eegmmidb', '--subjects', '1', '--runs', '6,10,14', '--pipeline', 'csp-lda', '--json');
+    expect(code).toBe(0);
+    const result = lastJson(stdout);
+    expect(result.subjects).toHaveLength(1);
+    expect(result.subjects[0].trials).toBe(45);
+    expect(result.subjects[0].foldAccuracies).toHaveLength(10);
+    expect(result.meanAccuracy).toBeGreaterThanOrEqual(0.9);
+  }, 60_000);
+
+  it('rejects a bad config naming the field, and a bad flag naming the flag', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-cli-'));
+    const file = path.join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ source: { uri: 'synthetic:motor-imagery' }, pipeline: { kind: 'motor-imagery', window: { length: -2, hop: 0.25 }, calibration: { from: 'stream', trialsPerClass: 5 } } }));
+    const bad = await cli('run', file);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${file}: invalid config`);
+    expect(bad.stderr).toMatch(/pipeline\.window\.length: Too small: expected number to be >0/);
+
+    const flag = await cli('evaluate', '--dataset', 'synthetic', '--folds', 'ten');
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toContain('--folds must be a number, got "ten"');
+  });
+});
