@@ -1,11 +1,9 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { loadConfig, parseConfig } from '../src/config/config-schema.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { PROJECT_ROOT } from './helpers/data.js';
-
-type Message = Record<string, unknown> & { type: string };
+import { connect, until } from './helpers/ws-client.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -13,30 +11,12 @@ afterEach(async () => {
   session = undefined;
 });
 
-function listen(url: string): Promise<{ ws: WebSocket; messages: Message[] }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const messages: Message[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Message));
-    ws.once('open', () => resolve({ ws, messages }));
-    ws.once('error', reject);
-  });
-}
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a session end to end: source -> pipeline -> WebSocket client on loopback', () => {
   it('the shipped default config (npm start) serves decisions within 20 s, in real time', async () => {
     const config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'default.json'));
     config.server.port = 0;
     session = await startSession(config);
-    const { ws, messages } = await listen(session.server.address.url);
+    const { ws, messages } = await connect(session.server.address.url);
     await until(() => messages.filter((m) => m.type === 'decision').length >= 3, 20_000);
     ws.close();
 

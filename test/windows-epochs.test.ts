@@ -37,6 +37,20 @@ describe('sliding windows', () => {
     }
   });
 
+  it('in view mode hands out the same samples without copying, valid while handled', async () => {
+    const copies = await collect(toChunks(info, data, 7), (s) => s.pipe(slidingWindows({ length: 0.5, hop: 0.25 })));
+    const seen: Float32Array[] = [];
+    let buffer: ArrayBufferLike | undefined;
+    from(toChunks(info, data, 7))
+      .pipe(slidingWindows({ length: 0.5, hop: 0.25, view: true }))
+      .subscribe((w) => {
+        seen.push(w.data.slice());
+        buffer ??= w.data.buffer;
+        expect(w.data.buffer).toBe(buffer); // one ring, no allocation per window
+      });
+    expect(seen).toEqual(copies.map((w) => w.data));
+  });
+
   it('rejects a stream whose channel count changes', async () => {
     const a = toChunks(info, data, 100)[0];
     const b = toChunks(streamInfo(2, 100), ramp(2, 100), 100)[0];

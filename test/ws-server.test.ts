@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { BciServer } from '../src/server/ws-server.js';
+import { connect, until } from './helpers/ws-client.js';
 import { decisionMessage, helloMessage, messageJsonSchemas, type HelloMessage } from '../src/server/messages.js';
 
 const hello = (): HelloMessage => ({
@@ -18,24 +18,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-function connect(url: string): Promise<{ ws: WebSocket; messages: Record<string, unknown>[] }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const messages: Record<string, unknown>[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
-    ws.once('open', () => resolve({ ws, messages }));
-    ws.once('error', reject);
-  });
-}
-
-const until = async (cond: () => boolean, ms = 10_000): Promise<void> => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('WebSocket server on loopback', () => {
   it('binds 127.0.0.1, greets with a valid hello, and delivers decisions in order', async () => {

@@ -32,7 +32,8 @@ export function classifyWindows(model: MotorImageryModel, window: MotorImagerySe
   let seq = 0;
   return (source) =>
     source.pipe(
-      slidingWindows(window),
+      // Features are computed synchronously from each window, so a view of the ring suffices.
+      slidingWindows({ ...window, view: true }),
       map((w: Window): Decision => {
         const p = model.probabilities(w);
         let best = 0;

@@ -8,7 +8,7 @@ import { SampleRing } from './sample-ring.js';
 /** A fixed-length run of samples cut from a stream. */
 export interface Window {
   readonly info: StreamInfo;
-  /** `samples * channels` values, sample-major; owned by the receiver. */
+  /** `samples * channels` values, sample-major; owned by the receiver (unless `view` was asked). */
   readonly data: Float32Array;
   readonly samples: number;
   /** Global index of the window's first sample. */
@@ -24,6 +24,12 @@ export interface WindowOptions {
   length: number;
   /** Step between window starts in seconds. */
   hop: number;
+  /**
+   * Emit a view into the internal ring instead of a copy: no allocation per window, but the data
+   * is valid only while the window is being handled synchronously (a classifier that reduces it to
+   * features at once). Default false.
+   */
+  view?: boolean;
 }
 
 /** Converts seconds to a whole number of samples (at least 1), naming the option when invalid. */
@@ -57,7 +63,7 @@ export function slidingWindows(opts: WindowOptions): OperatorFunction<Chunk, Win
         if (count >= length && (count - length) % hop === 0) {
           emit({
             info: chunk.info,
-            data: r.view(count - length, length).slice(),
+            data: opts.view ? r.view(count - length, length) : r.view(count - length, length).slice(),
             samples: length,
             firstSample: chunk.firstSample + s - length + 1,
             endTime: sampleTime(chunk, s),
