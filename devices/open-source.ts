@@ -4,6 +4,7 @@ import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
+import { openLslSource } from './lsl/lsl-source.js';
 import { pacedChunks } from './paced-source.js';
 import { booleanParam, numberParam, parseSourceUri, type SourceUri } from './source-uri.js';
 import {
@@ -30,6 +31,10 @@ export interface Source {
  */
 export async function openSource(raw: string, replay: Partial<ReplayOptions> = {}): Promise<Source> {
   const uri = parseSourceUri(raw);
+  if (uri.scheme === 'lsl') {
+    const lsl = await openLslSource(uri);
+    return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$ };
+  }
   const pace = paceOf(uri, replay);
   if (uri.scheme === 'synthetic' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
@@ -69,7 +74,7 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
       return generateMotorImagery({ ...syntheticOptions(uri), trialsPerClass: trials });
     }
     default:
-      throw new Error(`source "${uri.raw}": the ${uri.scheme}: scheme is not available yet in this version (planned: LSL and serial devices)`);
+      throw new Error(`source "${uri.raw}": the ${uri.scheme}: scheme is a live stream, not a recording (serial devices are planned)`);
   }
 }
 

@@ -4,7 +4,8 @@
  *   file:recordings/S001R04.edf?speed=2&chunk=32&loop=true
  *   synthetic:motor-imagery?seed=7&classes=left,right          (endless, live)
  *   synthetic:motor-imagery?seed=7&trials=40                   (a finite recording)
- *   lsl:type=EEG          serial:cyton:/dev/ttyUSB0             (planned)
+ *   lsl:type=EEG?markers=type=Markers    lsl:name=MyAmp    lsl:type='EEG' and channel_count>8
+ *   serial:cyton:/dev/ttyUSB0                                    (planned)
  *
  * Query parameters speed (number or "max"), chunk and loop set the replay pace of file and
  * synthetic sources; the others belong to the source.
@@ -29,7 +30,7 @@ export function parseSourceUri(raw: string): SourceUri {
     throw new Error(`source "${raw}": unknown scheme "${scheme}", expected one of ${SCHEMES.join(', ')}`);
   }
   const rest = raw.slice(colon + 1);
-  const q = scheme === 'lsl' ? -1 : rest.indexOf('?');
+  const q = rest.indexOf('?');
   const target = q >= 0 ? rest.slice(0, q) : rest;
   if (target.length === 0) throw new Error(`source "${raw}": nothing after "${scheme}:"`);
   const params = new Map<string, string>();

@@ -62,7 +62,10 @@ describe('source URIs', () => {
     expect(u.scheme).toBe('file');
     expect(u.target).toBe('data/S001R04.edf');
     expect(u.params.get('speed')).toBe('max');
-    expect(parseSourceUri("lsl:type='EEG' and name=x?").target).toBe("type='EEG' and name=x?");
+    const lsl = parseSourceUri("lsl:type='EEG' and channel_count>8?markers=type=Markers&timeout=3");
+    expect(lsl.target).toBe("type='EEG' and channel_count>8");
+    expect(lsl.params.get('markers')).toBe('type=Markers');
+    expect(lsl.params.get('timeout')).toBe('3');
   });
 
   it('names what is wrong', () => {

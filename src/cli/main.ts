@@ -10,7 +10,10 @@ import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
 import { evaluateMotorImagery } from '../../pipelines/motor-imagery/evaluate.js';
 import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
-import { loadRecording } from '../../devices/open-source.js';
+import { loadRecording, openSource } from '../../devices/open-source.js';
+import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
+import { ChunkOutlet } from '../../devices/lsl/lsl-sink.js';
+import { resolveStreams, sessionQuery } from '../../devices/lsl/resolver.js';
 
 const program = new Command();
 program.name('neurorx').description('Real-time BCI pipelines: EEG in, decisions out over WebSocket').version(VERSION);
@@ -139,6 +142,52 @@ program
       console.log(`mean accuracy ${result.meanAccuracy.toFixed(3)} (${result.protocol})`);
     }
     process.stdout.write(JSON.stringify(result) + '\n');
+  });
+
+const lsl = program.command('lsl').description('Lab Streaming Layer: list streams on the network, publish a recording');
+
+lsl
+  .command('list')
+  .description('list the LSL streams that answer within --timeout seconds')
+  .option('--timeout <s>', 'seconds to wait for answers', number('--timeout'), 2)
+  .option('--query <predicate>', "only streams matching this predicate, e.g. \"type='EEG'\"", '')
+  .option('--json', 'print the streams as JSON on the last line', false)
+  .action(async (o: { timeout: number; query: string; json: boolean }) => {
+    const config = lslConfigFromEnv();
+    const streams = await resolveStreams(sessionQuery(o.query, config.sessionId), { timeout: o.timeout, config });
+    if (o.json) {
+      process.stdout.write(JSON.stringify(streams.map(({ descXml: _d, ...s }) => s)) + '\n');
+      return;
+    }
+    if (streams.length === 0) console.log(`no LSL streams answered within ${o.timeout} s (scope ${config.scope})`);
+    for (const s of streams) {
+      console.log(`${s.name} [${s.type}] ${s.channelCount} x ${s.channelFormat} @ ${s.nominalSrate || 'irregular'} Hz  source_id=${s.sourceId || '-'}  ${s.hostname} ${s.v4address}:${s.v4dataPort}  uid=${s.uid}`);
+    }
+  });
+
+lsl
+  .command('send')
+  .description('replay a recording as a live LSL outlet, its markers as a second outlet "<name>-markers"')
+  .argument('<file>', 'an EDF/EDF+/BDF file or any source URI')
+  .option('--name <name>', 'stream name', 'neurorx')
+  .option('--type <type>', 'stream type', 'EEG')
+  .option('--speed <x>', 'pace: 1 = real time', speedArg, 1)
+  .option('--chunk <n>', 'samples per chunk', number('--chunk'), 16)
+  .option('--loop', 'start over at the end', false)
+  .action(async (file: string, o: { name: string; type: string; speed: number | 'max'; chunk: number; loop: boolean }) => {
+    const uri = /^[a-z]+:/.test(file) && !/^[a-zA-Z]:[\\/]/.test(file) ? file : `file:${file}`;
+    const source = await openSource(uri, { speed: o.speed, chunkSize: o.chunk, loop: o.loop });
+    const outlet = await ChunkOutlet.open(source.info, o.name, { type: o.type, config: lslConfigFromEnv(), log: (m) => console.error(m) });
+    console.error(`LSL outlet "${o.name}" (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) and "${o.name}-markers" on ${outlet.signal.info.hostname}:${outlet.signal.info.v4dataPort}`);
+    let samples = 0;
+    await new Promise<void>((resolve, reject) => {
+      const sub = source.chunks$.subscribe({ next: (c) => { outlet.push(c); samples += c.samples; }, error: reject, complete: resolve });
+      const stop = (): void => { sub.unsubscribe(); resolve(); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    console.error(`sent ${samples} samples`);
+    await outlet.close();
   });
 
 program

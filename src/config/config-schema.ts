@@ -32,6 +32,12 @@ export const configSchema = z
       .strict(),
     pipeline: motorImagerySettingsSchema,
     server: serverSchema.default({ host: '127.0.0.1', port: 8765, maxQueue: 256, stallTimeoutMs: 10_000 }),
+    lsl: z
+      .object({
+        decisions: z.string().min(1).optional().describe('publish decisions as LSL outlets with this name (labels) and "<name>-probabilities"'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

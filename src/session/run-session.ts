@@ -1,4 +1,6 @@
 import type { Subscription } from 'rxjs';
+import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
+import { DecisionOutlet } from '../../devices/lsl/lsl-sink.js';
 import { openSource, type Source } from '../../devices/open-source.js';
 import { motorImageryPipeline, type PipelineEvent, type SessionState } from '../../pipelines/motor-imagery/pipeline.js';
 import type { Config } from '../config/config-schema.js';
@@ -45,6 +47,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
 
   let sub: Subscription | undefined;
+  let decisionOutlet: DecisionOutlet | undefined;
+  let openingOutlet = false;
   const done = new Promise<{ error?: Error }>((resolve) => {
     sub = motorImageryPipeline(source, config.pipeline).subscribe({
       next(event) {
@@ -65,6 +69,16 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
           log(`[${event.state}] ${event.detail}${event.calibrationAccuracy != null ? ` (calibration accuracy ${event.calibrationAccuracy.toFixed(3)})` : ''}`);
         }
         server.broadcast(message);
+        if (event.kind === 'decision') decisionOutlet?.push(event.decision);
+        else if (event.classes && config.lsl?.decisions && !decisionOutlet && !openingOutlet) {
+          openingOutlet = true;
+          void DecisionOutlet.open(event.classes, config.lsl.decisions, { config: lslConfigFromEnv(), log })
+            .then((o) => {
+              decisionOutlet = o;
+              log(`decisions published over LSL as "${config.lsl!.decisions}" and "${config.lsl!.decisions}-probabilities"`);
+            })
+            .catch((e: Error) => log(`LSL decision outlet: ${e.message}`));
+        }
         hooks.onEvent?.(event);
       },
       error(e: Error) {
@@ -85,6 +99,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     done,
     async stop() {
       sub?.unsubscribe();
+      await decisionOutlet?.close();
       await server.close();
     },
   };

@@ -1,0 +1,175 @@
+import type net from 'node:net';
+import { FORMAT_BYTES, testPattern, TEST_PATTERN_TIMESTAMP, type ChannelFormat } from './channel-format.js';
+import { archiveHeader, encodeSamples100 } from './portable-archive.js';
+import { encodeSamples, newValueArray, type ValueArray } from './sample-codec.js';
+
+/**
+ * One TCP client of an outlet (liblsl src/tcp_server.cpp, `client_session`). The first line picks
+ * the method:
+ *   LSL:shortinfo\r\n<query>\r\n      -> the shortinfo XML if the query matches, then close
+ *   LSL:fullinfo\r\n                  -> the full XML (with <desc>), then close
+ *   LSL:streamfeed/110 <uid>\r\n<Key: value\r\n>...\r\n
+ *       -> "LSL/110 200 OK" + UID, Byte-Order, Suppress-Subnormals, Data-Protocol-Version headers,
+ *          a blank line, two test-pattern samples (offsets 4 and 2), then the live samples.
+ *   LSL:streamfeed\r\n<max-buffered> <chunk>\r\n  (data protocol 1.00)
+ *       -> a portable archive: header, shortinfo, the two test patterns, then the live samples
+ *          (see portable-archive.ts).
+ * Status replies instead of a feed: 505 (protocol too new), 404 (stale UID), 400 (a request we
+ * cannot serve, e.g. another value size).
+ */
+export interface FeedServerInfo {
+  readonly uid: string;
+  readonly format: ChannelFormat;
+  readonly channels: number;
+  readonly nominalSrate: number;
+  readonly protocolVersion: number;
+  matches(query: string): boolean;
+  shortinfo(): string;
+  fullinfo(): string;
+}
+
+const MAX_REQUEST = 64 * 1024;
+
+export class FeedSession {
+  private buf = Buffer.alloc(0);
+  private feeding = false;
+  /** Data protocol of this consumer's feed: 110, or 100 for portable archives. */
+  protocol = 110;
+  /** Encoded sample blocks waiting for the socket, and how many samples they hold. */
+  private readonly queue: { bytes: Buffer; samples: number }[] = [];
+  private queuedSamples = 0;
+  private maxBuffered = 0;
+  /** Samples dropped because this consumer fell further behind than its buffer allows. */
+  dropped = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly info: FeedServerInfo,
+    private readonly onClose: (s: FeedSession) => void,
+    private readonly log: (m: string) => void,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (d) => this.onData(d));
+    socket.on('drain', () => this.flush());
+    socket.on('error', () => {});
+    socket.on('close', () => this.onClose(this));
+  }
+
+  get isFeeding(): boolean {
+    return this.feeding;
+  }
+
+  /** Queues an encoded block of `samples` samples; the oldest blocks go when the buffer is full. */
+  push(bytes: Buffer, samples: number): void {
+    if (!this.feeding) return;
+    if (this.queue.length === 0 && this.socket.writableLength === 0) {
+      this.socket.write(bytes);
+      return;
+    }
+    this.queue.push({ bytes, samples });
+    this.queuedSamples += samples;
+    while (this.queuedSamples > this.maxBuffered && this.queue.length > 1) {
+      const old = this.queue.shift()!;
+      this.queuedSamples -= old.samples;
+      this.dropped += old.samples;
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.socket.writableLength === 0 && !this.socket.destroyed) {
+      const next = this.queue.shift()!;
+      this.queuedSamples -= next.samples;
+      this.socket.write(next.bytes);
+    }
+  }
+
+  private fail(status: string): void {
+    this.socket.end(`LSL/${this.info.protocolVersion} ${status}\r\n\r\n`);
+  }
+
+  private onData(d: Buffer): void {
+    if (this.feeding) return; // consumers send nothing once the feed runs
+    this.buf = Buffer.concat([this.buf, d]);
+    if (this.buf.length > MAX_REQUEST) {
+      this.log(`client ${this.socket.remoteAddress}: request over ${MAX_REQUEST} bytes, closed`);
+      this.socket.destroy();
+      return;
+    }
+    const text = this.buf.toString('latin1');
+    const eol = text.indexOf('\r\n');
+    if (eol < 0) return;
+    const method = text.slice(0, eol).trim();
+    if (method === 'LSL:fullinfo') {
+      this.socket.end(this.info.fullinfo());
+    } else if (method === 'LSL:shortinfo') {
+      const end = text.indexOf('\r\n', eol + 2);
+      if (end < 0) return;
+      const query = text.slice(eol + 2, end).trim();
+      if (this.info.matches(query)) this.socket.end(this.info.shortinfo());
+      else this.socket.end();
+    } else if (method.startsWith('LSL:streamfeed/')) {
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      this.startFeed(method, text.slice(eol + 2, end));
+    } else if (method === 'LSL:streamfeed') {
+      const end = text.indexOf('\r\n', eol + 2);
+      if (end < 0) return;
+      this.startFeed100(text.slice(eol + 2, end));
+    } else {
+      this.log(`client ${this.socket.remoteAddress}: unknown request "${method.slice(0, 60)}", closed`);
+      this.socket.destroy();
+    }
+  }
+
+  private startFeed100(params: string): void {
+    const [maxBuffered] = params.trim().split(/\s+/).map(Number);
+    this.maxBuffered = Number.isFinite(maxBuffered) ? maxBuffered : 0;
+    this.protocol = 100;
+    const { format, channels } = this.info;
+    const patterns = [4, 2].map((offset, k) => encodeSamples100(format, channels, testPattern(format, channels, offset) as ValueArray, [TEST_PATTERN_TIMESTAMP], 1, k === 0));
+    this.socket.write(Buffer.concat([archiveHeader(this.info.shortinfo()), ...patterns]));
+    this.buf = Buffer.alloc(0);
+    if (this.maxBuffered <= 0) return void this.socket.end(); // header only, as liblsl
+    this.feeding = true;
+  }
+
+  private startFeed(requestLine: string, headerText: string): void {
+    const [versionPart, uid] = requestLine.split(/\s+/);
+    const version = Number(versionPart.slice('LSL:streamfeed/'.length));
+    if (!Number.isInteger(version)) return this.fail('400 Bad request');
+    if (Math.floor(version / 100) > Math.floor(this.info.protocolVersion / 100)) return this.fail('505 Version not supported');
+    if (uid && uid !== this.info.uid) return this.fail('404 Not found');
+    const headers = new Map<string, string>();
+    for (const line of headerText.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).replace(/;.*$/, '').trim().toLowerCase());
+    }
+    const valueSize = headers.get('value-size');
+    const expected = FORMAT_BYTES[this.info.format];
+    if (this.info.format !== 'string' && valueSize !== undefined && Number(valueSize) !== expected) {
+      return this.fail(`400 Value-Size ${valueSize} does not match ${this.info.format}`);
+    }
+    const ieee = headers.get('has-ieee754-floats');
+    if (ieee !== undefined && !['1', 'true'].includes(ieee)) return this.fail('400 Non-IEEE754 floats are not supported');
+    const maxBuffered = Number(headers.get('max-buffer-length') ?? '0');
+    this.maxBuffered = Number.isFinite(maxBuffered) ? maxBuffered : 0;
+    const proto = Math.min(this.info.protocolVersion, Number(headers.get('data-protocol-version') ?? version) || version);
+    const head =
+      `LSL/${this.info.protocolVersion} 200 OK\r\nUID: ${this.info.uid}\r\nByte-Order: 1234\r\n` +
+      `Suppress-Subnormals: 0\r\nData-Protocol-Version: ${Math.max(proto, 110)}\r\n\r\n`;
+    const { format, channels } = this.info;
+    const patterns = [4, 2].map((offset) => {
+      const values = newValueArray(format, channels);
+      const pattern = testPattern(format, channels, offset);
+      for (let c = 0; c < channels; c++) (values as unknown as unknown[])[c] = pattern[c];
+      return encodeSamples(format, channels, values, [TEST_PATTERN_TIMESTAMP], 0, 1);
+    });
+    this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), ...patterns]));
+    this.buf = Buffer.alloc(0);
+    // liblsl: a consumer asking for no buffer gets the header only (used by its unit tests)
+    if (this.maxBuffered <= 0) return void this.socket.end();
+    this.feeding = true;
+  }
+}

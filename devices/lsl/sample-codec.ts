@@ -1,0 +1,271 @@
+import { FORMAT_BYTES, type ChannelFormat } from './channel-format.js';
+
+/**
+ * Samples on the wire, data protocol 1.10 (liblsl src/sample.cpp, `save_streambuf` /
+ * `load_streambuf`):
+ *   tag (1 byte): 1 = timestamp deduced (previous + 1/rate), 2 = timestamp follows
+ *   [timestamp: float64]
+ *   values: numeric formats as raw little-endian values (channels x size);
+ *           strings each as: length-size byte (1, 2, 4 or 8), length (that many bytes), UTF-8 bytes.
+ * Byte order here is always little-endian: we announce `Native-Byte-Order: 1234` and, as an outlet,
+ * answer `Byte-Order: 1234`; a peer that asks for big-endian data is refused with a clear error.
+ */
+export const TAG_DEDUCED = 1;
+export const TAG_TRANSMITTED = 2;
+/** liblsl's DEDUCED_TIMESTAMP: "no timestamp of its own, deduce it". */
+export const DEDUCED_TIMESTAMP = -1.0;
+
+export type NumericArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | BigInt64Array;
+export type ValueArray = NumericArray | string[];
+
+/** A run of samples of one stream, values sample-major. */
+export interface SampleBatch {
+  readonly count: number;
+  readonly values: ValueArray;
+  /** Timestamps on the sender's clock (deduced ones already filled in). */
+  readonly timestamps: Float64Array;
+}
+
+export function newValueArray(format: ChannelFormat, length: number): ValueArray {
+  switch (format) {
+    case 'float32':
+      return new Float32Array(length);
+    case 'double64':
+      return new Float64Array(length);
+    case 'int32':
+      return new Int32Array(length);
+    case 'int16':
+      return new Int16Array(length);
+    case 'int8':
+      return new Int8Array(length);
+    case 'int64':
+      return new BigInt64Array(length);
+    case 'string':
+      return new Array<string>(length).fill('');
+  }
+}
+
+/**
+ * Encodes `count` samples starting at sample `from` of `values` (sample-major, `channels` wide).
+ * A timestamp equal to DEDUCED_TIMESTAMP is sent as "deduced".
+ */
+export function encodeSamples(
+  format: ChannelFormat,
+  channels: number,
+  values: ValueArray,
+  timestamps: ArrayLike<number>,
+  from: number,
+  count: number,
+): Buffer {
+  if (format === 'string') return encodeStringSamples(channels, values as string[], timestamps, from, count);
+  const size = FORMAT_BYTES[format];
+  let bytes = 0;
+  for (let i = from; i < from + count; i++) bytes += 1 + (timestamps[i] === DEDUCED_TIMESTAMP ? 0 : 8) + channels * size;
+  const out = Buffer.allocUnsafe(bytes);
+  const src = values as NumericArray;
+  const raw = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+  let at = 0;
+  for (let i = from; i < from + count; i++) {
+    if (timestamps[i] === DEDUCED_TIMESTAMP) {
+      out[at++] = TAG_DEDUCED;
+    } else {
+      out[at++] = TAG_TRANSMITTED;
+      out.writeDoubleLE(timestamps[i], at);
+      at += 8;
+    }
+    const start = i * channels * size;
+    out.set(raw.subarray(start, start + channels * size), at);
+    at += channels * size;
+  }
+  return out;
+}
+
+function encodeStringSamples(channels: number, values: string[], timestamps: ArrayLike<number>, from: number, count: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = from; i < from + count; i++) {
+    if (timestamps[i] === DEDUCED_TIMESTAMP) {
+      parts.push(Buffer.from([TAG_DEDUCED]));
+    } else {
+      const head = Buffer.allocUnsafe(9);
+      head[0] = TAG_TRANSMITTED;
+      head.writeDoubleLE(timestamps[i], 1);
+      parts.push(head);
+    }
+    for (let c = 0; c < channels; c++) {
+      const text = Buffer.from(values[i * channels + c] ?? '', 'utf8');
+      let len: Buffer;
+      if (text.length <= 0xff) len = Buffer.from([1, text.length]);
+      else {
+        len = Buffer.allocUnsafe(5);
+        len[0] = 4;
+        len.writeUInt32LE(text.length, 1);
+      }
+      parts.push(len, text);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** Thrown on bytes that cannot be samples; names the byte offset in the feed. */
+export class SampleFormatError extends Error {
+  override name = 'SampleFormatError';
+}
+
+/**
+ * Incremental decoder of a 1.10 sample feed: push bytes as they arrive (any split), get whole
+ * samples back. Numeric samples are decoded straight into a preallocated batch buffer.
+ */
+export class SampleDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+  private lastTimestamp = 0;
+  /** Bytes consumed since the feed began (for error messages). */
+  private consumed = 0;
+  private readonly size: number;
+
+  constructor(
+    readonly format: ChannelFormat,
+    readonly channels: number,
+    /** Nominal rate (0 = irregular), to deduce timestamps. */
+    readonly rate: number,
+    /** Maximum samples per returned batch. */
+    readonly batchSize = 1024,
+    /** Offset of the first byte given to this decoder in the whole TCP stream. */
+    startOffset = 0,
+  ) {
+    this.size = FORMAT_BYTES[format];
+    this.consumed = startOffset;
+  }
+
+  /** Bytes received but not yet part of a whole sample. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
+  /** Feeds bytes; returns the whole samples they complete, in batches of at most `batchSize`. */
+  push(bytes: Buffer): SampleBatch[] {
+    this.append(bytes);
+    return this.drain();
+  }
+
+  /** Buffers bytes without decoding them. */
+  append(bytes: Buffer): void {
+    if (bytes.length > 0) this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
+  }
+
+  /** Decodes every whole sample buffered so far. */
+  drain(): SampleBatch[] {
+    const batches: SampleBatch[] = [];
+    for (;;) {
+      const batch = this.format === 'string' ? this.decodeStrings() : this.decodeNumeric();
+      if (!batch) break;
+      batches.push(batch);
+      if (batch.count < this.batchSize) break;
+    }
+    return batches;
+  }
+
+  /** Decodes exactly `n` samples if they are all buffered (used for the test patterns). */
+  take(n: number): SampleBatch | undefined {
+    const saved = { pending: this.pending, last: this.lastTimestamp, consumed: this.consumed };
+    const batch = this.format === 'string' ? this.decodeStrings(n) : this.decodeNumeric(n);
+    if (batch && batch.count === n) return batch;
+    this.pending = saved.pending;
+    this.lastTimestamp = saved.last;
+    this.consumed = saved.consumed;
+    return undefined;
+  }
+
+  /** Starts deducing timestamps afresh (after the test patterns, as liblsl does). */
+  resetTimestamps(): void {
+    this.lastTimestamp = 0;
+  }
+
+  private deduce(tag: number, at: number, buf: Buffer): number {
+    if (tag === TAG_TRANSMITTED) return buf.readDoubleLE(at);
+    return this.rate > 0 ? this.lastTimestamp + 1 / this.rate : this.lastTimestamp;
+  }
+
+  private badTag(tag: number, at: number): never {
+    throw new SampleFormatError(
+      `LSL feed: byte ${this.consumed + at} is 0x${tag.toString(16).padStart(2, '0')}, expected a sample tag (0x01 deduced or 0x02 timestamped): the stream is corrupt or not ${this.format} x ${this.channels}`,
+    );
+  }
+
+  private decodeNumeric(limit = this.batchSize): SampleBatch | undefined {
+    const buf = this.pending;
+    const rowBytes = this.channels * this.size;
+    // Count whole samples first, then copy them in one pass.
+    let at = 0;
+    let n = 0;
+    while (n < limit && at < buf.length) {
+      const tag = buf[at];
+      if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) this.badTag(tag, at);
+      const len = 1 + (tag === TAG_TRANSMITTED ? 8 : 0) + rowBytes;
+      if (at + len > buf.length) break;
+      at += len;
+      n++;
+    }
+    if (n === 0) return undefined;
+    const values = newValueArray(this.format, n * this.channels) as NumericArray;
+    const raw = new Uint8Array(values.buffer);
+    const timestamps = new Float64Array(n);
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const tag = buf[p];
+      const ts = this.deduce(tag, p + 1, buf);
+      p += tag === TAG_TRANSMITTED ? 9 : 1;
+      timestamps[i] = ts;
+      this.lastTimestamp = ts;
+      raw.set(buf.subarray(p, p + rowBytes), i * rowBytes);
+      p += rowBytes;
+    }
+    this.advance(p);
+    return { count: n, values, timestamps };
+  }
+
+  private decodeStrings(limit = this.batchSize): SampleBatch | undefined {
+    const buf = this.pending;
+    const values: string[] = [];
+    const stamps: number[] = [];
+    let at = 0;
+    let last = this.lastTimestamp;
+    outer: while (stamps.length < limit && at < buf.length) {
+      let p = at;
+      const tag = buf[p];
+      if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) this.badTag(tag, p);
+      p++;
+      if (tag === TAG_TRANSMITTED && p + 8 > buf.length) break;
+      const ts = tag === TAG_TRANSMITTED ? buf.readDoubleLE(p) : this.rate > 0 ? last + 1 / this.rate : last;
+      if (tag === TAG_TRANSMITTED) p += 8;
+      const row: string[] = [];
+      for (let c = 0; c < this.channels; c++) {
+        if (p >= buf.length) break outer;
+        const width = buf[p];
+        if (width !== 1 && width !== 2 && width !== 4 && width !== 8) {
+          throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} gives a string length size of ${width}, expected 1, 2, 4 or 8: the stream is corrupt`);
+        }
+        if (p + 1 + width > buf.length) break outer;
+        const len =
+          width === 1 ? buf[p + 1] : width === 2 ? buf.readUInt16LE(p + 1) : width === 4 ? buf.readUInt32LE(p + 1) : Number(buf.readBigUInt64LE(p + 1));
+        if (len > 64 * 1024 * 1024) throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} announces a string of ${len} bytes (limit 64 MiB)`);
+        p += 1 + width;
+        if (p + len > buf.length) break outer;
+        row.push(buf.toString('utf8', p, p + len));
+        p += len;
+      }
+      values.push(...row);
+      stamps.push(ts);
+      last = ts;
+      at = p;
+    }
+    if (stamps.length === 0) return undefined;
+    this.lastTimestamp = last;
+    this.advance(at);
+    return { count: stamps.length, values, timestamps: Float64Array.from(stamps) };
+  }
+
+  private advance(n: number): void {
+    this.consumed += n;
+    this.pending = n >= this.pending.length ? Buffer.alloc(0) : this.pending.subarray(n);
+  }
+}
