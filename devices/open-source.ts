@@ -6,6 +6,7 @@ import { readEdf } from './file/edf-reader.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
 import { pacedChunks } from './paced-source.js';
+import { openSerialSource } from './serial/serial-source.js';
 import { booleanParam, numberParam, parseSourceUri, type SourceUri } from './source-uri.js';
 import {
   DEFAULT_SAMPLE_RATE,
@@ -23,6 +24,8 @@ export interface Source {
   readonly finite: boolean;
   /** Every subscription starts the stream from its beginning. */
   readonly chunks$: Observable<Chunk>;
+  /** Device counters (packets, garbage bytes, drops, reconnects) when the source keeps them. */
+  readonly stats?: () => Record<string, unknown>;
 }
 
 /**
@@ -31,6 +34,10 @@ export interface Source {
  */
 export async function openSource(raw: string, replay: Partial<ReplayOptions> = {}): Promise<Source> {
   const uri = parseSourceUri(raw);
+  if (uri.scheme === 'serial') {
+    const serial = openSerialSource(uri, (m) => console.error(m));
+    return { uri: raw, info: serial.info, finite: false, chunks$: serial.chunks$, stats: () => ({ ...serial.stats, drops: serial.stats.drops.slice(0, 100) }) };
+  }
   if (uri.scheme === 'lsl') {
     const lsl = await openLslSource(uri);
     return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$ };
@@ -74,7 +81,7 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
       return generateMotorImagery({ ...syntheticOptions(uri), trialsPerClass: trials });
     }
     default:
-      throw new Error(`source "${uri.raw}": the ${uri.scheme}: scheme is a live stream, not a recording (serial devices are planned)`);
+      throw new Error(`source "${uri.raw}": the ${uri.scheme}: scheme is a live stream, not a recording`);
   }
 }
 

@@ -7,7 +7,7 @@ import { lslConfigFromEnv, type LslConfig } from './lsl-config.js';
 import { propQuery, sessionQuery } from './resolver.js';
 import type { SampleBatch } from './sample-codec.js';
 import type { LslChannelDesc, LslStreamInfo } from './stream-info.js';
-import { Dejitter } from './dejitter.js';
+import { Dejitter } from '../../src/dsp/dejitter.js';
 
 /**
  * `lsl:` source URIs:

@@ -24,6 +24,8 @@ export interface InspectReport {
   dropped: number;
   markers: { count: number; values: Record<string, number> };
   channels: ChannelSummary[];
+  /** Device counters (serial boards: packets, garbage bytes, drops with their places, reconnects). */
+  device?: Record<string, unknown>;
 }
 
 /**
@@ -47,10 +49,16 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
   let dropped = 0;
   let expected = 0;
   let markerCount = 0;
-  const t0 = performance.now();
+  // The rate is measured from the first chunk's arrival (connecting and handshakes excluded).
+  let t0 = 0;
+  let firstChunkSamples = 0;
   await new Promise<void>((resolve, reject) => {
     const sub = source.chunks$.subscribe({
       next(chunk) {
+        if (chunks === 0) {
+          t0 = performance.now();
+          firstChunkSamples = chunk.samples;
+        }
         chunks++;
         if (chunk.firstSample > expected) dropped += chunk.firstSample - expected;
         expected = chunk.firstSample + chunk.samples;
@@ -88,7 +96,7 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
     samples,
     chunks,
     seconds: samples / info.sampleRate,
-    measuredRate: isRecording ? null : samples / elapsed,
+    measuredRate: isRecording || elapsed <= 0 ? null : (samples - firstChunkSamples) / elapsed,
     dropped,
     markers: { count: markerCount, values: markerValues },
     channels: info.channels.map((ch, c) => {
@@ -103,5 +111,6 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
         max: max[c],
       };
     }),
+    ...(source.stats ? { device: source.stats() } : {}),
   };
 }

@@ -13,6 +13,10 @@ import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
 import { loadRecording, openSource } from '../../devices/open-source.js';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { ChunkOutlet } from '../../devices/lsl/lsl-sink.js';
+import { CytonSimulator } from '../../devices/serial/cyton-simulator.js';
+import { listSerialPorts } from '../../devices/serial/serial-ports.js';
+import { CYTON_MOTOR_LABELS, syntheticSignal } from '../../devices/serial/simulator-signal.js';
+import { MOTOR_IMAGERY_CHANNELS } from '../../devices/synthetic/motor-imagery.js';
 import { resolveStreams, sessionQuery } from '../../devices/lsl/resolver.js';
 
 const program = new Command();
@@ -188,6 +192,38 @@ lsl
     });
     console.error(`sent ${samples} samples`);
     await outlet.close();
+  });
+
+const serial = program.command('serial').description('serial EEG boards: list ports, simulate an OpenBCI Cyton');
+
+serial
+  .command('list')
+  .description('list serial ports')
+  .option('--json', 'print the ports as JSON on the last line', false)
+  .action(async (o: { json: boolean }) => {
+    const ports = await listSerialPorts();
+    if (o.json) return void process.stdout.write(JSON.stringify(ports) + '\n');
+    if (ports.length === 0) console.log('no serial ports found');
+    for (const p of ports) console.log(`${p.path}${p.manufacturer ? `  ${p.manufacturer}` : ''}${p.serialNumber ? `  serial ${p.serialNumber}` : ''}`);
+  });
+
+serial
+  .command('simulate')
+  .description('act as an OpenBCI Cyton on a serial port (one end of a pty pair: socat pty,raw,echo=0,link=/tmp/cyton pty,raw,echo=0,link=/tmp/cyton-host)')
+  .argument('<path>', 'the serial port to serve the board on')
+  .option('--daisy', 'Cyton + Daisy (16 channels at 125 Hz)', false)
+  .option('--source <uri>', 'the EEG to stream', 'synthetic:motor-imagery?seed=7')
+  .option('--labels <labels>', 'which generator channels go to the board channels (comma-separated)')
+  .action(async (path: string, o: { daisy: boolean; source: string; labels?: string }) => {
+    const rate = o.daisy ? 125 : 250;
+    const labels = o.labels ? o.labels.split(',').map((l) => l.trim()) : o.daisy ? MOTOR_IMAGERY_CHANNELS.slice(0, 16) : CYTON_MOTOR_LABELS;
+    const sim = await CytonSimulator.open({ path, daisy: o.daisy, signal: syntheticSignal(o.source, labels, rate) });
+    console.error(`simulated Cyton${o.daisy ? '+Daisy' : ''} on ${path}: ${labels.join(',')} from ${o.source}; waiting for commands`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await sim.close();
   });
 
 program

@@ -1,5 +1,6 @@
 /**
- * Timestamp smoothing for regular streams, as liblsl's `post_dejitter` (src/time_postprocessor.cpp)
+ * Timestamp smoothing for regular streams (LSL inlets, serial boards), as liblsl's `post_dejitter`
+ * (src/time_postprocessor.cpp)
  * does it: a recursive least-squares line through (sample index, timestamp) with exponential
  * forgetting (half-life `halfTime` seconds), so that jitter in when chunks were stamped does not
  * reach the sample times, while slow clock drift still does.
@@ -13,6 +14,7 @@ export class Dejitter {
   private w1 = 0;
   private started = false;
   private base = 0;
+  private origin = 0;
 
   constructor(
     readonly rate: number,
@@ -28,12 +30,13 @@ export class Dejitter {
       if (!this.started) {
         this.started = true;
         this.base = timestamps[i];
+        this.origin = k;
         this.w0 = 0;
         this.w1 = 1 / this.rate;
       }
       // regress y = t - base on x = [1, k]
       const y = timestamps[i] - this.base;
-      const x1 = k;
+      const x1 = k - this.origin;
       const px0 = this.p00 + this.p01 * x1;
       const px1 = this.p01 + this.p11 * x1;
       const denom = this.lambda + px0 + x1 * px1;

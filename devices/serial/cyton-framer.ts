@@ -1,0 +1,43 @@
+import { isStopByte, PACKET_BYTES, readInt24BE, START_BYTE, type CytonPacket } from './cyton-protocol.js';
+
+/**
+ * Cuts the Cyton byte stream into packets and finds its way back after garbage: a packet is a start
+ * byte followed 32 bytes later by a stop byte; while resynchronising, the byte after a candidate
+ * must also be a start byte (or not arrived yet), so that 0xA0 inside channel data is not mistaken
+ * for a packet start. Bytes that belong to no packet are counted, not guessed at.
+ */
+export class CytonFramer {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes skipped because they were not part of a packet. */
+  garbageBytes = 0;
+  // a stream is taken to begin at a packet boundary until a byte says otherwise
+  private inSync = true;
+
+  push(bytes: Buffer, onPacket: (p: CytonPacket) => void): void {
+    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, bytes]) : bytes;
+    let i = 0;
+    while (buf.length - i >= PACKET_BYTES) {
+      if (buf[i] === START_BYTE && isStopByte(buf[i + PACKET_BYTES - 1])) {
+        // out of sync, also insist on the next start byte when it is already here
+        const next = i + PACKET_BYTES;
+        if (this.inSync || next >= buf.length || buf[next] === START_BYTE) {
+          onPacket(decode(buf, i));
+          this.inSync = true;
+          i += PACKET_BYTES;
+          continue;
+        }
+      }
+      this.inSync = false;
+      this.garbageBytes++;
+      i++;
+    }
+    buf = buf.subarray(i);
+    this.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+}
+
+function decode(buf: Buffer, at: number): CytonPacket {
+  const counts = new Int32Array(8);
+  for (let c = 0; c < 8; c++) counts[c] = readInt24BE(buf, at + 2 + 3 * c);
+  return { counter: buf[at + 1], counts, aux: Uint8Array.from(buf.subarray(at + 26, at + 32)), stop: buf[at + 32] };
+}

@@ -1,0 +1,30 @@
+import type { SourceUri } from '../source-uri.js';
+import { numberParam } from '../source-uri.js';
+import { openCytonSource, type CytonSource } from './cyton-source.js';
+
+/**
+ * `serial:` source URIs:
+ *   serial:cyton:/dev/ttyUSB0              OpenBCI Cyton, 8 channels at 250 Hz
+ *   serial:cyton-daisy:/dev/ttyUSB0        Cyton + Daisy, 16 channels at 125 Hz
+ * Parameters: labels (comma-separated channel labels), gain (1, 2, 4, 6, 8, 12 or 24: sent to the
+ * board and used for scaling; default: the board's power-on 24), reset (false skips the soft reset).
+ */
+export function openSerialSource(uri: SourceUri, log?: (m: string) => void): CytonSource {
+  const colon = uri.target.indexOf(':');
+  const kind = colon < 0 ? uri.target : uri.target.slice(0, colon);
+  const path = colon < 0 ? '' : uri.target.slice(colon + 1);
+  if (kind !== 'cyton' && kind !== 'cyton-daisy') {
+    throw new Error(`source "${uri.raw}": unknown serial device "${kind}", expected cyton or cyton-daisy (e.g. serial:cyton:/dev/ttyUSB0)`);
+  }
+  if (path === '') throw new Error(`source "${uri.raw}": no serial port path after "${kind}:"`);
+  const labels = uri.params.get('labels')?.split(',').map((l) => l.trim());
+  const gain = numberParam(uri, 'gain');
+  return openCytonSource({
+    path,
+    daisy: kind === 'cyton-daisy',
+    ...(labels ? { labels } : {}),
+    ...(gain !== undefined ? { gain } : {}),
+    reset: uri.params.get('reset') !== 'false',
+    ...(log ? { log } : {}),
+  });
+}
