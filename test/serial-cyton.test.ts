@@ -184,3 +184,22 @@ describe.skipIf(!socat)('Cyton from the command line and through the motor-image
     for (const d of messages.filter((m) => m.type === 'decision')) expect(['left', 'right']).toContain(d.label);
   }, 30_000);
 });
+
+describe('the simulator signal from a recording', () => {
+  it('plays an EDF recording at the board rate, resampled linearly and looped', async (ctx) => {
+    const { dataFile } = await import('./helpers/data.js');
+    const file = dataFile('eegmmidb/S001/S001R04.edf');
+    if (!file) return ctx.skip();
+    const { readEdf } = await import('../devices/file/edf-reader.js');
+    const { recordedSignal } = await import('../devices/serial/simulator-signal.js');
+    const rec = await readEdf(file);
+    const signal = recordedSignal(rec, ['C3', 'C4'], 250);
+    const c3 = rec.info.channels.findIndex((c) => c.label === 'C3..');
+    const at = (s: number): number => rec.data[s * 64 + c3];
+    expect(signal(0, 0)).toBe(at(0));
+    expect(signal(25, 0)).toBeCloseTo(at(16), 4); // 25 / 250 s = 16 / 160 s
+    expect(signal(1, 0)).toBeCloseTo(at(0) + (at(1) - at(0)) * 0.64, 4);
+    const loopAt = Math.round((rec.samples * 250) / 160);
+    expect(signal(loopAt, 0)).toBeCloseTo(at(0), 4);
+  });
+});

@@ -1,4 +1,5 @@
 import { findChannels } from '../../src/dsp/channel-match.js';
+import type { Recording } from '../../src/stream/recording.js';
 import { MotorImagerySimulator } from '../synthetic/motor-imagery.js';
 import { numberParam, parseSourceUri } from '../source-uri.js';
 import type { SignalFn } from './cyton-simulator.js';
@@ -27,5 +28,23 @@ export function syntheticSignal(uri: string, labels: readonly string[], rate: nu
       blockLen = rate;
     }
     return block[(sample - blockStart) * n + picks[channel]];
+  };
+}
+
+/**
+ * A board signal from a recording (an EDF file, say), looped, on the given channels, resampled
+ * linearly to the board's rate when the recording has another (EEGMMIDB is 160 Hz, a Cyton 250).
+ */
+export function recordedSignal(rec: Recording, labels: readonly string[], rate: number): SignalFn {
+  const picks = findChannels(rec.info.channels.map((c) => c.label), labels);
+  const n = rec.info.channels.length;
+  const ratio = rec.info.sampleRate / rate;
+  return (sample, channel) => {
+    const t = (sample * ratio) % rec.samples;
+    const i = Math.floor(t);
+    const j = (i + 1) % rec.samples;
+    const f = t - i;
+    const c = picks[channel];
+    return rec.data[i * n + c] * (1 - f) + rec.data[j * n + c] * f;
   };
 }

@@ -15,7 +15,7 @@ import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { ChunkOutlet } from '../../devices/lsl/lsl-sink.js';
 import { CytonSimulator } from '../../devices/serial/cyton-simulator.js';
 import { listSerialPorts } from '../../devices/serial/serial-ports.js';
-import { CYTON_MOTOR_LABELS, syntheticSignal } from '../../devices/serial/simulator-signal.js';
+import { CYTON_MOTOR_LABELS, recordedSignal, syntheticSignal } from '../../devices/serial/simulator-signal.js';
 import { MOTOR_IMAGERY_CHANNELS } from '../../devices/synthetic/motor-imagery.js';
 import { resolveStreams, sessionQuery } from '../../devices/lsl/resolver.js';
 
@@ -212,12 +212,15 @@ serial
   .description('act as an OpenBCI Cyton on a serial port (one end of a pty pair: socat pty,raw,echo=0,link=/tmp/cyton pty,raw,echo=0,link=/tmp/cyton-host)')
   .argument('<path>', 'the serial port to serve the board on')
   .option('--daisy', 'Cyton + Daisy (16 channels at 125 Hz)', false)
-  .option('--source <uri>', 'the EEG to stream', 'synthetic:motor-imagery?seed=7')
+  .option('--source <uri>', 'the EEG to stream: synthetic:motor-imagery?seed=N or a recording (file:rec.edf), looped', 'synthetic:motor-imagery?seed=7')
   .option('--labels <labels>', 'which generator channels go to the board channels (comma-separated)')
   .action(async (path: string, o: { daisy: boolean; source: string; labels?: string }) => {
     const rate = o.daisy ? 125 : 250;
     const labels = o.labels ? o.labels.split(',').map((l) => l.trim()) : o.daisy ? MOTOR_IMAGERY_CHANNELS.slice(0, 16) : CYTON_MOTOR_LABELS;
-    const sim = await CytonSimulator.open({ path, daisy: o.daisy, signal: syntheticSignal(o.source, labels, rate) });
+    const signal = o.source.startsWith('synthetic:')
+      ? syntheticSignal(o.source, labels, rate)
+      : recordedSignal(await loadRecording(/^[a-z]+:/.test(o.source) ? o.source : `file:${o.source}`), labels, rate);
+    const sim = await CytonSimulator.open({ path, daisy: o.daisy, signal });
     console.error(`simulated Cyton${o.daisy ? '+Daisy' : ''} on ${path}: ${labels.join(',')} from ${o.source}; waiting for commands`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
