@@ -203,8 +203,7 @@ export class LslInlet {
       });
       sock.on('close', () => {
         clearInterval(watchdog);
-        if (failure && failure instanceof LslProtocolError && !this.stopped) reject(failure);
-        else if (this.stopped) resolve();
+        if (this.stopped) resolve();
         else reject(failure ?? new Error('the outlet closed the connection'));
       });
     });

@@ -36,9 +36,6 @@ export const DEFAULT_LSL_CONFIG: LslConfig = {
   timeUpdateInterval: 2,
 };
 
-/** A loopback-only configuration for tests and single-machine setups. */
-export const MACHINE_LSL_CONFIG: LslConfig = { ...DEFAULT_LSL_CONFIG, scope: 'machine', knownPeers: ['127.0.0.1'] };
-
 const SCOPE_ADDRESSES: Record<ResolveScope, readonly string[]> = {
   machine: ['127.0.0.1'],
   link: ['255.255.255.255', '224.0.0.1', '224.0.0.183'],

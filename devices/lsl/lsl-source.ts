@@ -65,7 +65,7 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
         .then((m) => {
           if (stopped) return;
           if (m.channelFormat !== 'string' && m.nominalSrate !== 0) {
-            throw new Error(`source "${uri.raw}": markers stream "${m.name}" is ${m.channelFormat} at ${m.nominalSrate} Hz, expected an irregular string stream`);
+            throw new Error(`source "${uri.raw}": markers stream "${m.name}" is ${m.channelFormat} at ${m.nominalSrate} Hz, expected a string or an irregular stream`);
           }
           markerInlet = new LslInlet(m, (e) => {
             if (e.kind !== 'samples') return;

@@ -1,7 +1,7 @@
 import type net from 'node:net';
-import { FORMAT_BYTES, testPattern, TEST_PATTERN_TIMESTAMP, type ChannelFormat } from './channel-format.js';
+import { FORMAT_BYTES, TEST_PATTERN_TIMESTAMP, type ChannelFormat } from './channel-format.js';
 import { archiveHeader, encodeSamples100 } from './portable-archive.js';
-import { encodeSamples, newValueArray, type ValueArray } from './sample-codec.js';
+import { encodeSamples, testPatternSample } from './sample-codec.js';
 
 /**
  * One TCP client of an outlet (liblsl src/tcp_server.cpp, `client_session`). The first line picks
@@ -21,7 +21,6 @@ export interface FeedServerInfo {
   readonly uid: string;
   readonly format: ChannelFormat;
   readonly channels: number;
-  readonly nominalSrate: number;
   readonly protocolVersion: number;
   matches(query: string): boolean;
   shortinfo(): string;
@@ -127,7 +126,7 @@ export class FeedSession {
     this.maxBuffered = Number.isFinite(maxBuffered) ? maxBuffered : 0;
     this.protocol = 100;
     const { format, channels } = this.info;
-    const patterns = [4, 2].map((offset, k) => encodeSamples100(format, channels, testPattern(format, channels, offset) as ValueArray, [TEST_PATTERN_TIMESTAMP], 1, k === 0));
+    const patterns = [4, 2].map((offset, k) => encodeSamples100(format, channels, testPatternSample(format, channels, offset), [TEST_PATTERN_TIMESTAMP], 1, k === 0));
     this.socket.write(Buffer.concat([archiveHeader(this.info.shortinfo()), ...patterns]));
     this.buf = Buffer.alloc(0);
     if (this.maxBuffered <= 0) return void this.socket.end(); // header only, as liblsl
@@ -155,17 +154,11 @@ export class FeedSession {
     if (ieee !== undefined && !['1', 'true'].includes(ieee)) return this.fail('400 Non-IEEE754 floats are not supported');
     const maxBuffered = Number(headers.get('max-buffer-length') ?? '0');
     this.maxBuffered = Number.isFinite(maxBuffered) ? maxBuffered : 0;
-    const proto = Math.min(this.info.protocolVersion, Number(headers.get('data-protocol-version') ?? version) || version);
     const head =
       `LSL/${this.info.protocolVersion} 200 OK\r\nUID: ${this.info.uid}\r\nByte-Order: 1234\r\n` +
-      `Suppress-Subnormals: 0\r\nData-Protocol-Version: ${Math.max(proto, 110)}\r\n\r\n`;
+      `Suppress-Subnormals: 0\r\nData-Protocol-Version: 110\r\n\r\n`;
     const { format, channels } = this.info;
-    const patterns = [4, 2].map((offset) => {
-      const values = newValueArray(format, channels);
-      const pattern = testPattern(format, channels, offset);
-      for (let c = 0; c < channels; c++) (values as unknown as unknown[])[c] = pattern[c];
-      return encodeSamples(format, channels, values, [TEST_PATTERN_TIMESTAMP], 0, 1);
-    });
+    const patterns = [4, 2].map((offset) => encodeSamples(format, channels, testPatternSample(format, channels, offset), [TEST_PATTERN_TIMESTAMP], 0, 1));
     this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), ...patterns]));
     this.buf = Buffer.alloc(0);
     // liblsl: a consumer asking for no buffer gets the header only (used by its unit tests)

@@ -93,7 +93,6 @@ export class LslOutlet {
           uid: info.uid,
           format: info.channelFormat,
           channels: info.channelCount,
-          nominalSrate: info.nominalSrate,
           protocolVersion: config.protocolVersion,
           matches: hooks.matches,
           shortinfo: hooks.shortinfo,

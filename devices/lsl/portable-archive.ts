@@ -1,5 +1,5 @@
 import { FORMAT_BYTES, type ChannelFormat } from './channel-format.js';
-import { DEDUCED_TIMESTAMP, newValueArray, SampleFormatError, TAG_DEDUCED, TAG_TRANSMITTED, type NumericArray, type SampleBatch, type ValueArray } from './sample-codec.js';
+import { DEDUCED_TIMESTAMP, deducedTimestamp, newValueArray, SampleFormatError, TAG_DEDUCED, TAG_TRANSMITTED, type NumericArray, type SampleBatch, type ValueArray } from './sample-codec.js';
 
 /**
  * LSL data protocol 1.00: the feed is a "portable binary archive" (liblsl
@@ -235,7 +235,7 @@ export class ArchiveFeedDecoder {
         if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) {
           throw new SampleFormatError(`LSL 1.00 feed: byte ${this.consumed + tagAt} holds sample tag ${tag}, expected 1 or 2`);
         }
-        ts = tag === TAG_TRANSMITTED ? r.float64() : this.rate > 0 ? this.lastTimestamp + 1 / this.rate : this.lastTimestamp;
+        ts = tag === TAG_TRANSMITTED ? r.float64() : deducedTimestamp(this.lastTimestamp, this.rate);
         for (let c = 0; c < this.channels; c++) {
           const k = n * this.channels + c;
           if (this.format === 'string') (values as string[])[k] = r.string();

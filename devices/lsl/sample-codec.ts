@@ -1,4 +1,4 @@
-import { FORMAT_BYTES, type ChannelFormat } from './channel-format.js';
+import { FORMAT_BYTES, testPattern, type ChannelFormat } from './channel-format.js';
 
 /**
  * Samples on the wire, data protocol 1.10 (liblsl src/sample.cpp, `save_streambuf` /
@@ -14,6 +14,11 @@ export const TAG_DEDUCED = 1;
 export const TAG_TRANSMITTED = 2;
 /** liblsl's DEDUCED_TIMESTAMP: "no timestamp of its own, deduce it". */
 export const DEDUCED_TIMESTAMP = -1.0;
+
+/** A deduced sample's timestamp: one nominal period after the previous one (the same for irregular streams). */
+export function deducedTimestamp(previous: number, rate: number): number {
+  return rate > 0 ? previous + 1 / rate : previous;
+}
 
 export type NumericArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | BigInt64Array;
 export type ValueArray = NumericArray | string[];
@@ -43,6 +48,14 @@ export function newValueArray(format: ChannelFormat, length: number): ValueArray
     case 'string':
       return new Array<string>(length).fill('');
   }
+}
+
+/** One test-pattern sample as the value array its format is sent from. */
+export function testPatternSample(format: ChannelFormat, channels: number, offset: number): ValueArray {
+  const values = newValueArray(format, channels);
+  const pattern = testPattern(format, channels, offset);
+  for (let c = 0; c < channels; c++) (values as unknown as unknown[])[c] = pattern[c];
+  return values;
 }
 
 /**
@@ -180,9 +193,8 @@ export class SampleDecoder {
     this.lastTimestamp = 0;
   }
 
-  private deduce(tag: number, at: number, buf: Buffer): number {
-    if (tag === TAG_TRANSMITTED) return buf.readDoubleLE(at);
-    return this.rate > 0 ? this.lastTimestamp + 1 / this.rate : this.lastTimestamp;
+  private deduce(tag: number, at: number, buf: Buffer, previous = this.lastTimestamp): number {
+    return tag === TAG_TRANSMITTED ? buf.readDoubleLE(at) : deducedTimestamp(previous, this.rate);
   }
 
   private badTag(tag: number, at: number): never {
@@ -235,7 +247,7 @@ export class SampleDecoder {
       if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) this.badTag(tag, p);
       p++;
       if (tag === TAG_TRANSMITTED && p + 8 > buf.length) break;
-      const ts = tag === TAG_TRANSMITTED ? buf.readDoubleLE(p) : this.rate > 0 ? last + 1 / this.rate : last;
+      const ts = this.deduce(tag, p, buf, last);
       if (tag === TAG_TRANSMITTED) p += 8;
       const row: string[] = [];
       for (let c = 0; c < this.channels; c++) {

@@ -199,8 +199,10 @@ export function matchesQuery(doc: Document, query: string): boolean {
 }
 
 /** Throws with the parser's message when `query` is not a valid XPath predicate. */
+let blankDoc: Document | undefined;
+
 export function checkQuery(query: string): void {
-  const { doc } = parseInfoXml(infoToXml(blankInfo()));
+  const doc = (blankDoc ??= parseInfoXml(infoToXml(blankInfo())).doc);
   try {
     xpath.select(`boolean(${query})`, doc.documentElement as unknown as Parameters<typeof xpath.select>[1]);
   } catch (e) {

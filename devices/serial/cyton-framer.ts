@@ -13,6 +13,12 @@ export class CytonFramer {
   // a stream is taken to begin at a packet boundary until a byte says otherwise
   private inSync = true;
 
+  /** Forgets a half-received packet (the port was reopened); the garbage count stays. */
+  reset(): void {
+    this.pending = Buffer.alloc(0);
+    this.inSync = true;
+  }
+
   push(bytes: Buffer, onPacket: (p: CytonPacket) => void): void {
     let buf = this.pending.length > 0 ? Buffer.concat([this.pending, bytes]) : bytes;
     let i = 0;

@@ -30,9 +30,6 @@ export function microvoltsPerCount(gain: number): number {
   return (4.5 / gain / (2 ** 23 - 1)) * 1e6;
 }
 
-/** Accelerometer g per count (LIS3DH, ±4 g, as OpenBCI's firmware sets it). */
-export const ACCEL_G_PER_COUNT = 0.002 / 16;
-
 export interface CytonPacket {
   readonly counter: number;
   /** 8 raw channel values (ADC counts). */

@@ -18,8 +18,6 @@ export interface CytonOptions {
   readonly log?: (message: string) => void;
 }
 
-export type CytonStats = SerialStats;
-
 export interface CytonSource {
   readonly info: StreamInfo;
   readonly stats: SerialStats;
@@ -47,8 +45,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
   const chunks$ = new Observable<Chunk>((subscriber) => {
     const samples = new SampleAssembler(info, stats, subscriber);
     const row = new Float32Array(nch);
-    let framer = new CytonFramer();
-    let garbageBefore = 0;
+    const framer = new CytonFramer();
     let lastCounter = -1;
     let daisyHalf: Int32Array | undefined;
     let daisyCounter = -1;
@@ -92,8 +89,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
     const link = new SerialConnection(opts.path, opts.baudRate ?? BAUD_RATE, {
       log,
       onOpen(port, reconnect) {
-        garbageBefore += framer.garbageBytes;
-        framer = new CytonFramer();
+        framer.reset();
         if (reconnect) {
           samples.reconnected();
           port.write('b');
@@ -132,11 +128,10 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
           d = rest;
         }
         framer.push(d, onPacket);
-        stats.garbageBytes = garbageBefore + framer.garbageBytes;
+        stats.garbageBytes = framer.garbageBytes;
         samples.flush();
       },
       onLost() {
-        stats.reconnects++;
         lastCounter = -1;
         daisyHalf = undefined;
       },

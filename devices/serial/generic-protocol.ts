@@ -56,16 +56,12 @@ export type GenericProtocol = z.infer<typeof genericProtocolSchema>;
 export type AsciiProtocol = z.infer<typeof asciiProtocolSchema>;
 export type BinaryProtocol = z.infer<typeof binaryProtocolSchema>;
 
-export interface DecodedSample {
-  readonly values: Float32Array;
-  /** Frame counter when the protocol has one. */
-  readonly counter?: number;
-}
-
 export interface FrameDecoder {
   /** Bytes that belonged to no sample. */
   readonly garbageBytes: number;
   push(bytes: Buffer, onSample: (values: Float32Array, counter?: number) => void): void;
+  /** Forgets a half-received line or frame (the port was reopened); the garbage count stays. */
+  reset(): void;
 }
 
 export class AsciiDecoder implements FrameDecoder {
@@ -75,6 +71,10 @@ export class AsciiDecoder implements FrameDecoder {
 
   constructor(private readonly p: AsciiProtocol) {
     this.row = new Float32Array(p.channels.length);
+  }
+
+  reset(): void {
+    this.text = '';
   }
 
   push(bytes: Buffer, onSample: (values: Float32Array) => void): void {
@@ -113,6 +113,10 @@ export class BinaryDecoder implements FrameDecoder {
   constructor(private readonly p: BinaryProtocol) {
     this.frameBytes = p.header.length + (p.counter?.bytes ?? 0) + p.channels.length * TYPE_BYTES[p.sampleType] + (p.checksum === 'none' ? 0 : 1);
     this.row = new Float32Array(p.channels.length);
+  }
+
+  reset(): void {
+    this.pending = Buffer.alloc(0);
   }
 
   push(bytes: Buffer, onSample: (values: Float32Array, counter?: number) => void): void {

@@ -40,9 +40,7 @@ export function openGenericSource(path: string, protocol: GenericProtocol, log: 
 
   const chunks$ = new Observable<Chunk>((subscriber) => {
     const samples = new SampleAssembler(info, stats, subscriber);
-    const newDecoder = (): FrameDecoder => (protocol.format === 'ascii' ? new AsciiDecoder(protocol) : new BinaryDecoder(protocol));
-    let decoder = newDecoder();
-    let garbageBefore = 0;
+    const decoder: FrameDecoder = protocol.format === 'ascii' ? new AsciiDecoder(protocol) : new BinaryDecoder(protocol);
     let lastCounter = -1;
     const onSample = (values: Float32Array, counter?: number): void => {
       stats.packets++;
@@ -61,18 +59,16 @@ export function openGenericSource(path: string, protocol: GenericProtocol, log: 
     const link = new SerialConnection(path, protocol.baudRate, {
       log,
       onOpen(port, reconnect) {
-        garbageBefore += decoder.garbageBytes;
-        decoder = newDecoder();
+        decoder.reset();
         if (reconnect) samples.reconnected();
         if (protocol.start) port.write(protocol.start);
       },
       onData(d) {
         decoder.push(d, onSample);
-        stats.garbageBytes = garbageBefore + decoder.garbageBytes;
+        stats.garbageBytes = decoder.garbageBytes;
         samples.flush();
       },
       onLost() {
-        stats.reconnects++;
         lastCounter = -1;
       },
     });

@@ -70,8 +70,9 @@ export class SampleAssembler {
     this.next += samples;
   }
 
-  /** The port came back: the first sample after it measures the gap. */
+  /** The port came back: counted, and the first sample after it measures the gap. */
   reconnected(): void {
+    this.stats.reconnects++;
     this.gapPending = true;
   }
 

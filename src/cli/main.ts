@@ -63,7 +63,7 @@ program
   .option('--channels <labels>', 'comma-separated channels (default: every EEG channel)')
   .option('--port <n>', 'WebSocket/HTTP port', number('--port'), 8765)
   .action(async (file: string, o: { speed: number | 'max'; chunk: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number }) => {
-    const uri = /^[a-z]+:/.test(file) && !/^[a-zA-Z]:[\\/]/.test(file) ? file : `file:${file}`;
+    const uri = asSourceUri(file);
     const events = o.events ? parseEvents(o.events) : await defaultEvents(uri);
     const config = parseConfig(
       {
@@ -179,7 +179,7 @@ lsl
   .option('--chunk <n>', 'samples per chunk', number('--chunk'), 16)
   .option('--loop', 'start over at the end', false)
   .action(async (file: string, o: { name: string; type: string; speed: number | 'max'; chunk: number; loop: boolean }) => {
-    const uri = /^[a-z]+:/.test(file) && !/^[a-zA-Z]:[\\/]/.test(file) ? file : `file:${file}`;
+    const uri = asSourceUri(file);
     const source = await openSource(uri, { speed: o.speed, chunkSize: o.chunk, loop: o.loop });
     const outlet = await ChunkOutlet.open(source.info, o.name, { type: o.type, config: lslConfigFromEnv(), log: (m) => console.error(m) });
     console.error(`LSL outlet "${o.name}" (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) and "${o.name}-markers" on ${outlet.signal.info.hostname}:${outlet.signal.info.v4dataPort}`);
@@ -219,7 +219,7 @@ serial
     const labels = o.labels ? o.labels.split(',').map((l) => l.trim()) : o.daisy ? MOTOR_IMAGERY_CHANNELS.slice(0, 16) : CYTON_MOTOR_LABELS;
     const signal = o.source.startsWith('synthetic:')
       ? syntheticSignal(o.source, labels, rate)
-      : recordedSignal(await loadRecording(/^[a-z]+:/.test(o.source) ? o.source : `file:${o.source}`), labels, rate);
+      : recordedSignal(await loadRecording(asSourceUri(o.source)), labels, rate);
     const sim = await CytonSimulator.open({ path, daisy: o.daisy, signal });
     console.error(`simulated Cyton${o.daisy ? '+Daisy' : ''} on ${path}: ${labels.join(',')} from ${o.source}; waiting for commands`);
     await new Promise<void>((resolve) => {
@@ -236,6 +236,11 @@ program
     const doc = { ...messageJsonSchemas(), config: z.toJSONSchema(configSchema, { io: 'input' }) };
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   });
+
+/** A command-line argument as a source URI: a URI stays one, a plain path (C:\\ too) becomes file:<path>. */
+function asSourceUri(arg: string): string {
+  return /^[a-z]+:/.test(arg) && !/^[a-zA-Z]:[\\/]/.test(arg) ? arg : `file:${arg}`;
+}
 
 function fmt(v: number): string {
   return (Number.isFinite(v) ? v.toFixed(2) : String(v)).padStart(10);

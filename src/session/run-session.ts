@@ -47,8 +47,9 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
 
   let sub: Subscription | undefined;
+  // Opened once the classes are known; `decisionOutlet` is set when it is ready.
+  let opening: Promise<DecisionOutlet | undefined> | undefined;
   let decisionOutlet: DecisionOutlet | undefined;
-  let openingOutlet = false;
   const done = new Promise<{ error?: Error }>((resolve) => {
     sub = motorImageryPipeline(source, config.pipeline).subscribe({
       next(event) {
@@ -70,14 +71,19 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         }
         server.broadcast(message);
         if (event.kind === 'decision') decisionOutlet?.push(event.decision);
-        else if (event.classes && config.lsl?.decisions && !decisionOutlet && !openingOutlet) {
-          openingOutlet = true;
-          void DecisionOutlet.open(event.classes, config.lsl.decisions, { config: lslConfigFromEnv(), log })
-            .then((o) => {
+        else if (event.classes && config.lsl?.decisions && !opening) {
+          const name = config.lsl.decisions;
+          opening = DecisionOutlet.open(event.classes, name, { config: lslConfigFromEnv(), log }).then(
+            (o) => {
               decisionOutlet = o;
-              log(`decisions published over LSL as "${config.lsl!.decisions}" and "${config.lsl!.decisions}-probabilities"`);
-            })
-            .catch((e: Error) => log(`LSL decision outlet: ${e.message}`));
+              log(`decisions published over LSL as "${name}" and "${name}-probabilities"`);
+              return o;
+            },
+            (e: Error) => {
+              log(`LSL decision outlet: ${e.message}`);
+              return undefined;
+            },
+          );
         }
         hooks.onEvent?.(event);
       },
@@ -99,7 +105,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     done,
     async stop() {
       sub?.unsubscribe();
-      await decisionOutlet?.close();
+      await (await opening)?.close();
       await server.close();
     },
   };
