@@ -16,7 +16,8 @@ import { Subject, tap } from 'rxjs';
 import WebSocket from 'ws';
 import { defaultDataDir, eegmmidbEvents, readEegmmidbRun } from '../devices/datasets/eegmmidb.js';
 import { replayRecording } from '../devices/file/replay.js';
-import { epochsFromRecording, resolveChannels, trainModel } from '../pipelines/motor-imagery/calibrate.js';
+import { epochsFromRecording, preprocessingOf, resolveChannels, trainModel } from '../pipelines/motor-imagery/calibrate.js';
+import { decoderSpec } from '../src/ml/decoders/decoder-spec.js';
 import { classifyWindows } from '../pipelines/motor-imagery/pipeline.js';
 import { preprocess } from '../pipelines/motor-imagery/preprocess.js';
 import type { Chunk } from '../src/stream/types.js';
@@ -39,11 +40,12 @@ async function main(): Promise<void> {
     notch: null,
     bandpass: { low: 7, high: 30, order: 4 },
     epoch: { tmin: 1, tmax: 2 },
+    decoder: decoderSpec({ kind: 'csp-lda', components: 4, shrinkage: 'auto' }),
   };
   const train = [await readEegmmidbRun(dataDir, 1, 6), await readEegmmidbRun(dataDir, 1, 10)];
   const channels = resolveChannels(train[0].info, undefined);
-  const epochs = (await Promise.all(train.map((r, i) => epochsFromRecording(r, channels, { ...settings, events: eegmmidbEvents([6, 10][i]) })))).flat();
-  const model = trainModel(epochs, channels, train[0].info.sampleRate, settings, { csp: { components: 4, regularization: 0 }, lda: { shrinkage: 'auto' } });
+  const epochs = (await Promise.all(train.map((r, i) => epochsFromRecording(r, channels, { ...preprocessingOf(settings), ...settings, events: eegmmidbEvents([6, 10][i]) })))).flat();
+  const model = await trainModel(epochs, channels, train[0].info.sampleRate, settings);
   const test = await readEegmmidbRun(dataDir, 1, 14);
   const rate = test.info.sampleRate;
   const nCh = test.info.channels.length;

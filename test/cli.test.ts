@@ -48,13 +48,27 @@ describe('neurorx CLI', () => {
 
   it('evaluate reaches the issue figure on eegmmidb subject 1, runs 6/10/14 (CSP+LDA, >= 0.90)', async (ctx) => {
     if (!dataFile('eegmmidb/S001/S001R14.edf')) return ctx.skip();
-    const { stdout, code } = await cli('evaluate', '--dataset', 'eegmmidb', '--subjects', '1', '--runs', '6,10,14', '--pipeline', 'csp-lda', '--json');
+    const { stdout, code } = await cli('evaluate', '--dataset', 'eegmmidb', '--subjects', '1', '--runs', '6,10,14', '--pipeline', 'csp-lda', '--cv', 'shuffle', '--json');
     expect(code).toBe(0);
     const result = lastJson(stdout);
     expect(result.subjects).toHaveLength(1);
     expect(result.subjects[0].trials).toBe(45);
     expect(result.subjects[0].foldAccuracies).toHaveLength(10);
     expect(result.meanAccuracy).toBeGreaterThanOrEqual(0.9);
+  }, 60_000);
+
+  it('evaluate compares several decoders on left/right imagery and names the best (MOABB-like protocol)', async (ctx) => {
+    if (!dataFile('eegmmidb/S001/S001R12.edf')) return ctx.skip();
+    const { stdout, code } = await cli('evaluate', '--subjects', '1', '--task', 'left-right', '--pipeline', 'csp-lda,tangent-space-lr', '--band', '8,32', '--tmin', '0', '--tmax', '3', '--json');
+    expect(code).toBe(0);
+    const result = lastJson(stdout);
+    expect(result.pipelines.map((p: { pipeline: string }) => p.pipeline)).toEqual(['csp-lda', 'tangent-space-lr']);
+    const [csp, ts] = result.pipelines as { meanAccuracy: number; meanKappa: number; subjects: { foldAccuracies: number[] }[] }[];
+    expect(csp.subjects[0].foldAccuracies).toHaveLength(5);
+    expect(ts.meanAccuracy).toBeGreaterThanOrEqual(csp.meanAccuracy + 0.02);
+    expect(ts.meanKappa).toBeGreaterThan(0.5);
+    expect(result.best).toBe('tangent-space-lr');
+    expect(result.protocol).toMatch(/5-fold interleaved stratified CV; runs 4,8,12; band 8-32 Hz/);
   }, 60_000);
 
   it('rejects a bad config naming the field, and a bad flag naming the flag', async () => {
@@ -69,5 +83,8 @@ describe('neurorx CLI', () => {
     const flag = await cli('evaluate', '--dataset', 'synthetic', '--folds', 'ten');
     expect(flag.code).not.toBe(0);
     expect(flag.stderr).toContain('--folds must be a number, got "ten"');
+    const pipeline = await cli('evaluate', '--dataset', 'synthetic', '--pipeline', 'csp-lda,svm');
+    expect(pipeline.code).not.toBe(0);
+    expect(pipeline.stderr).toMatch(/--pipeline: unknown decoder "svm" \(available: csp-lda, csp-ovr, fbcsp, mdm, tangent-space-lr, eegnet\)/);
   });
 });

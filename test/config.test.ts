@@ -26,7 +26,10 @@ describe('config validation', () => {
     ['an unknown key', { ...valid, sauce: 1 }, /\(root\): Unrecognized key: "sauce"/],
     ['an unknown calibration mode', { ...valid, pipeline: { ...valid.pipeline, calibration: { from: 'magic' } } }, /pipeline\.calibration\.from: /],
     ['a missing source', { pipeline: valid.pipeline }, /source: Invalid input: expected object, received undefined/],
-    ['three classes for a two-class CSP', { ...valid, pipeline: { ...valid.pipeline, events: { a: 'x', b: 'y', c: 'z' } } }, /pipeline\.events: must map cue markers to exactly two classes/],
+    ['three classes for the two-class csp-lda', { ...valid, pipeline: { ...valid.pipeline, events: { a: 'x', b: 'y', c: 'z' } } }, /pipeline\.events: csp-lda handles exactly two classes, got 3/],
+    ['one class', { ...valid, pipeline: { ...valid.pipeline, decoder: { kind: 'mdm' }, events: { a: 'x', b: 'x' } } }, /pipeline\.events: must map cue markers to at least two classes/],
+    ['an unknown decoder', { ...valid, pipeline: { ...valid.pipeline, decoder: { kind: 'svm' } } }, /pipeline\.decoder\.kind: /],
+    ['a control threshold above 1', { ...valid, pipeline: { ...valid.pipeline, control: { threshold: 1.5 } } }, /pipeline\.control\.threshold: /],
   ];
   for (const [what, json, message] of bad) {
     it(`rejects ${what}, naming the field`, () => {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config/config-schema.js';
+import type { PipelineEvent } from '../pipelines/motor-imagery/pipeline.js';
+import type { ControlledDecision } from '../src/control/controlled-decisions.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { PROJECT_ROOT } from './helpers/data.js';
 import { connect, until } from './helpers/ws-client.js';
@@ -47,7 +49,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     session = await startSession(config, {
       onEvent: (e) => {
         if (e.kind === 'decision') decisions.push({ label: e.decision.label, timestamp: e.decision.timestamp });
-        else statuses.push(e.state);
+        else if (e.kind === 'status') statuses.push(e.state);
       },
     });
     await until(() => decisions.length >= 1500, 60_000);
@@ -72,5 +74,105 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     }
     expect(scored).toBeGreaterThan(100);
     expect(right / scored).toBeGreaterThan(0.75);
+  }, 90_000);
+
+  it('turns decisions into few commands that follow the cues (control stage), sent over WebSocket', async () => {
+    const config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'default.json'));
+    config.server.port = 0;
+    config.source.replay = { speed: 20, chunkSize: 16, loop: false };
+    const events: PipelineEvent[] = [];
+    session = await startSession(config, { onEvent: (e) => events.push(e) });
+    const { ws, messages } = await connect(session.server.address.url);
+    await until(() => messages.filter((m) => m.type === 'command').length >= 12, 40_000);
+    ws.close();
+    const decisions = events.flatMap((e) => (e.kind === 'decision' ? [e.decision as ControlledDecision] : []));
+    const cues = events.flatMap((e) => (e.kind === 'cue' ? [e] : []));
+    const fired = decisions.filter((d) => d.command !== undefined);
+    expect(fired.length).toBeGreaterThanOrEqual(12);
+    // Far fewer commands than decisions, never two within the refractory period (1 s of stream time).
+    expect(fired.length).toBeLessThan(decisions.length / 5);
+    for (let i = 1; i < fired.length; i++) expect(fired[i].timestamp - fired[i - 1].timestamp).toBeGreaterThanOrEqual(1 - 1e-9);
+    // A command fired during a trial is that trial's class (the default maps left -> "left", right -> "right").
+    let scored = 0;
+    let right = 0;
+    for (const d of fired) {
+      const cue = [...cues].reverse().find((c) => c.time <= d.timestamp);
+      if (!cue || d.timestamp - cue.time > 4.5) continue;
+      scored++;
+      if (d.command === cue.label) right++;
+    }
+    expect(scored).toBeGreaterThanOrEqual(8);
+    expect(right / scored).toBeGreaterThanOrEqual(0.8);
+    // The same commands reached the WebSocket client as "command" messages, decisions carry the gate state.
+    const commandMessages = messages.filter((m) => m.type === 'command');
+    expect(commandMessages[0]).toMatchObject({ type: 'command', command: expect.stringMatching(/^(left|right)$/) });
+    const decisionMessage = messages.find((m) => m.type === 'decision');
+    expect(decisionMessage).toMatchObject({ state: expect.stringMatching(/^(rest|dwelling|fired|refractory)$/), smoothed: expect.any(Object) });
+    expect(messages.some((m) => m.type === 'cue')).toBe(true);
+  }, 60_000);
+
+  it('takes cue markers from a WebSocket client into the stream (a game running the calibration)', async () => {
+    const config = parseConfig({
+      source: { uri: 'synthetic:motor-imagery?seed=3', replay: { speed: 1, chunkSize: 16 } },
+      pipeline: {
+        kind: 'motor-imagery',
+        events: { 'game-left': 'left', 'game-right': 'right' },
+        calibration: { from: 'recording', source: 'synthetic:motor-imagery?seed=1&trials=20' },
+      },
+      server: { port: 0 },
+    });
+    // The recording used for calibration has "left"/"right" markers: map them too for training.
+    config.pipeline.events = { ...config.pipeline.events, left: 'left', right: 'right' };
+    session = await startSession(config);
+    const { ws, messages } = await connect(session.server.address.url);
+    await until(() => messages.some((m) => m.type === 'decision'), 20_000);
+    ws.send(JSON.stringify({ type: 'marker', value: 'game-right' }));
+    await until(() => messages.some((m) => m.type === 'cue' && m.marker === 'game-right'), 5_000);
+    const cue = messages.find((m) => m.type === 'cue' && m.marker === 'game-right')!;
+    expect(cue.label).toBe('right');
+    const lastDecision = messages.filter((m) => m.type === 'decision').at(-1)!;
+    expect(cue.timestamp as number).toBeGreaterThanOrEqual((lastDecision.timestamp as number) - 0.5);
+    ws.send(JSON.stringify({ type: 'marker', value: '' }));
+    await until(() => messages.some((m) => m.type === 'error'), 5_000);
+    expect(messages.find((m) => m.type === 'error')).toMatchObject({ path: 'value' });
+    ws.close();
+  }, 40_000);
+
+  it("calibrates with neurorx's own cue generator, then retrains as more cued trials arrive", async () => {
+    const config = parseConfig({
+      source: { uri: 'synthetic:motor-imagery?seed=3', replay: { speed: 'max', chunkSize: 32 } },
+      pipeline: {
+        kind: 'motor-imagery',
+        // Generated cues carry these marker values; the synthetic stream's own "left"/"right" are not mapped.
+        events: { 'cue-left': 'left', 'cue-right': 'right' },
+        decoder: { kind: 'mdm' },
+        calibration: { from: 'stream', trialsPerClass: 4, cues: 'generator', generator: { leadIn: 2, trialSeconds: 6, jitter: 0, seed: 9 } },
+      },
+      server: { port: 0 },
+    });
+    const events: PipelineEvent[] = [];
+    session = await startSession(config, { onEvent: (e) => events.push(e) });
+    await until(() => events.some((e) => e.kind === 'status' && e.state === 'running'), 30_000);
+    await session.stop();
+    session = undefined;
+    const cues = events.flatMap((e) => (e.kind === 'cue' ? [e] : []));
+    // Cues at 2, 8, 14, ... s of stream time, four of each class, shuffled within blocks of two.
+    expect(cues.slice(0, 8).map((c) => c.time)).toEqual([2, 8, 14, 20, 26, 32, 38, 44]);
+    for (let b = 0; b < 4; b++) expect(cues.slice(2 * b, 2 * b + 2).map((c) => c.label).sort()).toEqual(['left', 'right']);
+    const trials = events.flatMap((e) => (e.kind === 'status' && e.trials ? [e.trials] : []));
+    expect(trials.at(-1)).toEqual({ left: 4, right: 4 });
+    expect(events.find((e) => e.kind === 'status' && e.state === 'running')).toMatchObject({ classes: ['left', 'right'] });
+
+    // Supervised retraining on the synthetic stream's own cues: every 6 new trials.
+    const retrain = parseConfig({
+      source: { uri: 'synthetic:motor-imagery?seed=4', replay: { speed: 'max', chunkSize: 32 } },
+      pipeline: { kind: 'motor-imagery', calibration: { from: 'stream', trialsPerClass: 5, retrainEvery: 6 } },
+      server: { port: 0 },
+    });
+    const later: PipelineEvent[] = [];
+    session = await startSession(retrain, { onEvent: (e) => later.push(e) });
+    await until(() => later.filter((e) => e.kind === 'status' && /^retrained/.test(e.detail)).length >= 2, 40_000);
+    const details = later.flatMap((e) => (e.kind === 'status' && /^retrained/.test(e.detail) ? [e.detail] : []));
+    expect(details.slice(0, 2)).toEqual(['retrained on 16 trials', 'retrained on 22 trials']);
   }, 90_000);
 });

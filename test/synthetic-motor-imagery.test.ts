@@ -6,7 +6,7 @@ import {
   type MotorImageryClass,
 } from '../devices/synthetic/motor-imagery.js';
 import { epochsFromRecording, trainModel } from '../pipelines/motor-imagery/calibrate.js';
-import type { MotorImagerySettings } from '../pipelines/motor-imagery/settings.js';
+import { decoderSpec } from '../src/ml/decoders/decoder-spec.js';
 import type { Epoch } from '../src/dsp/epochs.js';
 import { accuracy } from '../src/ml/cross-validation.js';
 import type { Recording } from '../src/stream/recording.js';
@@ -100,12 +100,14 @@ function bandMean(psd: Float64Array, seg: number, lo: number, hi: number): numbe
   return sum / n;
 }
 
-const settings: Pick<MotorImagerySettings, 'reference' | 'notch' | 'bandpass' | 'events' | 'epoch'> = {
-  reference: 'none',
+const settings = {
+  reference: 'none' as const,
   notch: null,
   bandpass: { low: 8, high: 30, order: 4 },
+  filterBank: null,
   events: { left: 'left', right: 'right' },
   epoch: { tmin: 0.5, tmax: 2.5 },
+  decoder: decoderSpec({ kind: 'csp-lda', components: 4, regularization: 0, shrinkage: 'auto' }),
 };
 
 /** Mean log band power (8-30 Hz, 0.5-2.5 s after the cue) of one channel, per class. */
@@ -255,11 +257,7 @@ describe('synthetic EEG physiology', () => {
     const channels = train.info.channels.map((c) => c.label);
     const trainEpochs = await epochsFromRecording(train, channels, settings);
     expect(trainEpochs).toHaveLength(80);
-    const model = trainModel(trainEpochs, channels, RATE, settings, {
-      csp: { components: 4, regularization: 0 },
-      lda: { shrinkage: 'auto' },
-      validationSplits: 0,
-    });
+    const model = await trainModel(trainEpochs, channels, RATE, settings, { validationSplits: 0 });
     const testEpochs: Epoch[] = await epochsFromRecording(test, channels, settings);
     expect(testEpochs).toHaveLength(40);
     const predicted = testEpochs.map((e) => {

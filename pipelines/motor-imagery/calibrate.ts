@@ -1,13 +1,14 @@
 import { from, toArray, firstValueFrom } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
-import { Csp } from '../../src/ml/csp.js';
 import { accuracy, stratifiedShuffleSplits } from '../../src/ml/cross-validation.js';
-import { Lda } from '../../src/ml/lda.js';
+import { predictLabel } from '../../src/ml/decoders/decoder.js';
+import type { DecoderSpec } from '../../src/ml/decoders/decoder-spec.js';
+import { fitDecoder } from '../../src/ml/decoders/registry.js';
 import type { Recording } from '../../src/stream/recording.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
-import { MODEL_FORMAT, MODEL_VERSION, MotorImageryModel, type ModelFile } from './model.js';
-import { preprocess, type Preprocessing } from './preprocess.js';
+import { MODEL_FORMAT, MODEL_VERSION, MotorImageryModel } from './model.js';
+import { preprocess, preprocessingFor, type Preprocessing } from './preprocess.js';
 import type { MotorImagerySettings } from './settings.js';
 
 /** The whole recording as one chunk (for offline processing through the streaming operators). */
@@ -23,19 +24,21 @@ export function resolveChannels(info: StreamInfo, configured: readonly string[] 
   return eeg;
 }
 
-export function preprocessingOf(s: Pick<MotorImagerySettings, 'reference' | 'notch' | 'bandpass'>): Preprocessing {
-  return { reference: s.reference, notch: s.notch, bandpass: s.bandpass };
+/** The preprocessing of a motor-imagery configuration (with its decoder's filter bank, if any). */
+export function preprocessingOf(s: Pick<MotorImagerySettings, 'reference' | 'notch' | 'bandpass' | 'decoder'>): Preprocessing {
+  return preprocessingFor(s.decoder, { reference: s.reference, notch: s.notch, bandpass: s.bandpass });
+}
+
+export interface EpochSettings {
+  events: Readonly<Record<string, string>>;
+  epoch: { tmin: number; tmax: number };
 }
 
 /** Preprocesses a recording (filters start from rest at its first sample) and cuts the cued epochs. */
-export async function epochsFromRecording(
-  rec: Recording,
-  channels: readonly string[],
-  settings: Pick<MotorImagerySettings, 'reference' | 'notch' | 'bandpass' | 'events' | 'epoch'>,
-): Promise<Epoch[]> {
+export async function epochsFromRecording(rec: Recording, channels: readonly string[], settings: Preprocessing & EpochSettings): Promise<Epoch[]> {
   return firstValueFrom(
     from([recordingChunk(rec)]).pipe(
-      preprocess(channels, preprocessingOf(settings)),
+      preprocess(channels, settings),
       markerEpochs({ events: settings.events, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax }),
       toArray(),
     ),
@@ -43,57 +46,47 @@ export async function epochsFromRecording(
 }
 
 export interface TrainOptions {
-  csp: MotorImagerySettings['csp'];
-  lda: MotorImagerySettings['lda'];
-  /** Splits used to estimate the accuracy reported with the model (0: none). */
+  /** Splits used to estimate the accuracy reported with the model (0: none; EEGNet: always none). */
   validationSplits?: number;
   seed?: number;
 }
 
-/** Fits CSP then LDA on labelled epochs. */
-export function fitCspLda(epochs: readonly Epoch[], channels: number, opts: Pick<TrainOptions, 'csp' | 'lda'>): { csp: Csp; lda: Lda } {
-  const labels = epochs.map((e) => e.label);
-  const csp = Csp.fit(epochs, labels, channels, { components: opts.csp.components, regularization: opts.csp.regularization });
-  const features = epochs.map((e) => csp.logPower(e, channels));
-  const lda = Lda.fit(features, labels, { shrinkage: opts.lda.shrinkage ?? undefined });
-  return { csp, lda };
-}
-
 /** Trains a model on calibration epochs, with a quick cross-validated accuracy estimate. */
-export function trainModel(
+export async function trainModel(
   epochs: readonly Epoch[],
   channels: readonly string[],
   sampleRate: number,
-  settings: Pick<MotorImagerySettings, 'reference' | 'notch' | 'bandpass' | 'epoch'>,
-  opts: TrainOptions,
-): MotorImageryModel {
+  settings: Pick<MotorImagerySettings, 'reference' | 'notch' | 'bandpass' | 'epoch' | 'decoder'>,
+  opts: TrainOptions = {},
+): Promise<MotorImageryModel> {
   if (epochs.length === 0) throw new Error('calibration: no cued trials found (check "events" against the markers of the source)');
-  const n = channels.length;
+  const width = epochs[0].info.channels.length;
   const labels = epochs.map((e) => e.label);
-  const { csp, lda } = fitCspLda(epochs, n, opts);
+  const spec: DecoderSpec = settings.decoder;
+  const decoder = await fitDecoder(spec, epochs, labels, width, { sampleRate });
   let calibrationAccuracy: number | null = null;
-  const splits = opts.validationSplits ?? 5;
+  const splits = spec.kind === 'eegnet' ? 0 : (opts.validationSplits ?? 5);
   if (splits > 0 && Math.min(...countBy(labels).values()) >= 5) {
-    const scores = stratifiedShuffleSplits(labels, splits, 0.2, opts.seed ?? 42).map(({ train, test }) => {
-      const m = fitCspLda(train.map((i) => epochs[i]), n, opts);
-      const predicted = test.map((i) => m.lda.predict(m.csp.logPower(epochs[i], n)));
-      return accuracy(test.map((i) => labels[i]), predicted);
-    });
+    const scores: number[] = [];
+    for (const { train, test } of stratifiedShuffleSplits(labels, splits, 0.2, opts.seed ?? 42)) {
+      const d = await fitDecoder(spec, train.map((i) => epochs[i]), train.map((i) => labels[i]), width, { sampleRate });
+      scores.push(accuracy(test.map((i) => labels[i]), test.map((i) => predictLabel(d, epochs[i]))));
+    }
     calibrationAccuracy = scores.reduce((a, b) => a + b, 0) / scores.length;
   }
-  const file: ModelFile = {
-    format: MODEL_FORMAT,
-    version: MODEL_VERSION,
-    sampleRate,
-    channels: [...channels],
-    preprocessing: preprocessingOf(settings),
-    epoch: settings.epoch,
-    csp: { ...csp.state, classes: [...csp.state.classes] as [string, string] },
-    lda: { ...lda.state, classes: [...lda.state.classes] },
-    calibrationAccuracy,
-    trials: Object.fromEntries(countBy(labels)),
-  };
-  return new MotorImageryModel(file);
+  return new MotorImageryModel(
+    {
+      format: MODEL_FORMAT,
+      version: MODEL_VERSION,
+      sampleRate,
+      channels: [...channels],
+      preprocessing: preprocessingOf(settings),
+      epoch: settings.epoch,
+      calibrationAccuracy,
+      trials: Object.fromEntries(countBy(labels)),
+    },
+    decoder,
+  );
 }
 
 function countBy(labels: readonly string[]): Map<string, number> {

@@ -1,13 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
-import { Csp } from '../../src/ml/csp.js';
-import { Lda } from '../../src/ml/lda.js';
-import type { SignalBlock } from '../../src/ml/csp.js';
+import type { Decoder, SignalBlock } from '../../src/ml/decoders/decoder.js';
+import { restoreDecoder } from '../../src/ml/decoders/registry.js';
 
-export const MODEL_FORMAT = 'neurorx.motor-imagery.csp-lda';
-export const MODEL_VERSION = 1;
-
-const matrix = z.array(z.array(z.number()));
+export const MODEL_FORMAT = 'neurorx.motor-imagery';
+export const MODEL_VERSION = 2;
 
 /** The saved form of a trained motor-imagery model (versioned JSON). */
 export const modelFileSchema = z.object({
@@ -19,20 +17,14 @@ export const modelFileSchema = z.object({
     reference: z.enum(['none', 'average']),
     notch: z.object({ freq: z.number(), q: z.number() }).nullable(),
     bandpass: z.object({ low: z.number(), high: z.number(), order: z.number().int() }),
+    filterBank: z
+      .object({ bands: z.array(z.object({ low: z.number(), high: z.number() })).min(1), order: z.number().int().min(1) })
+      .nullable()
+      .default(null),
   }),
   epoch: z.object({ tmin: z.number(), tmax: z.number() }),
-  csp: z.object({
-    classes: z.tuple([z.string(), z.string()]),
-    filters: matrix,
-    patterns: matrix,
-    eigenvalues: z.array(z.number()),
-  }),
-  lda: z.object({
-    classes: z.array(z.string()),
-    coef: matrix,
-    intercept: z.array(z.number()),
-    priors: z.array(z.number()),
-  }),
+  /** The decoder's own state (see src/ml/decoders/decoder-state.ts), validated when loaded. */
+  decoder: z.object({ kind: z.string() }).passthrough(),
   /** Cross-validated accuracy on the calibration trials, when measured. */
   calibrationAccuracy: z.number().nullable(),
   trials: z.record(z.string(), z.number().int()),
@@ -40,59 +32,60 @@ export const modelFileSchema = z.object({
 
 export type ModelFile = z.infer<typeof modelFileSchema>;
 
-/** CSP + LDA with the preprocessing it was trained under. */
+/** A trained decoder with the preprocessing and channels it was trained under. */
 export class MotorImageryModel {
-  readonly csp: Csp;
-  readonly lda: Lda;
-  private readonly features: Float64Array;
   private readonly probs: Float64Array;
 
-  constructor(readonly file: ModelFile) {
-    this.csp = new Csp(file.csp);
-    this.lda = new Lda(file.lda);
-    const k = file.csp.filters.length;
-    if (file.csp.filters.some((row) => row.length !== file.channels.length)) {
-      throw new Error(`model: csp.filters rows must have ${file.channels.length} values (one per channel)`);
-    }
-    if (file.lda.coef.some((row) => row.length !== k)) throw new Error(`model: lda.coef rows must have ${k} values (one per CSP component)`);
-    this.features = new Float64Array(k);
-    this.probs = new Float64Array(file.lda.classes.length);
+  constructor(
+    readonly file: Omit<ModelFile, 'decoder'>,
+    readonly decoder: Decoder,
+  ) {
+    this.probs = new Float64Array(decoder.classes.length);
   }
 
   get classes(): readonly string[] {
-    return this.file.lda.classes;
+    return this.decoder.classes;
   }
 
-  /** Class probabilities for a block of preprocessed samples (in `classes` order). */
+  /** Class probabilities for a block of preprocessed samples (in `classes` order; buffer reused). */
   probabilities(block: SignalBlock): Float64Array {
-    this.csp.logPower(block, this.file.channels.length, this.features);
-    return this.lda.probabilities(this.features, this.probs);
+    return this.decoder.probabilities(block, this.probs);
   }
 
   toJSON(): ModelFile {
-    return this.file;
+    return { ...this.file, decoder: this.decoder.toJSON() };
   }
 
-  static parse(json: unknown, origin: string): MotorImageryModel {
+  static async parse(json: unknown, origin: string, baseDir = '.'): Promise<MotorImageryModel> {
     const parsed = modelFileSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new Error(`${origin}: not a ${MODEL_FORMAT} v${MODEL_VERSION} model: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
-    return new MotorImageryModel(parsed.data);
+    const { decoder: state, ...file } = parsed.data;
+    const decoder = await restoreDecoder(withBaseDir(state, baseDir), origin);
+    return new MotorImageryModel(file, decoder);
   }
 
-  static async load(path: string): Promise<MotorImageryModel> {
+  static async load(file: string): Promise<MotorImageryModel> {
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(path, 'utf8'));
+      json = JSON.parse(await readFile(file, 'utf8'));
     } catch (e) {
-      throw new Error(`model ${path}: ${(e as Error).message}`);
+      throw new Error(`model ${file}: ${(e as Error).message}`);
     }
-    return MotorImageryModel.parse(json, `model ${path}`);
+    return MotorImageryModel.parse(json, `model ${file}`, path.dirname(file));
   }
 
-  async save(path: string): Promise<void> {
-    await writeFile(path, JSON.stringify(this.file, null, 1) + '\n');
+  /** Writes the model JSON (EEGNet also writes its TensorFlow.js weights beside it). */
+  async save(file: string): Promise<void> {
+    if (this.decoder.saveFiles) await this.decoder.saveFiles(path.dirname(file), path.basename(file, '.json'));
+    const state = this.decoder.toJSON();
+    await writeFile(file, JSON.stringify({ ...this.file, decoder: state }, null, 1) + '\n');
   }
+}
+
+/** Decoders that keep files beside the model JSON name them relative to it. */
+function withBaseDir(state: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  return typeof state.model === 'string' ? { ...state, model: path.resolve(baseDir, state.model) } : state;
 }

@@ -1,8 +1,11 @@
-import { concat, defer, filter, ignoreElements, map, merge, Observable, of, scan, share, switchMap, take, type OperatorFunction } from 'rxjs';
+import { concat, defer, EMPTY, exhaustMap, filter, from, identity, ignoreElements, map, merge, mergeMap, Observable, of, scan, share, switchMap, take, type OperatorFunction } from 'rxjs';
 import { performance } from 'node:perf_hooks';
+import { controlDecisions, type ControlledDecision } from '../../src/control/controlled-decisions.js';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { slidingWindows, type Window } from '../../src/dsp/windows.js';
+import { cueSchedule, withGeneratedCues } from '../../src/session/cue-generator.js';
 import type { Decision } from '../../src/stream/decision.js';
+import type { MarkerInjector } from '../../src/stream/marker-injector.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';
 import { loadRecording } from '../../devices/open-source.js';
@@ -24,18 +27,27 @@ export type PipelineEvent =
       /** The decoder's classes, once it is trained. */
       classes?: readonly string[];
     }
-  | { kind: 'decision'; decision: Decision };
+  /** A cue marker seen in the stream: what the user is asked to imagine, from `time` on. */
+  | { kind: 'cue'; label: string; marker: string; time: number }
+  | { kind: 'decision'; decision: Decision | ControlledDecision };
 
-/** Classifies each sliding window of a preprocessed stream. */
-export function classifyWindows(model: MotorImageryModel, window: MotorImagerySettings['window']): OperatorFunction<Chunk, Decision> {
-  const classes = model.classes;
+export interface PipelineOptions {
+  /** Markers from outside the signal (e.g. a game's cues over WebSocket), merged into the stream. */
+  markers?: MarkerInjector;
+}
+
+/** Classifies each sliding window of a preprocessed stream with the current model. */
+export function classifyWindows(model: MotorImageryModel | (() => MotorImageryModel), window: MotorImagerySettings['window']): OperatorFunction<Chunk, Decision> {
+  const current = typeof model === 'function' ? model : () => model;
   let seq = 0;
   return (source) =>
     source.pipe(
       // Features are computed synchronously from each window, so a view of the ring suffices.
       slidingWindows({ ...window, view: true }),
       map((w: Window): Decision => {
-        const p = model.probabilities(w);
+        const m = current();
+        const classes = m.classes;
+        const p = m.probabilities(w);
         let best = 0;
         const probabilities: Record<string, number> = {};
         for (let k = 0; k < classes.length; k++) {
@@ -56,26 +68,62 @@ export function assertModelFits(model: MotorImageryModel, info: StreamInfo): voi
 
 /**
  * The motor-imagery session: calibrate (from a recording, a saved model, or the first cued trials
- * of the live stream), then classify sliding windows of the live stream.
+ * of the live stream, cued by the stream, a game over WebSocket or neurorx's own generator), then
+ * classify sliding windows of the live stream, optionally retraining as labelled trials arrive,
+ * and, with `control` set, turn decisions into commands (smoothing, threshold, dwell, refractory).
  */
-export function motorImageryPipeline(source: Source, settings: MotorImagerySettings): Observable<PipelineEvent> {
+export function motorImageryPipeline(source: Source, settings: MotorImagerySettings, opts: PipelineOptions = {}): Observable<PipelineEvent> {
   const cal = settings.calibration;
-  const train = (epochs: Epoch[], channels: string[], rate: number): MotorImageryModel =>
-    trainModel(epochs, channels, rate, settings, { csp: settings.csp, lda: settings.lda });
+  const classes = [...new Set(Object.values(settings.events))].sort();
+  let chunks$ = opts.markers ? source.chunks$.pipe(opts.markers.operator()) : source.chunks$;
+  if (cal.from === 'stream' && cal.cues === 'generator') {
+    // The generator cues with class labels; map each to itself so epoching finds them.
+    chunks$ = withGeneratedCues(chunks$, cueSchedule(Object.keys(settings.events), cal.trialsPerClass, cal.generator));
+  }
+  const train = (epochs: readonly Epoch[], channels: readonly string[], rate: number): Promise<MotorImageryModel> => trainModel(epochs, channels, rate, settings);
+  const epochsOf = markerEpochs({ events: settings.events, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax });
+  const control: OperatorFunction<Decision, Decision | ControlledDecision> = settings.control ? controlDecisions(settings.control) : identity;
 
-  const online = (model: MotorImageryModel, live$: Observable<Chunk>): Observable<PipelineEvent> => {
-    assertModelFits(model, source.info);
+  const cues = (pre$: Observable<Chunk>): Observable<PipelineEvent> =>
+    pre$.pipe(
+      mergeMap((chunk) => from(chunk.markers.filter((m) => m.value in settings.events))),
+      map((m): PipelineEvent => ({ kind: 'cue', label: settings.events[m.value], marker: m.value, time: m.time })),
+    );
+
+  const online = (first: MotorImageryModel, pre$: Observable<Chunk>, pool: readonly Epoch[]): Observable<PipelineEvent> => {
+    assertModelFits(first, source.info);
+    let model = first;
+    const retrainEvery = cal.from === 'stream' ? cal.retrainEvery : null;
+    // Supervised re-training: every `retrainEvery` new cued trials, refit on all of them and swap.
+    const retrain$: Observable<PipelineEvent> = retrainEvery
+      ? pre$.pipe(
+          epochsOf,
+          scan((acc: Epoch[], e: Epoch) => [...acc, e], [...pool]),
+          filter((all) => (all.length - pool.length) % retrainEvery === 0),
+          // A retraining still running when the next one is due lets that one pass (slow decoders).
+          exhaustMap((all) => from(train(all, first.file.channels, source.info.sampleRate)).pipe(map((m) => ({ m, n: all.length })))),
+          map(({ m, n }): PipelineEvent => {
+            model.decoder.dispose?.();
+            model = m;
+            return { kind: 'status', state: 'running', detail: `retrained on ${n} trials`, calibrationAccuracy: m.file.calibrationAccuracy, classes: m.classes };
+          }),
+        )
+      : EMPTY;
     return concat(
       of<PipelineEvent>({
         kind: 'status',
         state: 'running',
-        detail: `classifying ${model.classes.join(' vs ')} on ${model.file.channels.length} channels`,
-        calibrationAccuracy: model.file.calibrationAccuracy,
-        classes: model.classes,
+        detail: `classifying ${first.classes.join(' vs ')} with ${first.decoder.kind} on ${first.file.channels.length} channels`,
+        calibrationAccuracy: first.file.calibrationAccuracy,
+        classes: first.classes,
       }),
-      live$.pipe(
-        classifyWindows(model, settings.window),
-        map((decision): PipelineEvent => ({ kind: 'decision', decision })),
+      merge(
+        pre$.pipe(
+          classifyWindows(() => model, settings.window),
+          control,
+          map((decision): PipelineEvent => ({ kind: 'decision', decision })),
+        ),
+        retrain$,
       ),
       of<PipelineEvent>({ kind: 'status', state: 'stopped', detail: 'source ended' }),
     );
@@ -86,15 +134,15 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
       if (cal.from === 'model') return MotorImageryModel.load(cal.path);
       const rec = await loadRecording(cal.source);
       const channels = resolveChannels(rec.info, settings.channels);
-      const model = train(await epochsFromRecording(rec, channels, settings), channels, rec.info.sampleRate);
+      const model = await train(await epochsFromRecording(rec, channels, { ...preprocessingOf(settings), ...settings }), channels, rec.info.sampleRate);
       if (settings.saveModel) await model.save(settings.saveModel);
       return model;
     }).pipe(
       switchMap((model) => {
-        const live$ = source.chunks$.pipe(preprocess(model.file.channels, model.file.preprocessing));
+        const pre$ = chunks$.pipe(preprocess(model.file.channels, model.file.preprocessing), share());
         return concat(
           of<PipelineEvent>({ kind: 'status', state: 'calibrating', detail: `model ready (${cal.from})`, calibrationAccuracy: model.file.calibrationAccuracy }),
-          online(model, live$),
+          merge(online(model, pre$, []), cues(pre$)),
         );
       }),
     );
@@ -104,38 +152,40 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
   // and switch to classification on the same (shared) preprocessed stream.
   return defer(() => {
     const channels = resolveChannels(source.info, settings.channels);
-    const pre$ = source.chunks$.pipe(preprocess(channels, preprocessingOf(settings)), share());
-    const classes = [...new Set(Object.values(settings.events))].sort();
+    const pre$ = chunks$.pipe(preprocess(channels, preprocessingOf(settings)), share());
     const wanted = cal.trialsPerClass;
     const collected$ = pre$.pipe(
-      markerEpochs({ events: settings.events, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax }),
+      epochsOf,
       scan((acc: Epoch[], e: Epoch) => (acc.filter((x) => x.label === e.label).length < wanted ? [...acc, e] : acc), []),
       share(),
     );
     const counts = (epochs: Epoch[]): Record<string, number> =>
       Object.fromEntries(classes.map((c) => [c, epochs.filter((e) => e.label === c).length]));
     const done = (epochs: Epoch[]): boolean => classes.every((c) => epochs.filter((e) => e.label === c).length >= wanted);
-    const progress$ = collected$.pipe(
-      map((epochs): PipelineEvent => ({ kind: 'status', state: 'calibrating', detail: `collecting ${wanted} trials per class`, trials: counts(epochs) })),
-    );
+    const detail = `collecting ${wanted} trials per class${cal.cues === 'generator' ? ' (generated cues)' : ''}`;
+    const progress$ = collected$.pipe(map((epochs): PipelineEvent => ({ kind: 'status', state: 'calibrating', detail, trials: counts(epochs) })));
     const trained$ = collected$.pipe(
       filter(done),
       take(1),
-      // Train synchronously and subscribe the online stage at once, so the shared preprocessed
-      // stream never loses its last subscriber (which would restart the source).
-      switchMap((epochs) => {
-        const model = train(epochs, channels, source.info.sampleRate);
-        return merge(defer(() => saveIfAsked(model)).pipe(ignoreElements()), online(model, pre$));
-      }),
+      // Chunks that arrive while the decoder trains are not classified (the anchor subscription
+      // below keeps the source running meanwhile).
+      switchMap((epochs) => from(train(epochs, channels, source.info.sampleRate)).pipe(map((model) => ({ model, epochs })))),
+      switchMap(({ model, epochs }) => merge(defer(() => saveIfAsked(model)).pipe(ignoreElements()), online(model, pre$, epochs))),
     );
     return concat(
-      of<PipelineEvent>({ kind: 'status', state: 'calibrating', detail: `collecting ${wanted} trials per class`, trials: counts([]) }),
+      of<PipelineEvent>({ kind: 'status', state: 'calibrating', detail, trials: counts([]) }),
       new Observable<PipelineEvent>((sub) => {
+        // Holds the shared preprocessed stream open from start to end, through training, so it
+        // never loses its last subscriber (which would restart the source).
+        const anchor = pre$.subscribe({ error: (e: unknown) => sub.error(e) });
         const a = trained$.subscribe(sub);
         const b = progress$.pipe(take(classes.length * wanted)).subscribe((e) => sub.next(e));
+        const c = cues(pre$).subscribe((e) => sub.next(e));
         return () => {
+          anchor.unsubscribe();
           a.unsubscribe();
           b.unsubscribe();
+          c.unsubscribe();
         };
       }),
     );

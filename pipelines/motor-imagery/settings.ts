@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { controlSchema } from '../../src/control/control-settings.js';
+import { decoderSpecSchema } from '../../src/ml/decoders/decoder-spec.js';
+import { cueGeneratorSchema } from '../../src/session/cue-generator.js';
 
 const band = z
   .object({
@@ -16,6 +19,18 @@ export const calibrationSchema = z.discriminatedUnion('from', [
   z.object({
     from: z.literal('stream'),
     trialsPerClass: z.number().int().min(2).describe('cued trials of each class to collect from the live stream before training'),
+    cues: z
+      .enum(['stream', 'generator'])
+      .default('stream')
+      .describe('"stream": cue markers arrive with the signal (recorded, LSL marker stream, or WebSocket "marker" messages); "generator": neurorx cues the user itself'),
+    generator: cueGeneratorSchema.prefault({}).describe('timing of the generated cues'),
+    retrainEvery: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('after calibration, retrain on all labelled trials each time this many new cued trials have arrived (null: never)'),
   }),
   z.object({
     from: z.literal('model'),
@@ -35,7 +50,7 @@ export const motorImagerySettingsSchema = z
     bandpass: band.default({ low: 7, high: 30, order: 4 }),
     events: z
       .record(z.string(), z.string().min(1))
-      .refine((e) => new Set(Object.values(e)).size === 2, { message: 'must map cue markers to exactly two classes' })
+      .refine((e) => new Set(Object.values(e)).size >= 2, { message: 'must map cue markers to at least two classes' })
       .default({ left: 'left', right: 'right' })
       .describe('cue marker value -> class label'),
     epoch: z
@@ -47,18 +62,17 @@ export const motorImagerySettingsSchema = z
       .object({ length: z.number().positive(), hop: z.number().positive() })
       .default({ length: 2, hop: 0.25 })
       .describe('online sliding window, seconds'),
-    csp: z
-      .object({
-        components: z.number().int().min(1).default(4),
-        regularization: z.union([z.number().min(0).max(1), z.literal('ledoit-wolf')]).default(0),
-      })
-      .default({ components: 4, regularization: 0 }),
-    lda: z
-      .object({ shrinkage: z.union([z.number().min(0).max(1), z.literal('auto')]).nullable().default('auto') })
-      .default({ shrinkage: 'auto' }),
+    decoder: decoderSpecSchema.default({ kind: 'csp-lda', components: 4, regularization: 0, shrinkage: 'auto' }).describe('the decoder and its hyper-parameters'),
     calibration: calibrationSchema,
+    control: controlSchema.optional().describe('smoothing, threshold, dwell and refractory period that turn decisions into commands'),
     saveModel: z.string().optional().describe('write the trained model (versioned JSON) here'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const classes = new Set(Object.values(s.events)).size;
+    if (s.decoder.kind === 'csp-lda' && classes !== 2) {
+      ctx.addIssue({ code: 'custom', path: ['events'], message: `csp-lda handles exactly two classes, got ${classes}; use csp-ovr, fbcsp, mdm, tangent-space-lr or eegnet` });
+    }
+  });
 
 export type MotorImagerySettings = z.infer<typeof motorImagerySettingsSchema>;

@@ -8,7 +8,9 @@ import { startSession } from '../session/run-session.js';
 import { projectPath } from '../util/project-path.js';
 import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
-import { evaluateMotorImagery } from '../../pipelines/motor-imagery/evaluate.js';
+import { evaluateMotorImagery, TASK_RUNS, type CrossValidation, type MotorTask } from '../../pipelines/motor-imagery/evaluate.js';
+import { DECODER_KINDS, type DecoderKind } from '../ml/decoders/decoder.js';
+import { decoderSpec, type DecoderSpec } from '../ml/decoders/decoder-spec.js';
 import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
 import { loadRecording, openSource } from '../../devices/open-source.js';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
@@ -105,45 +107,79 @@ program
 
 program
   .command('evaluate')
-  .description('offline cross-validated accuracy of a decoder on a dataset')
+  .description('offline accuracy of motor-imagery decoders on a dataset (JSON result on the last line)')
   .option('--dataset <name>', 'eegmmidb (PhysioNet) or synthetic', 'eegmmidb')
   .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7', integerList('--subjects'), [1])
-  .option('--runs <list>', 'eegmmidb runs', integerList('--runs'), [6, 10, 14])
-  .option('--pipeline <name>', 'decoder', 'csp-lda')
+  .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
+  .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
+  .option('--pipeline <names>', `decoders, comma-separated: ${DECODER_KINDS.join(', ')}`, 'csp-lda')
+  .option('--cv <scheme>', 'kfold (interleaved stratified), shuffle (random stratified splits) or cross-run', 'kfold')
+  .option('--folds <n>', 'kfold folds, or shuffle splits (default 5, or 10 for shuffle)', number('--folds'))
+  .option('--test-size <f>', 'held-out fraction per shuffle split', number('--test-size'), 0.2)
+  .option('--seed <n>', 'seed of the shuffle splits', number('--seed'), 42)
+  .option('--test-runs <list>', 'cross-run: runs held out for testing (default: the last of each task)', integerList('--test-runs'))
+  .option('--recenter', 'cross-run: re-centre Riemannian decoders on each run (unsupervised transfer)', false)
   .option('--band <lo,hi>', 'band-pass, Hz', '7,30')
   .option('--order <n>', 'Butterworth order', number('--order'), 4)
   .option('--tmin <s>', 'epoch start after the cue', number('--tmin'), 1)
   .option('--tmax <s>', 'epoch end after the cue (inclusive)', number('--tmax'), 2)
-  .option('--folds <n>', 'random stratified splits', number('--folds'), 10)
-  .option('--test-size <f>', 'held-out fraction per split', number('--test-size'), 0.2)
-  .option('--seed <n>', 'seed of the splits', number('--seed'), 42)
-  .option('--components <n>', 'CSP components', number('--components'), 4)
-  .option('--shrinkage <s>', 'LDA shrinkage: none, auto or a number in [0,1]', 'none')
+  .option('--components <n>', 'CSP components (csp-lda, csp-ovr, fbcsp)', number('--components'), 4)
+  .option('--shrinkage <s>', 'LDA shrinkage of csp-lda: none, auto or a number in [0,1]', 'none')
+  .option('--epochs <n>', 'EEGNet training epochs', number('--epochs'))
   .option('--json', 'print only the JSON result', false)
   .action(async (o: Record<string, unknown>) => {
     const [low, high] = String(o.band).split(',').map(Number);
     if (!(low > 0 && high > low)) throw new InvalidArgumentError(`--band must be "low,high" in Hz, got "${String(o.band)}"`);
-    if (o.pipeline !== 'csp-lda') throw new InvalidArgumentError(`--pipeline: unknown decoder "${String(o.pipeline)}" (available: csp-lda)`);
     if (o.dataset !== 'eegmmidb' && o.dataset !== 'synthetic') throw new InvalidArgumentError(`--dataset: unknown dataset "${String(o.dataset)}" (available: eegmmidb, synthetic)`);
+    const task = String(o.task);
+    if (!(task in TASK_RUNS)) throw new InvalidArgumentError(`--task: unknown task "${task}" (available: ${Object.keys(TASK_RUNS).join(', ')})`);
     const shrink = String(o.shrinkage);
+    const shrinkage = shrink === 'none' ? null : shrink === 'auto' ? 'auto' : number('--shrinkage')(shrink);
+    const pipelines = String(o.pipeline)
+      .split(',')
+      .map((name) => name.trim())
+      .map((name): DecoderSpec => {
+        if (!(DECODER_KINDS as readonly string[]).includes(name)) {
+          throw new InvalidArgumentError(`--pipeline: unknown decoder "${name}" (available: ${DECODER_KINDS.join(', ')})`);
+        }
+        const kind = name as DecoderKind;
+        if (kind === 'csp-lda') return decoderSpec({ kind, components: o.components as number, shrinkage });
+        if (kind === 'csp-ovr' || kind === 'fbcsp') return decoderSpec({ kind, components: o.components as number });
+        if (kind === 'eegnet' && o.epochs !== undefined) return decoderSpec({ kind, epochs: o.epochs as number });
+        return decoderSpec(kind);
+      });
+    const cvName = String(o.cv);
+    const folds = o.folds as number | undefined;
+    const cv: CrossValidation =
+      cvName === 'kfold'
+        ? { kind: 'kfold', folds: folds ?? 5 }
+        : cvName === 'shuffle'
+          ? { kind: 'shuffle', splits: folds ?? 10, testSize: o.testSize as number, seed: o.seed as number }
+          : cvName === 'cross-run'
+            ? { kind: 'cross-run', testRuns: o.testRuns as number[] | undefined }
+            : (() => {
+                throw new InvalidArgumentError(`--cv: unknown scheme "${cvName}" (available: kfold, shuffle, cross-run)`);
+              })();
     const result = await evaluateMotorImagery({
       dataset: o.dataset,
       dataDir: defaultDataDir(),
       subjects: o.subjects as number[],
-      runs: o.runs as number[],
-      pipeline: 'csp-lda',
+      runs: (o.runs as number[] | undefined) ?? [...TASK_RUNS[task as MotorTask]],
+      pipelines,
       band: { low, high, order: o.order as number },
       tmin: o.tmin as number,
       tmax: o.tmax as number,
-      folds: o.folds as number,
-      testSize: o.testSize as number,
-      seed: o.seed as number,
-      components: o.components as number,
-      shrinkage: shrink === 'none' ? null : shrink === 'auto' ? 'auto' : number('--shrinkage')(shrink),
+      cv,
+      recenter: o.recenter as boolean,
     });
     if (!o.json) {
-      for (const s of result.subjects) console.log(`subject ${s.subject}: accuracy ${s.accuracy.toFixed(3)} kappa ${s.kappa.toFixed(3)} (${s.trials} trials)`);
-      console.log(`mean accuracy ${result.meanAccuracy.toFixed(3)} (${result.protocol})`);
+      for (const p of result.pipelines) {
+        for (const s of p.subjects) {
+          console.log(`${p.pipeline} subject ${s.subject}: accuracy ${s.accuracy.toFixed(3)} kappa ${s.kappa.toFixed(3)} (${s.trials} trials, fit ${s.fitMs.toFixed(1)} ms)`);
+        }
+        console.log(`${p.pipeline}: mean accuracy ${p.meanAccuracy.toFixed(3)}, kappa ${p.meanKappa.toFixed(3)}`);
+      }
+      console.log(`(${result.protocol})`);
     }
     process.stdout.write(JSON.stringify(result) + '\n');
   });

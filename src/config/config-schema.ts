@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { issueLines } from './zod-issues.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
 
 export const replaySchema = z
@@ -47,11 +48,7 @@ export type Config = z.infer<typeof configSchema>;
 export function parseConfig(json: unknown, origin = 'config'): Config {
   const result = configSchema.safeParse(json);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => {
-    const field = i.path.length > 0 ? i.path.map(String).join('.') : '(root)';
-    return `  ${field}: ${i.message}`;
-  });
-  throw new ConfigError(`${origin}: invalid config\n${lines.join('\n')}`);
+  throw new ConfigError(`${origin}: invalid config\n${issueLines(result.error)}`);
 }
 
 export class ConfigError extends Error {

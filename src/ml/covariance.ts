@@ -1,14 +1,11 @@
 import { Matrix } from 'ml-matrix';
+import { addGram, toChannelMajor } from './linalg/row-dot.js';
 
 /**
  * Covariance estimators on row-per-observation data. They back CSP (channels as variables,
  * samples as observations) and LDA (features as variables, trials as observations).
  */
 
-/** Mirrors the upper triangle of a row-major p x p array onto the lower one. */
-function symmetrize(acc: Float64Array, p: number): void {
-  for (let i = 0; i < p; i++) for (let j = 0; j < i; j++) acc[i * p + j] = acc[j * p + i];
-}
 
 /**
  * Covariance of interleaved blocks concatenated along time, as MNE's CSP computes a class
@@ -17,20 +14,13 @@ function symmetrize(acc: Float64Array, p: number): void {
 export function concatenatedCovariance(blocks: readonly { data: Float32Array; samples: number }[], channels: number): Matrix {
   const acc = new Float64Array(channels * channels);
   let n = 0;
+  let x = new Float64Array(0);
   for (const b of blocks) {
-    const { data } = b;
-    for (let s = 0; s < b.samples; s++) {
-      const o = s * channels;
-      for (let i = 0; i < channels; i++) {
-        const xi = data[o + i];
-        const row = i * channels;
-        for (let j = i; j < channels; j++) acc[row + j] += xi * data[o + j];
-      }
-    }
+    if (x.length < b.samples * channels) x = new Float64Array(b.samples * channels);
+    addGram(toChannelMajor(b.data, b.samples, channels, x), channels, b.samples, acc);
     n += b.samples;
   }
   if (n < 2) throw new Error(`covariance needs at least 2 samples, got ${n}`);
-  symmetrize(acc, channels);
   const cov = new Matrix(channels, channels);
   for (let i = 0; i < channels; i++) for (let j = 0; j < channels; j++) cov.set(i, j, acc[i * channels + j] / (n - 1));
   return cov;
@@ -68,5 +58,45 @@ export function ledoitWolfShrinkage(x: Matrix): number {
   let delta = deltaRaw - 2 * mu * emp.trace() + p * mu * mu;
   delta /= p;
   beta = Math.min(beta, delta);
+  return beta === 0 ? 0 : beta / delta;
+}
+
+/**
+ * Ledoit-Wolf intensity with the samples of all blocks as (centred) observations, computed from
+ * the blocks directly: S = Σ x x^T / n and Σ ‖x‖⁴ are all the estimate needs.
+ */
+export function ledoitWolfOfBlocks(blocks: readonly { data: Float32Array; samples: number }[], p: number): number {
+  const s = new Float64Array(p * p);
+  let n = 0;
+  let norm4 = 0;
+  let x = new Float64Array(0);
+  for (const b of blocks) {
+    if (x.length < b.samples * p) x = new Float64Array(b.samples * p);
+    addGram(toChannelMajor(b.data, b.samples, p, x), p, b.samples, s);
+    for (let t = 0; t < b.samples; t++) {
+      let norm2 = 0;
+      for (let c = 0; c < p; c++) norm2 += b.data[t * p + c] ** 2;
+      norm4 += norm2 * norm2;
+    }
+    n += b.samples;
+  }
+  if (n === 0) throw new Error('Ledoit-Wolf shrinkage of no observations');
+  for (let i = 0; i < p * p; i++) s[i] /= n;
+  return ledoitWolfIntensity(s, p, n, norm4);
+}
+
+/**
+ * The Ledoit-Wolf intensity from the biased covariance S (flat p x p, sums divided by n) of n
+ * centred observations and Σ‖x‖⁴ over them: min(β, δ)/δ with δ = ‖S − μI‖²/p and
+ * β = (Σ‖x‖⁴/n − ‖S‖²)/(p·n), as scikit-learn computes it.
+ */
+export function ledoitWolfIntensity(s: Float64Array, p: number, n: number, norm4: number): number {
+  let trace = 0;
+  let sumSq = 0;
+  for (let i = 0; i < p * p; i++) sumSq += s[i] * s[i];
+  for (let i = 0; i < p; i++) trace += s[i * p + i];
+  const mu = trace / p;
+  const delta = (sumSq - p * mu * mu) / p;
+  const beta = Math.min((norm4 / n - sumSq) / (p * n), delta);
   return beta === 0 ? 0 : beta / delta;
 }

@@ -55,3 +55,24 @@ export function cohenKappa(truth: readonly string[], predicted: readonly string[
   }
   return pe === 1 ? 1 : (po - pe) / (1 - pe);
 }
+
+/**
+ * Deterministic stratified k-fold without shuffling: the r-th trial of each class (in recording
+ * order) goes to fold r mod k. Every fold holds a time-spread, class-balanced sample, and the
+ * assignment is simple enough to reproduce exactly in another tool (the MNE reference script
+ * does), so two implementations are compared on the very same splits.
+ */
+export function interleavedStratifiedFolds(labels: readonly string[], folds: number): Split[] {
+  if (!Number.isInteger(folds) || folds < 2) throw new Error(`folds must be an integer >= 2, got ${folds}`);
+  const counts = new Map<string, number>();
+  const fold = labels.map((l) => {
+    const r = counts.get(l) ?? 0;
+    counts.set(l, r + 1);
+    return r % folds;
+  });
+  for (const [cls, n] of counts) if (n < folds) throw new Error(`class "${cls}" has ${n} trial(s), fewer than ${folds} folds`);
+  return Array.from({ length: folds }, (_, f) => ({
+    train: fold.flatMap((g, i) => (g === f ? [] : [i])),
+    test: fold.flatMap((g, i) => (g === f ? [i] : [])),
+  }));
+}

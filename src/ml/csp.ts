@@ -1,5 +1,5 @@
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
-import { concatenatedCovariance, ledoitWolfShrinkage, shrink } from './covariance.js';
+import { concatenatedCovariance, ledoitWolfOfBlocks, shrink } from './covariance.js';
 
 /** A block of interleaved multichannel samples (an epoch or a window). */
 export interface SignalBlock {
@@ -136,14 +136,7 @@ export class Csp {
 
 function regularize(cov: Matrix, blocks: readonly SignalBlock[], channels: number, reg: CspOptions['regularization']): Matrix {
   if (reg === undefined || reg === 0) return cov;
-  if (reg === 'ledoit-wolf') {
-    // Observations are samples, taken as centred (as the covariance itself).
-    const rows = blocks.reduce((n, b) => n + b.samples, 0);
-    const x = new Matrix(rows, channels);
-    let r = 0;
-    for (const b of blocks) for (let s = 0; s < b.samples; s++, r++) for (let c = 0; c < channels; c++) x.set(r, c, b.data[s * channels + c]);
-    return shrink(cov, ledoitWolfShrinkage(x));
-  }
+  if (reg === 'ledoit-wolf') return shrink(cov, ledoitWolfOfBlocks(blocks, channels));
   return shrink(cov, reg);
 }
 

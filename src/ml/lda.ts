@@ -1,5 +1,6 @@
 import { Matrix, solve } from 'ml-matrix';
 import { ledoitWolfShrinkage, shrink } from './covariance.js';
+import { softmaxInPlace } from './softmax.js';
 
 export interface LdaOptions {
   /** None (undefined/0), a fixed intensity in (0, 1], or "auto" (Ledoit-Wolf). */
@@ -78,16 +79,7 @@ export class Lda {
 
   /** Class probabilities (softmax of the scores), written into `out`. */
   probabilities(x: ArrayLike<number>, out: Float64Array = new Float64Array(this.state.classes.length)): Float64Array {
-    this.scores(x, out);
-    let max = -Infinity;
-    for (let k = 0; k < out.length; k++) max = Math.max(max, out[k]);
-    let sum = 0;
-    for (let k = 0; k < out.length; k++) {
-      out[k] = Math.exp(out[k] - max);
-      sum += out[k];
-    }
-    for (let k = 0; k < out.length; k++) out[k] /= sum;
-    return out;
+    return softmaxInPlace(this.scores(x, out));
   }
 
   predict(x: ArrayLike<number>): string {

@@ -28,6 +28,25 @@ export const decisionMessage = z.object({
   probabilities: z.record(z.string(), z.number().min(0).max(1)).describe('probability of every class'),
   timestamp: z.number().describe('stream time (s) of the last sample of the decided window'),
   latencyMs: z.number().describe('ms from that sample reaching neurorx to the decision'),
+  smoothed: z.record(z.string(), z.number().min(0).max(1)).optional().describe('with a control stage: smoothed probabilities'),
+  state: z.enum(['rest', 'dwelling', 'fired', 'refractory']).optional().describe('with a control stage: where the command gate stands'),
+  candidate: z.string().nullable().optional().describe('with a control stage: the class being dwelt on'),
+  command: z.string().optional().describe('with a control stage: the command this decision fired'),
+});
+
+export const commandMessage = z.object({
+  type: z.literal('command'),
+  command: z.string().describe('the command mapped from the class (pipeline.control.commands)'),
+  label: z.string().describe('the class that fired it'),
+  seq: z.number().int().nonnegative().describe('the decision that fired it'),
+  timestamp: z.number().describe('stream time (s)'),
+});
+
+export const cueMessage = z.object({
+  type: z.literal('cue'),
+  label: z.string().describe('the class the user is cued to imagine'),
+  marker: z.string().describe('the marker value that carried the cue'),
+  timestamp: z.number().describe('stream time (s) of the cue'),
 });
 
 export const statusMessage = z.object({
@@ -49,12 +68,20 @@ export const errorMessage = z.object({
 
 export const pongMessage = z.object({ type: z.literal('pong'), id: z.union([z.string(), z.number()]).optional() });
 
-export const serverMessage = z.discriminatedUnion('type', [helloMessage, decisionMessage, statusMessage, errorMessage, pongMessage]);
+export const serverMessage = z.discriminatedUnion('type', [helloMessage, decisionMessage, commandMessage, cueMessage, statusMessage, errorMessage, pongMessage]);
 
 export const pingMessage = z.object({ type: z.literal('ping'), id: z.union([z.string(), z.number()]).optional() }).strict();
 
-/** What clients may send. (Control messages: subscribe, markers, calibration, pause, come next.) */
-export const clientMessage = z.discriminatedUnion('type', [pingMessage]);
+export const markerMessage = z
+  .object({
+    type: z.literal('marker'),
+    value: z.string().min(1).describe('marker value, e.g. a cue ("left") matched against pipeline.events'),
+    time: z.number().optional().describe('stream time (s); default: the next sample to arrive'),
+  })
+  .strict();
+
+/** What clients may send. */
+export const clientMessage = z.discriminatedUnion('type', [pingMessage, markerMessage]);
 
 export type HelloMessage = z.infer<typeof helloMessage>;
 export type DecisionMessage = z.infer<typeof decisionMessage>;
@@ -65,8 +92,8 @@ export type ClientMessage = z.infer<typeof clientMessage>;
 
 /** Every message's JSON Schema, keyed by message type and direction. */
 export function messageJsonSchemas(): Record<string, unknown> {
-  const server = { hello: helloMessage, decision: decisionMessage, status: statusMessage, error: errorMessage, pong: pongMessage };
-  const client = { ping: pingMessage };
+  const server = { hello: helloMessage, decision: decisionMessage, command: commandMessage, cue: cueMessage, status: statusMessage, error: errorMessage, pong: pongMessage };
+  const client = { ping: pingMessage, marker: markerMessage };
   const toSchema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'output' });
   return {
     protocol: PROTOCOL_VERSION,

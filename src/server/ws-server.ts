@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { projectPath } from '../util/project-path.js';
 import { ClientChannel, type ChannelLimits } from './client-channel.js';
-import { messageJsonSchemas, parseClientMessage, type HelloMessage, type ServerMessage } from './messages.js';
+import { messageJsonSchemas, parseClientMessage, type ClientMessage, type HelloMessage, type ServerMessage } from './messages.js';
 
 export interface ServerOptions extends ChannelLimits {
   host: string;
@@ -12,6 +12,8 @@ export interface ServerOptions extends ChannelLimits {
   port: number;
   /** Largest inbound frame accepted, bytes. */
   maxPayload: number;
+  /** Handles valid client messages other than ping; a thrown error is sent back to that client. */
+  onClientMessage?: (message: ClientMessage) => void;
 }
 
 export const DEFAULT_SERVER: ServerOptions = {
@@ -95,7 +97,15 @@ export class BciServer {
       }
       const msg = parseClientMessage(data.toString());
       if (msg.type === 'ping') channel.send(JSON.stringify({ type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}) }));
-      else channel.send(JSON.stringify(msg));
+      else if (msg.type === 'error') channel.send(JSON.stringify(msg));
+      else {
+        try {
+          if (!this.options.onClientMessage) throw new Error(`"${msg.type}" messages are not handled by this server`);
+          this.options.onClientMessage(msg);
+        } catch (e) {
+          channel.send(JSON.stringify({ type: 'error', message: (e as Error).message }));
+        }
+      }
     });
     channel.send(JSON.stringify(this.hello()));
   }

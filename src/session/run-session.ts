@@ -7,6 +7,7 @@ import type { Config } from '../config/config-schema.js';
 import type { HelloMessage, ServerMessage } from '../server/messages.js';
 import { PROTOCOL_VERSION } from '../server/messages.js';
 import { BciServer } from '../server/ws-server.js';
+import { MarkerInjector } from '../stream/marker-injector.js';
 import { VERSION } from '../version.js';
 
 export interface Session {
@@ -43,7 +44,17 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     state,
     ...(classes ? { classes } : {}),
   });
-  const server = await BciServer.start(config.server, hello);
+  // Cue markers from clients (a game running the calibration) join the signal stream.
+  const markers = new MarkerInjector();
+  const server = await BciServer.start(
+    {
+      ...config.server,
+      onClientMessage: (m) => {
+        if (m.type === 'marker') markers.push(m.value, m.time);
+      },
+    },
+    hello,
+  );
   log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
 
   let sub: Subscription | undefined;
@@ -51,11 +62,19 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   let opening: Promise<DecisionOutlet | undefined> | undefined;
   let decisionOutlet: DecisionOutlet | undefined;
   const done = new Promise<{ error?: Error }>((resolve) => {
-    sub = motorImageryPipeline(source, config.pipeline).subscribe({
+    sub = motorImageryPipeline(source, config.pipeline, { markers }).subscribe({
       next(event) {
         let message: ServerMessage;
         if (event.kind === 'decision') {
           message = { type: 'decision', ...event.decision };
+          const d = event.decision;
+          if ('command' in d && d.command !== undefined) {
+            server.broadcast(message);
+            message = { type: 'command', command: d.command, label: d.candidate ?? d.label, seq: d.seq, timestamp: d.timestamp };
+            log(`command ${d.command} (${d.candidate ?? d.label}) at ${d.timestamp.toFixed(2)} s`);
+          }
+        } else if (event.kind === 'cue') {
+          message = { type: 'cue', label: event.label, marker: event.marker, timestamp: event.time };
         } else {
           state = event.state;
           if (event.classes) classes = [...event.classes];
@@ -71,7 +90,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         }
         server.broadcast(message);
         if (event.kind === 'decision') decisionOutlet?.push(event.decision);
-        else if (event.classes && config.lsl?.decisions && !opening) {
+        else if (event.kind === 'status' && event.classes && config.lsl?.decisions && !opening) {
           const name = config.lsl.decisions;
           opening = DecisionOutlet.open(event.classes, name, { config: lslConfigFromEnv(), log }).then(
             (o) => {

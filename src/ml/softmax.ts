@@ -1,0 +1,12 @@
+/** Replaces scores by their softmax, exp(s_k − max) / Σ, in place; returns the same array. */
+export function softmaxInPlace(out: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (let k = 0; k < out.length; k++) if (out[k] > max) max = out[k];
+  let sum = 0;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = Math.exp(out[k] - max);
+    sum += out[k];
+  }
+  for (let k = 0; k < out.length; k++) out[k] /= sum;
+  return out;
+}
