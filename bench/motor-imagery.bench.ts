@@ -22,7 +22,7 @@ import { classifyWindows } from '../pipelines/motor-imagery/pipeline.js';
 import { preprocess } from '../pipelines/motor-imagery/preprocess.js';
 import type { Chunk } from '../src/stream/types.js';
 import { BciServer } from '../src/server/ws-server.js';
-import type { HelloMessage } from '../src/server/messages.js';
+import type { HelloInfo } from '../src/server/messages.js';
 
 const CHUNK = 10;
 const PASSES = 20;
@@ -50,9 +50,9 @@ async function main(): Promise<void> {
   const rate = test.info.sampleRate;
   const nCh = test.info.channels.length;
 
-  const hello = (): HelloMessage => ({
+  const hello = (): HelloInfo => ({
     type: 'hello',
-    protocol: 1,
+    protocol: 2,
     server: 'neurorx bench',
     pipeline: { kind: 'motor-imagery', name: 'bench' },
     stream: { name: test.info.name, type: 'EEG', sampleRate: rate, channels: channels },

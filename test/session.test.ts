@@ -23,7 +23,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     ws.close();
 
     const hello = messages[0];
-    expect(hello).toMatchObject({ type: 'hello', protocol: 1, pipeline: { kind: 'motor-imagery' }, stream: { sampleRate: 160 } });
+    expect(hello).toMatchObject({ v: 2, type: 'hello', protocol: 2, pipeline: { kind: 'motor-imagery' }, stream: { sampleRate: 160 } });
     const decisions = messages.filter((m) => m.type === 'decision');
     for (const d of decisions) {
       expect(['left', 'right']).toContain(d.label);
@@ -175,4 +175,44 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     const details = later.flatMap((e) => (e.kind === 'status' && /^retrained/.test(e.detail) ? [e.detail] : []));
     expect(details.slice(0, 2)).toEqual(['retrained on 16 trials', 'retrained on 22 trials']);
   }, 90_000);
+
+  it('is steered by clients: signal frames and stats on subscription, pause and resume, calibration started and stopped', async () => {
+    const config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'default.json'));
+    config.server.port = 0;
+    config.source.replay = { speed: 4, chunkSize: 16, loop: false };
+    session = await startSession(config);
+    const { ws, messages } = await connect(session.server.address.url);
+    ws.send(JSON.stringify({ type: 'subscribe', topics: ['signal'] }));
+    const count = (type: string, from = 0) => messages.slice(from).filter((m) => m.type === type).length;
+    await until(() => count('signal') >= 5 && count('spectrum') >= 1 && count('stats') >= 1 && count('decision') >= 3, 20_000);
+    const frame = messages.find((m) => m.type === 'signal')!;
+    expect(frame).toMatchObject({ v: 2, rate: 160, channels: expect.arrayContaining(['C3', 'C4']) });
+    expect((frame.data as number[][]).length).toBe(19);
+    expect(messages.find((m) => m.type === 'stats')).toMatchObject({ samplesDropped: 0, messagesDropped: 0, clients: 1 });
+
+    ws.send(JSON.stringify({ type: 'pause' }));
+    await until(() => messages.some((m) => m.type === 'status' && m.state === 'paused'));
+    expect(session.state).toBe('paused');
+    const pausedAt = messages.length;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(count('decision', pausedAt + 1)).toBe(0);
+    expect(count('signal', pausedAt)).toBeGreaterThan(0);
+    ws.send(JSON.stringify({ type: 'resume' }));
+    await until(() => count('decision', pausedAt) >= 2, 5_000);
+
+    // Calibrate anew from the live stream's cues: 3 trials per class (~25 s of stream at 4x).
+    const before = messages.length;
+    ws.send(JSON.stringify({ type: 'calibration', action: 'start', trialsPerClass: 3 }));
+    await until(() => messages.slice(before).some((m) => m.type === 'status' && m.state === 'calibrating'), 5_000);
+    await until(() => messages.slice(before).some((m) => m.type === 'status' && m.state === 'running'), 30_000);
+    const progress = messages.slice(before).filter((m) => m.type === 'status' && m.trials).map((m) => m.trials);
+    expect(progress.at(-1)).toEqual({ left: 3, right: 3 });
+    // The signal never restarted: frame times keep increasing across the pipeline restart.
+    const times = messages.filter((m) => m.type === 'signal').map((m) => m.t0 as number);
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]);
+    const stopAt = messages.length;
+    ws.send(JSON.stringify({ type: 'calibration', action: 'stop' }));
+    await until(() => messages.slice(stopAt).some((m) => m.type === 'status' && /model ready \(recording\)/.test(String(m.detail))), 10_000);
+    ws.close();
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { isLoopback } from '../server/access.js';
 import { issueLines } from './zod-issues.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
 
@@ -13,12 +14,24 @@ export const replaySchema = z
 
 export const serverSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z.string().min(1).default('127.0.0.1').describe('bind address; anything but loopback needs a token'),
     port: z.number().int().min(0).max(65535).default(8765),
+    token: z.string().min(16).optional().describe('clients must present it (?token= or Authorization: Bearer); default $NEURORX_TOKEN'),
+    allowedOrigins: z.array(z.string().min(1)).default([]).describe('browser origins allowed besides the server\'s own ("*": any)'),
+    rateLimit: z
+      .object({ perSecond: z.number().positive().default(50), burst: z.number().int().min(1).default(100) })
+      .strict()
+      .default({ perSecond: 50, burst: 100 })
+      .describe('inbound messages per client; beyond it the client is closed'),
     maxQueue: z.number().int().min(1).default(256).describe('frames queued per slow client before the oldest is dropped'),
     stallTimeoutMs: z.number().int().min(100).default(10_000).describe('a client backlogged this long is disconnected'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (!isLoopback(s.host) && !s.token && !process.env.NEURORX_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `required when host is ${s.host} (reachable from other machines): set server.token or NEURORX_TOKEN` });
+    }
+  });
 
 /** A neurorx session: where the signal comes from, how it is decoded, where decisions go. */
 export const configSchema = z
@@ -32,7 +45,7 @@ export const configSchema = z
       })
       .strict(),
     pipeline: motorImagerySettingsSchema,
-    server: serverSchema.default({ host: '127.0.0.1', port: 8765, maxQueue: 256, stallTimeoutMs: 10_000 }),
+    server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
     lsl: z
       .object({
         decisions: z.string().min(1).optional().describe('publish decisions as LSL outlets with this name (labels) and "<name>-probabilities"'),

@@ -1,12 +1,24 @@
 import { z } from 'zod';
 
 /**
- * The WebSocket protocol: every message is one JSON object with a `type`. These zod schemas are
- * the source of truth; `messageJsonSchemas()` exports them as JSON Schema for client authors.
+ * The WebSocket protocol: every message is one JSON object, an envelope `{ "v": 2, "type": ...,
+ * ... }`. These zod schemas are the source of truth; `messageJsonSchemas()` exports them as JSON
+ * Schema for client authors (`neurorx schema`, `/schema.json`). Types for clients that must not
+ * load zod (the browser client) are in protocol-types.ts, checked against these.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** What a client can subscribe to. `status` (with hello, error, pong) is on by default, `signal` is opt-in. */
+export const TOPICS = ['decision', 'command', 'cue', 'status', 'signal', 'retrieval', 'emotion'] as const;
+export const DEFAULT_TOPICS: readonly Topic[] = ['decision', 'command', 'cue', 'status', 'retrieval', 'emotion'];
+export type Topic = (typeof TOPICS)[number];
+
+const v = z.literal(PROTOCOL_VERSION).describe('protocol version of the envelope');
+const sessionState = z.enum(['calibrating', 'running', 'paused', 'stopped']);
+const probabilities = z.record(z.string(), z.number().min(0).max(1));
 
 export const helloMessage = z.object({
+  v,
   type: z.literal('hello'),
   protocol: z.literal(PROTOCOL_VERSION),
   server: z.string().describe('software and version, e.g. "neurorx 0.1.0"'),
@@ -17,24 +29,28 @@ export const helloMessage = z.object({
     sampleRate: z.number(),
     channels: z.array(z.string()),
   }),
-  state: z.enum(['calibrating', 'running', 'stopped']),
+  state: sessionState,
   classes: z.array(z.string()).optional().describe('known once the decoder is trained'),
+  topics: z.array(z.enum(TOPICS)).describe('every topic this server offers'),
+  subscribed: z.array(z.enum(TOPICS)).describe("this client's subscriptions"),
 });
 
 export const decisionMessage = z.object({
+  v,
   type: z.literal('decision'),
   seq: z.number().int().nonnegative().describe('running number of the decision, from 0'),
-  label: z.string().describe('the most probable class'),
-  probabilities: z.record(z.string(), z.number().min(0).max(1)).describe('probability of every class'),
+  label: z.string().describe('the most probable class (with a control stage: the confident class or the rest label)'),
+  probabilities: probabilities.describe('probability of every class'),
   timestamp: z.number().describe('stream time (s) of the last sample of the decided window'),
   latencyMs: z.number().describe('ms from that sample reaching neurorx to the decision'),
-  smoothed: z.record(z.string(), z.number().min(0).max(1)).optional().describe('with a control stage: smoothed probabilities'),
+  smoothed: probabilities.optional().describe('with a control stage: smoothed probabilities'),
   state: z.enum(['rest', 'dwelling', 'fired', 'refractory']).optional().describe('with a control stage: where the command gate stands'),
   candidate: z.string().nullable().optional().describe('with a control stage: the class being dwelt on'),
   command: z.string().optional().describe('with a control stage: the command this decision fired'),
 });
 
 export const commandMessage = z.object({
+  v,
   type: z.literal('command'),
   command: z.string().describe('the command mapped from the class (pipeline.control.commands)'),
   label: z.string().describe('the class that fired it'),
@@ -43,62 +59,194 @@ export const commandMessage = z.object({
 });
 
 export const cueMessage = z.object({
+  v,
   type: z.literal('cue'),
   label: z.string().describe('the class the user is cued to imagine'),
   marker: z.string().describe('the marker value that carried the cue'),
   timestamp: z.number().describe('stream time (s) of the cue'),
 });
 
+export const signalMessage = z.object({
+  v,
+  type: z.literal('signal'),
+  t0: z.number().describe('stream time (s) of the first sample'),
+  rate: z.number().positive().describe('sample rate of this frame after decimation, Hz'),
+  channels: z.array(z.string()),
+  data: z.array(z.array(z.number())).describe('per channel, µV with the channel mean removed, decimated by block averaging'),
+  flags: z.array(z.enum(['ok', 'flat', 'railed', 'noisy'])).describe('per channel, over the last second'),
+});
+
+export const spectrumMessage = z.object({
+  v,
+  type: z.literal('spectrum'),
+  timestamp: z.number().describe('stream time (s) of the end of the analysed second'),
+  freqs: z.array(z.number()).describe('frequency bins, Hz'),
+  power: z.array(z.number()).describe('mean power over channels per bin, dB (µV²/Hz)'),
+  bands: z.record(z.string(), z.array(z.number())).describe('band -> per-channel power, dB: delta 1-4, theta 4-8, alpha 8-13, beta 13-30, gamma 30-45 Hz'),
+});
+
+export const statsMessage = z.object({
+  v,
+  type: z.literal('stats'),
+  decisionsPerSecond: z.number(),
+  latencyMs: z.object({ p50: z.number(), p99: z.number() }).describe('decision latency over the last second'),
+  samplesDropped: z.number().int().describe('samples the source lost so far (gaps)'),
+  messagesDropped: z.number().int().describe('messages dropped for this client because it read too slowly'),
+  clients: z.number().int(),
+});
+
+export const retrievalMessage = z.object({
+  v,
+  type: z.literal('retrieval'),
+  seq: z.number().int().nonnegative(),
+  timestamp: z.number(),
+  latencyMs: z.number(),
+  topK: z.array(z.object({ id: z.string(), label: z.string().optional(), score: z.number() })).describe('best candidates first'),
+});
+
+export const emotionMessage = z.object({
+  v,
+  type: z.literal('emotion'),
+  seq: z.number().int().nonnegative(),
+  timestamp: z.number(),
+  latencyMs: z.number(),
+  valence: z.number().describe('-1 (negative) .. 1 (positive)'),
+  arousal: z.number().describe('-1 (calm) .. 1 (excited)'),
+  probabilities: probabilities.optional(),
+});
+
 export const statusMessage = z.object({
+  v,
   type: z.literal('status'),
-  state: z.enum(['calibrating', 'running', 'stopped']),
+  state: sessionState,
   detail: z.string(),
   trials: z.record(z.string(), z.number().int()).optional(),
   calibrationAccuracy: z.number().nullable().optional(),
   classes: z.array(z.string()).optional(),
-  dropped: z.number().int().optional().describe('messages dropped for this client because it read too slowly'),
+  subscribed: z.array(z.enum(TOPICS)).optional().describe("in the answer to subscribe/unsubscribe: this client's topics now"),
 });
 
 export const errorMessage = z.object({
+  v,
   type: z.literal('error'),
   message: z.string(),
   /** The offending part of the client's message, when there is one. */
   path: z.string().optional(),
 });
 
-export const pongMessage = z.object({ type: z.literal('pong'), id: z.union([z.string(), z.number()]).optional() });
+export const pongMessage = z.object({ v, type: z.literal('pong'), id: z.union([z.string(), z.number()]).optional() });
 
-export const serverMessage = z.discriminatedUnion('type', [helloMessage, decisionMessage, commandMessage, cueMessage, statusMessage, errorMessage, pongMessage]);
+const serverMessages = {
+  hello: helloMessage,
+  decision: decisionMessage,
+  command: commandMessage,
+  cue: cueMessage,
+  signal: signalMessage,
+  spectrum: spectrumMessage,
+  stats: statsMessage,
+  retrieval: retrievalMessage,
+  emotion: emotionMessage,
+  status: statusMessage,
+  error: errorMessage,
+  pong: pongMessage,
+};
+export const serverMessage = z.discriminatedUnion('type', [
+  helloMessage,
+  decisionMessage,
+  commandMessage,
+  cueMessage,
+  signalMessage,
+  spectrumMessage,
+  statsMessage,
+  retrievalMessage,
+  emotionMessage,
+  statusMessage,
+  errorMessage,
+  pongMessage,
+]);
 
-export const pingMessage = z.object({ type: z.literal('ping'), id: z.union([z.string(), z.number()]).optional() }).strict();
+const topicList = z.array(z.enum(TOPICS)).min(1);
+
+export const pingMessage = z.object({ v: v.optional(), type: z.literal('ping'), id: z.union([z.string(), z.number()]).optional() }).strict();
+
+export const subscribeMessage = z.object({ v: v.optional(), type: z.literal('subscribe'), topics: topicList }).strict();
+
+export const unsubscribeMessage = z.object({ v: v.optional(), type: z.literal('unsubscribe'), topics: topicList }).strict();
 
 export const markerMessage = z
   .object({
+    v: v.optional(),
     type: z.literal('marker'),
-    value: z.string().min(1).describe('marker value, e.g. a cue ("left") matched against pipeline.events'),
+    value: z.string().min(1).max(256).describe('marker value, e.g. a cue ("left") matched against pipeline.events'),
     time: z.number().optional().describe('stream time (s); default: the next sample to arrive'),
   })
   .strict();
 
-/** What clients may send. */
-export const clientMessage = z.discriminatedUnion('type', [pingMessage, markerMessage]);
+export const calibrationMessage = z
+  .object({
+    v: v.optional(),
+    type: z.literal('calibration'),
+    action: z.enum(['start', 'stop']).describe('start: calibrate anew from the live stream; stop: back to the configured decoder'),
+    trialsPerClass: z.number().int().min(2).max(500).optional().describe('cued trials per class to collect (default: the config, or 10)'),
+  })
+  .strict();
 
-export type HelloMessage = z.infer<typeof helloMessage>;
-export type DecisionMessage = z.infer<typeof decisionMessage>;
-export type StatusMessage = z.infer<typeof statusMessage>;
-export type ErrorMessage = z.infer<typeof errorMessage>;
-export type ServerMessage = z.infer<typeof serverMessage>;
+export const pauseMessage = z.object({ v: v.optional(), type: z.literal('pause') }).strict();
+
+export const resumeMessage = z.object({ v: v.optional(), type: z.literal('resume') }).strict();
+
+const clientMessages = {
+  ping: pingMessage,
+  subscribe: subscribeMessage,
+  unsubscribe: unsubscribeMessage,
+  marker: markerMessage,
+  calibration: calibrationMessage,
+  pause: pauseMessage,
+  resume: resumeMessage,
+};
+
+/** What clients may send (`v` is optional inbound; a different version is refused). */
+export const clientMessage = z.discriminatedUnion('type', [pingMessage, subscribeMessage, unsubscribeMessage, markerMessage, calibrationMessage, pauseMessage, resumeMessage]);
+
+type Outbound<T> = T extends unknown ? Omit<T, 'v'> : never;
+export type HelloMessage = Outbound<z.infer<typeof helloMessage>>;
+/** What the session says in a hello; the server adds the topics and the client's subscriptions. */
+export type HelloInfo = Omit<HelloMessage, 'topics' | 'subscribed'>;
+export type DecisionMessage = Outbound<z.infer<typeof decisionMessage>>;
+export type StatusMessage = Outbound<z.infer<typeof statusMessage>>;
+export type ErrorMessage = Outbound<z.infer<typeof errorMessage>>;
+/** A server message as the server builds it (the envelope's `v` is added when it is sent). */
+export type ServerMessage = Outbound<z.infer<typeof serverMessage>>;
 export type ClientMessage = z.infer<typeof clientMessage>;
 
-/** Every message's JSON Schema, keyed by message type and direction. */
+/** The topic a server message belongs to; undefined for those every client gets (hello, error, pong). */
+export function topicOf(type: ServerMessage['type']): Topic | undefined {
+  switch (type) {
+    case 'decision':
+    case 'command':
+    case 'cue':
+    case 'status':
+    case 'signal':
+    case 'retrieval':
+    case 'emotion':
+      return type;
+    case 'spectrum':
+      return 'signal';
+    case 'stats':
+      return 'status';
+    default:
+      return undefined;
+  }
+}
+
+/** Every message's JSON Schema, keyed by direction and message type. */
 export function messageJsonSchemas(): Record<string, unknown> {
-  const server = { hello: helloMessage, decision: decisionMessage, command: commandMessage, cue: cueMessage, status: statusMessage, error: errorMessage, pong: pongMessage };
-  const client = { ping: pingMessage, marker: markerMessage };
   const toSchema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'output' });
   return {
     protocol: PROTOCOL_VERSION,
-    serverToClient: Object.fromEntries(Object.entries(server).map(([k, s]) => [k, toSchema(s)])),
-    clientToServer: Object.fromEntries(Object.entries(client).map(([k, s]) => [k, toSchema(s)])),
+    topics: TOPICS,
+    serverToClient: Object.fromEntries(Object.entries(serverMessages).map(([k, s]) => [k, toSchema(s)])),
+    clientToServer: Object.fromEntries(Object.entries(clientMessages).map(([k, s]) => [k, toSchema(s)])),
   };
 }
 
@@ -109,6 +257,9 @@ export function parseClientMessage(raw: string): ClientMessage | ErrorMessage {
     json = JSON.parse(raw);
   } catch (e) {
     return { type: 'error', message: `message is not JSON: ${(e as Error).message}` };
+  }
+  if (json !== null && typeof json === 'object' && 'v' in json && (json as { v: unknown }).v !== PROTOCOL_VERSION) {
+    return { type: 'error', message: `protocol version ${JSON.stringify((json as { v: unknown }).v)} is not supported (this server speaks ${PROTOCOL_VERSION})`, path: 'v' };
   }
   const parsed = clientMessage.safeParse(json);
   if (parsed.success) return parsed.data;

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { projectPath } from '../util/project-path.js';
+import { isLoopback, originAllowed, requestToken, tokenMatches } from './access.js';
 import { ClientChannel, type ChannelLimits } from './client-channel.js';
-import { messageJsonSchemas, parseClientMessage, type ClientMessage, type HelloMessage, type ServerMessage } from './messages.js';
+import { DEFAULT_TOPICS, parseClientMessage, PROTOCOL_VERSION, topicOf, TOPICS, type ClientMessage, type HelloInfo, type ServerMessage, type Topic } from './messages.js';
+import { RateLimiter } from './rate-limiter.js';
+import { serveHttp } from './static-files.js';
 
 export interface ServerOptions extends ChannelLimits {
   host: string;
@@ -12,7 +13,13 @@ export interface ServerOptions extends ChannelLimits {
   port: number;
   /** Largest inbound frame accepted, bytes. */
   maxPayload: number;
-  /** Handles valid client messages other than ping; a thrown error is sent back to that client. */
+  /** Required from every client (Bearer header or ?token=); mandatory when `host` is not loopback. */
+  token?: string;
+  /** Browser origins allowed besides the server's own ("*": any). */
+  allowedOrigins: string[];
+  /** Inbound messages per second per client, and the burst allowed; beyond it the client is closed (1008). */
+  rateLimit: { perSecond: number; burst: number };
+  /** Handles valid session-control messages (marker, calibration, pause, resume); a thrown error goes back to that client. */
   onClientMessage?: (message: ClientMessage) => void;
 }
 
@@ -23,34 +30,55 @@ export const DEFAULT_SERVER: ServerOptions = {
   maxInFlight: 64,
   maxQueue: 256,
   stallTimeoutMs: 10_000,
+  allowedOrigins: [],
+  rateLimit: { perSecond: 50, burst: 100 },
 };
 
+interface Client {
+  channel: ClientChannel;
+  topics: Set<Topic>;
+  limiter: RateLimiter;
+}
+
 /**
- * HTTP + WebSocket on one port: the dashboard at /, the protocol's JSON Schemas at /schema.json,
- * and the message stream on any WebSocket upgrade. Broadcasting is synchronous and never waits
- * for a client (see ClientChannel for the drop policy).
+ * HTTP + WebSocket on one port: the dashboard, game and client library over HTTP (static-files.ts)
+ * and the message stream on WebSocket upgrades. Broadcasting is synchronous and never waits for a
+ * client (see ClientChannel for the drop policy); each client gets the topics it subscribed to.
+ * Safe to expose: a token when not on loopback, an origin check for browsers, frame size and
+ * message rate limits.
  */
 export class BciServer {
-  private readonly channels = new Map<WebSocket, ClientChannel>();
+  private readonly clients = new Map<WebSocket, Client>();
   private readonly stallTimer: NodeJS.Timeout;
 
   private constructor(
     private readonly http: http.Server,
     private readonly wss: WebSocketServer,
     private readonly options: ServerOptions,
-    private readonly hello: () => HelloMessage,
+    private readonly hello: () => HelloInfo,
   ) {
     wss.on('connection', (ws) => this.accept(ws));
     this.stallTimer = setInterval(() => {
-      for (const ch of this.channels.values()) ch.checkStall();
+      for (const c of this.clients.values()) c.channel.checkStall();
     }, 1000);
     this.stallTimer.unref();
   }
 
-  static async start(options: Partial<ServerOptions>, hello: () => HelloMessage): Promise<BciServer> {
-    const opts = { ...DEFAULT_SERVER, ...options };
+  static async start(options: Partial<ServerOptions>, hello: () => HelloInfo): Promise<BciServer> {
+    const opts: ServerOptions = { ...DEFAULT_SERVER, ...options };
+    if (!isLoopback(opts.host) && !opts.token) {
+      throw new Error(`server.host ${opts.host} is reachable from other machines: set server.token (or NEURORX_TOKEN) so that only your clients connect`);
+    }
     const server = http.createServer((req, res) => void serveHttp(req, res));
-    const wss = new WebSocketServer({ server, maxPayload: opts.maxPayload });
+    const wss = new WebSocketServer({
+      server,
+      maxPayload: opts.maxPayload,
+      verifyClient: (info, done) => {
+        if (opts.token && !tokenMatches(opts.token, requestToken(info.req))) return done(false, 401, 'a valid token is required');
+        if (!originAllowed(info.req, opts.allowedOrigins)) return done(false, 403, `origin ${info.origin} is not allowed`);
+        done(true);
+      },
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(new Error(e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use (set server.port)` : e.message)),
@@ -63,68 +91,101 @@ export class BciServer {
   /** The bound address (with the real port when 0 was asked for). */
   get address(): { host: string; port: number; url: string } {
     const a = this.http.address() as AddressInfo;
-    return { host: a.address, port: a.port, url: `ws://${a.address}:${a.port}` };
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return { host: a.address, port: a.port, url: `ws://${host}:${a.port}` };
   }
 
   get clientCount(): number {
-    return this.channels.size;
+    return this.clients.size;
   }
 
-  /** Sends a message to every connected client. */
+  /** Messages dropped so far for slow clients, summed. */
+  get dropped(): number {
+    let n = 0;
+    for (const c of this.clients.values()) n += c.channel.dropped;
+    return n;
+  }
+
+  /** Whether any client listens to `topic` (producers of costly topics check before working). */
+  wants(topic: Topic): boolean {
+    for (const c of this.clients.values()) if (c.topics.has(topic)) return true;
+    return false;
+  }
+
+  /** Sends a message to every client subscribed to its topic (hello, error, pong: to all). */
   broadcast(message: ServerMessage): void {
-    if (this.channels.size === 0) return;
-    const frame = JSON.stringify(message);
-    for (const ch of this.channels.values()) ch.send(frame);
+    if (this.clients.size === 0) return;
+    const topic = topicOf(message.type);
+    let frame: string | undefined;
+    for (const c of this.clients.values()) {
+      if (topic && !c.topics.has(topic)) continue;
+      frame ??= JSON.stringify({ v: PROTOCOL_VERSION, ...message });
+      c.channel.send(frame);
+    }
+  }
+
+  /** Sends a per-client message built from that client's state (e.g. stats with its own drop count). */
+  broadcastEach(topic: Topic, build: (dropped: number) => ServerMessage): void {
+    for (const c of this.clients.values()) if (c.topics.has(topic)) c.channel.send(JSON.stringify({ v: PROTOCOL_VERSION, ...build(c.channel.dropped) }));
   }
 
   async close(): Promise<void> {
     clearInterval(this.stallTimer);
-    for (const ws of this.channels.keys()) ws.terminate();
-    this.channels.clear();
+    for (const ws of this.clients.keys()) ws.terminate();
+    this.clients.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // Browsers keep idle HTTP connections open (preconnects, keep-alive): do not wait for them.
+    this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
   private accept(ws: WebSocket): void {
-    const channel = new ClientChannel(ws, this.options);
-    this.channels.set(ws, channel);
-    ws.on('close', () => this.channels.delete(ws));
-    ws.on('error', () => this.channels.delete(ws));
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        channel.send(JSON.stringify({ type: 'error', message: 'binary frames are not accepted; send JSON text' }));
-        return;
-      }
-      const msg = parseClientMessage(data.toString());
-      if (msg.type === 'ping') channel.send(JSON.stringify({ type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}) }));
-      else if (msg.type === 'error') channel.send(JSON.stringify(msg));
-      else {
+    const client: Client = {
+      channel: new ClientChannel(ws, this.options),
+      topics: new Set(DEFAULT_TOPICS),
+      limiter: new RateLimiter(this.options.rateLimit.perSecond, this.options.rateLimit.burst),
+    };
+    this.clients.set(ws, client);
+    ws.on('close', () => this.clients.delete(ws));
+    ws.on('error', () => this.clients.delete(ws));
+    ws.on('message', (data, isBinary) => this.receive(client, data.toString(), isBinary));
+    this.sendTo(client, { ...this.hello(), topics: [...TOPICS], subscribed: [...client.topics] });
+  }
+
+  private receive(client: Client, raw: string, isBinary: boolean): void {
+    if (!client.limiter.take()) {
+      client.channel.close(1008, `message rate limit exceeded (${this.options.rateLimit.perSecond}/s, burst ${this.options.rateLimit.burst})`);
+      return;
+    }
+    if (isBinary) return this.sendTo(client, { type: 'error', message: 'binary frames are not accepted; send JSON text' });
+    const msg = parseClientMessage(raw);
+    switch (msg.type) {
+      case 'error':
+        return this.sendTo(client, msg);
+      case 'ping':
+        return this.sendTo(client, { type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}) });
+      case 'subscribe':
+      case 'unsubscribe':
+        for (const t of msg.topics) {
+          if (msg.type === 'subscribe') client.topics.add(t);
+          else client.topics.delete(t);
+        }
+        return this.sendTo(client, { type: 'status', ...this.statusOf(), detail: `subscribed: ${[...client.topics].join(', ') || 'nothing'}`, subscribed: [...client.topics] });
+      default:
         try {
           if (!this.options.onClientMessage) throw new Error(`"${msg.type}" messages are not handled by this server`);
           this.options.onClientMessage(msg);
         } catch (e) {
-          channel.send(JSON.stringify({ type: 'error', message: (e as Error).message }));
+          this.sendTo(client, { type: 'error', message: (e as Error).message });
         }
-      }
-    });
-    channel.send(JSON.stringify(this.hello()));
-  }
-}
-
-async function serveHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = (req.url ?? '/').split('?')[0];
-  try {
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
-    } else if (url === '/' || url === '/index.html') {
-      const html = await readFile(projectPath('src', 'server', 'dashboard', 'index.html'));
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(html);
-    } else if (url === '/schema.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(messageJsonSchemas(), null, 2));
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
-  } catch (e) {
-    res.writeHead(500, { 'content-type': 'text/plain' }).end(`server error: ${(e as Error).message}\n`);
+  }
+
+  private statusOf(): { state: HelloInfo['state'] } {
+    return { state: this.hello().state };
+  }
+
+  private sendTo(client: Client, message: ServerMessage): void {
+    client.channel.send(JSON.stringify({ v: PROTOCOL_VERSION, ...message }));
   }
 }

@@ -1,20 +1,26 @@
-import type { Subscription } from 'rxjs';
+import { share, tap, type Subscription } from 'rxjs';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { DecisionOutlet } from '../../devices/lsl/lsl-sink.js';
 import { openSource, type Source } from '../../devices/open-source.js';
-import { motorImageryPipeline, type PipelineEvent, type SessionState } from '../../pipelines/motor-imagery/pipeline.js';
+import { motorImageryPipeline, type PipelineEvent } from '../../pipelines/motor-imagery/pipeline.js';
+import { calibrationSchema, type MotorImagerySettings } from '../../pipelines/motor-imagery/settings.js';
 import type { Config } from '../config/config-schema.js';
-import type { HelloMessage, ServerMessage } from '../server/messages.js';
+import type { ClientMessage, HelloInfo, ServerMessage } from '../server/messages.js';
 import { PROTOCOL_VERSION } from '../server/messages.js';
 import { BciServer } from '../server/ws-server.js';
 import { MarkerInjector } from '../stream/marker-injector.js';
 import { VERSION } from '../version.js';
+import { SessionStats } from './session-stats.js';
+import { SignalMonitor } from './signal-monitor.js';
+
+export type SessionState = HelloInfo['state'];
 
 export interface Session {
   readonly server: BciServer;
   readonly source: Source;
   /** Resolves when the pipeline ends (finite source) or fails; never rejects. */
   readonly done: Promise<{ error?: Error }>;
+  readonly state: SessionState;
   stop(): Promise<void>;
 }
 
@@ -24,13 +30,22 @@ export interface SessionHooks {
   log?: (line: string) => void;
 }
 
-/** Opens the source, starts the server, and runs the pipeline, broadcasting what it produces. */
+/** Trials per class when a client starts calibration without saying, and the config has no number. */
+const DEFAULT_TRIALS_PER_CLASS = 10;
+
+/**
+ * Opens the source, starts the server, and runs the pipeline, broadcasting what it produces.
+ * Clients steer the session: markers and cues into the stream, calibration started anew from the
+ * live stream (and stopped: back to the configured decoder), pause and resume of decisions. The
+ * source is shared, so restarting the pipeline never restarts the signal.
+ */
 export async function startSession(config: Config, hooks: SessionHooks = {}): Promise<Session> {
   const log = hooks.log ?? (() => {});
   const source = await openSource(config.source.uri, config.source.replay);
   let state: SessionState = 'calibrating';
+  let paused = false;
   let classes: string[] | undefined;
-  const hello = (): HelloMessage => ({
+  const hello = (): HelloInfo => ({
     type: 'hello',
     protocol: PROTOCOL_VERSION,
     server: `neurorx ${VERSION}`,
@@ -41,91 +56,155 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       sampleRate: source.info.sampleRate,
       channels: source.info.channels.map((c) => c.label),
     },
-    state,
+    state: paused ? 'paused' : state,
     ...(classes ? { classes } : {}),
   });
   // Cue markers from clients (a game running the calibration) join the signal stream.
   const markers = new MarkerInjector();
-  const server = await BciServer.start(
-    {
-      ...config.server,
-      onClientMessage: (m) => {
-        if (m.type === 'marker') markers.push(m.value, m.time);
-      },
-    },
-    hello,
-  );
-  log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
+  const stats = new SessionStats();
+  // Exists while someone views the signal; a new viewer starts from a fresh frame, not a stale one.
+  let monitor: SignalMonitor | undefined;
+  let server: BciServer | undefined;
+  const status = (detail: string): void => {
+    server?.broadcast({ type: 'status', state: paused ? 'paused' : state, detail, ...(classes ? { classes } : {}) });
+    log(`[${paused ? 'paused' : state}] ${detail}`);
+  };
 
-  let sub: Subscription | undefined;
-  // Opened once the classes are known; `decisionOutlet` is set when it is ready.
+  // One subscription to the source for the whole session; pipelines come and go on top of it.
+  const live$ = source.chunks$.pipe(
+    tap((chunk) => {
+      stats.chunk(chunk);
+      if (!server?.wants('signal')) monitor = undefined;
+      else for (const m of (monitor ??= new SignalMonitor(source.info)).push(chunk)) server.broadcast(m);
+    }),
+    share(),
+  );
+  const liveSource: Source = { ...source, chunks$: live$ };
+
+  let pipelineSub: Subscription | undefined;
+  let resolveDone: (r: { error?: Error }) => void = () => {};
+  const done = new Promise<{ error?: Error }>((resolve) => (resolveDone = resolve));
   let opening: Promise<DecisionOutlet | undefined> | undefined;
   let decisionOutlet: DecisionOutlet | undefined;
-  const done = new Promise<{ error?: Error }>((resolve) => {
-    sub = motorImageryPipeline(source, config.pipeline, { markers }).subscribe({
-      next(event) {
-        let message: ServerMessage;
-        if (event.kind === 'decision') {
-          message = { type: 'decision', ...event.decision };
-          const d = event.decision;
-          if ('command' in d && d.command !== undefined) {
-            server.broadcast(message);
-            message = { type: 'command', command: d.command, label: d.candidate ?? d.label, seq: d.seq, timestamp: d.timestamp };
-            log(`command ${d.command} (${d.candidate ?? d.label}) at ${d.timestamp.toFixed(2)} s`);
-          }
-        } else if (event.kind === 'cue') {
-          message = { type: 'cue', label: event.label, marker: event.marker, timestamp: event.time };
-        } else {
-          state = event.state;
-          if (event.classes) classes = [...event.classes];
-          message = {
-            type: 'status',
-            state: event.state,
-            detail: event.detail,
-            ...(event.trials ? { trials: event.trials } : {}),
-            ...(event.calibrationAccuracy !== undefined ? { calibrationAccuracy: event.calibrationAccuracy } : {}),
-            ...(classes ? { classes } : {}),
-          };
-          log(`[${event.state}] ${event.detail}${event.calibrationAccuracy != null ? ` (calibration accuracy ${event.calibrationAccuracy.toFixed(3)})` : ''}`);
-        }
-        server.broadcast(message);
-        if (event.kind === 'decision') decisionOutlet?.push(event.decision);
-        else if (event.kind === 'status' && event.classes && config.lsl?.decisions && !opening) {
-          const name = config.lsl.decisions;
-          opening = DecisionOutlet.open(event.classes, name, { config: lslConfigFromEnv(), log }).then(
-            (o) => {
-              decisionOutlet = o;
-              log(`decisions published over LSL as "${name}" and "${name}-probabilities"`);
-              return o;
-            },
-            (e: Error) => {
-              log(`LSL decision outlet: ${e.message}`);
-              return undefined;
-            },
-          );
-        }
-        hooks.onEvent?.(event);
-      },
+
+  // Taken at the first pipeline restart: keeps the shared source running while the old pipeline
+  // unsubscribes and the new one subscribes (a cold source would otherwise start over).
+  let anchor: Subscription | undefined;
+  const run = (settings: MotorImagerySettings): void => {
+    if (pipelineSub) {
+      anchor ??= live$.subscribe({ error: () => {} });
+      pipelineSub.unsubscribe();
+    }
+    pipelineSub = motorImageryPipeline(liveSource, settings, { markers }).subscribe({
+      next: (event) => onEvent(event),
       error(e: Error) {
         state = 'stopped';
         log(`pipeline error: ${e.message}`);
-        server.broadcast({ type: 'error', message: e.message });
-        server.broadcast({ type: 'status', state: 'stopped', detail: `pipeline error: ${e.message}` });
-        resolve({ error: e });
+        server?.broadcast({ type: 'error', message: e.message });
+        status(`pipeline error: ${e.message}`);
+        resolveDone({ error: e });
       },
-      complete() {
-        resolve({});
-      },
+      complete: () => resolveDone({}),
     });
-  });
+  };
+
+  const onEvent = (event: PipelineEvent): void => {
+    let message: ServerMessage | undefined;
+    if (event.kind === 'decision') {
+      const d = event.decision;
+      stats.decision(d.latencyMs);
+      if (!paused) {
+        server?.broadcast({ type: 'decision', ...d });
+        decisionOutlet?.push(d);
+        if ('command' in d && d.command !== undefined) {
+          message = { type: 'command', command: d.command, label: d.candidate ?? d.label, seq: d.seq, timestamp: d.timestamp };
+          log(`command ${d.command} (${d.candidate ?? d.label}) at ${d.timestamp.toFixed(2)} s`);
+        }
+      }
+    } else if (event.kind === 'cue') {
+      message = { type: 'cue', label: event.label, marker: event.marker, timestamp: event.time };
+    } else {
+      state = event.state;
+      if (event.classes) classes = [...event.classes];
+      message = {
+        type: 'status',
+        state: paused ? 'paused' : event.state,
+        detail: event.detail,
+        ...(event.trials ? { trials: event.trials } : {}),
+        ...(event.calibrationAccuracy !== undefined ? { calibrationAccuracy: event.calibrationAccuracy } : {}),
+        ...(classes ? { classes } : {}),
+      };
+      log(`[${event.state}] ${event.detail}${event.calibrationAccuracy != null ? ` (calibration accuracy ${event.calibrationAccuracy.toFixed(3)})` : ''}`);
+      if (event.classes && config.lsl?.decisions && !opening) openDecisionOutlet(event.classes, config.lsl.decisions);
+    }
+    if (message) server?.broadcast(message);
+    hooks.onEvent?.(event);
+  };
+
+  const openDecisionOutlet = (eventClasses: readonly string[], name: string): void => {
+    opening = DecisionOutlet.open(eventClasses, name, { config: lslConfigFromEnv(), log }).then(
+      (o) => {
+        decisionOutlet = o;
+        log(`decisions published over LSL as "${name}" and "${name}-probabilities"`);
+        return o;
+      },
+      (e: Error) => {
+        log(`LSL decision outlet: ${e.message}`);
+        return undefined;
+      },
+    );
+  };
+
+  const control = (m: ClientMessage): void => {
+    switch (m.type) {
+      case 'marker':
+        markers.push(m.value, m.time);
+        return;
+      case 'pause':
+      case 'resume':
+        paused = m.type === 'pause';
+        status(paused ? 'paused by a client: no decisions are sent' : 'resumed');
+        return;
+      case 'calibration': {
+        if (m.action === 'stop') {
+          status('calibration stopped: back to the configured decoder');
+          run(config.pipeline);
+          return;
+        }
+        const configured = config.pipeline.calibration;
+        const trialsPerClass = m.trialsPerClass ?? (configured.from === 'stream' ? configured.trialsPerClass : DEFAULT_TRIALS_PER_CLASS);
+        const calibration = calibrationSchema.parse(configured.from === 'stream' ? { ...configured, trialsPerClass } : { from: 'stream', trialsPerClass });
+        state = 'calibrating';
+        run({ ...config.pipeline, calibration, saveModel: undefined });
+        return;
+      }
+      default:
+        throw new Error(`"${m.type}" is not a session control message`);
+    }
+  };
+
+  server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control }, hello);
+  log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
+  const statsTimer = setInterval(() => {
+    const s = stats.takeSecond();
+    server?.broadcastEach('status', (messagesDropped) => ({ type: 'stats', ...s, messagesDropped, clients: server?.clientCount ?? 0 }));
+  }, 1000);
+  statsTimer.unref();
+  run(config.pipeline);
+  const theServer = server;
   return {
-    server,
+    server: theServer,
     source,
     done,
+    get state() {
+      return paused ? 'paused' : state;
+    },
     async stop() {
-      sub?.unsubscribe();
+      clearInterval(statsTimer);
+      pipelineSub?.unsubscribe();
+      anchor?.unsubscribe();
       await (await opening)?.close();
-      await server.close();
+      await theServer.close();
     },
   };
 }
