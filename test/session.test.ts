@@ -204,6 +204,12 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     const before = messages.length;
     ws.send(JSON.stringify({ type: 'calibration', action: 'start', trialsPerClass: 3 }));
     await until(() => messages.slice(before).some((m) => m.type === 'status' && m.state === 'calibrating'), 5_000);
+    await until(() => messages.slice(before).some((m) => m.type === 'status' && m.trials && Object.values(m.trials).some((n) => Number(n) > 0)), 30_000);
+    // A client joining mid-calibration learns the progress from its hello.
+    const late = await connect(session.server.address.url);
+    await until(() => late.messages.length >= 1);
+    expect(late.messages[0]).toMatchObject({ type: 'hello', state: 'calibrating', detail: expect.stringMatching(/collecting 3 trials per class/), trials: expect.any(Object) });
+    late.ws.close();
     await until(() => messages.slice(before).some((m) => m.type === 'status' && m.state === 'running'), 30_000);
     const progress = messages.slice(before).filter((m) => m.type === 'status' && m.trials).map((m) => m.trials);
     expect(progress.at(-1)).toEqual({ left: 3, right: 3 });

@@ -41,6 +41,10 @@ export interface HelloMessage {
   state: SessionState;
   /** Known once the decoder is trained. */
   classes?: string[];
+  /** The last status detail, so a late joiner sees what the session is doing. */
+  detail?: string;
+  /** While calibrating: trials collected per class so far. */
+  trials?: Record<string, number>;
   /** Every topic this server offers. */
   topics: Topic[];
   /** This client's subscriptions. */

@@ -31,6 +31,8 @@ export const helloMessage = z.object({
   }),
   state: sessionState,
   classes: z.array(z.string()).optional().describe('known once the decoder is trained'),
+  detail: z.string().optional().describe('the last status detail, so a late joiner sees what the session is doing'),
+  trials: z.record(z.string(), z.number().int()).optional().describe('while calibrating: trials collected per class so far'),
   topics: z.array(z.enum(TOPICS)).describe('every topic this server offers'),
   subscribed: z.array(z.enum(TOPICS)).describe("this client's subscriptions"),
 });

@@ -45,6 +45,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   let state: SessionState = 'calibrating';
   let paused = false;
   let classes: string[] | undefined;
+  let lastDetail: string | undefined;
+  let lastTrials: Readonly<Record<string, number>> | undefined;
   const hello = (): HelloInfo => ({
     type: 'hello',
     protocol: PROTOCOL_VERSION,
@@ -58,6 +60,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     },
     state: paused ? 'paused' : state,
     ...(classes ? { classes } : {}),
+    ...(lastDetail ? { detail: lastDetail } : {}),
+    ...(lastTrials && state === 'calibrating' ? { trials: { ...lastTrials } } : {}),
   });
   // Cue markers from clients (a game running the calibration) join the signal stream.
   const markers = new MarkerInjector();
@@ -66,6 +70,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   let monitor: SignalMonitor | undefined;
   let server: BciServer | undefined;
   const status = (detail: string): void => {
+    lastDetail = detail;
     server?.broadcast({ type: 'status', state: paused ? 'paused' : state, detail, ...(classes ? { classes } : {}) });
     log(`[${paused ? 'paused' : state}] ${detail}`);
   };
@@ -125,6 +130,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       message = { type: 'cue', label: event.label, marker: event.marker, timestamp: event.time };
     } else {
       state = event.state;
+      lastDetail = event.detail;
+      lastTrials = event.trials ?? (event.state === 'calibrating' ? lastTrials : undefined);
       if (event.classes) classes = [...event.classes];
       message = {
         type: 'status',

@@ -896,12 +896,15 @@ function handle(m) {
       setChannels(m.stream.channels);
       setClasses(m.classes);
       nx.state = m.state;
+      // A page that joins mid-calibration learns the progress from the hello.
+      if (m.detail) $('detail').textContent = m.detail;
+      model.trials = m.state === 'calibrating' && m.trials ? m.trials : null;
       invalidate('header');
       break;
     case 'status':
       nx.state = m.state;
       // (the answer to our subscribe says only what we subscribed to: keep the session's detail)
-      if (m.detail && !m.detail.startsWith('subscribed:')) $('detail').textContent = m.detail;
+      if (m.detail && !m.subscribed) $('detail').textContent = m.detail;
       if (m.trials) model.trials = m.trials;
       else if (m.state !== 'calibrating') model.trials = null;
       if (m.calibrationAccuracy != null) $('st-acc').textContent = `${(m.calibrationAccuracy * 100).toFixed(1)} %`;
