@@ -115,14 +115,7 @@ export interface ConstrainedVariable {
  * The layers of an EEGNet-shaped LayersModel: shapes, rates and the live weight variables (the
  * tf.Variables the layers themselves read, so training them trains the model).
  */
-export interface EegNetParts {
-  readonly channels: number;
-  readonly samples: number;
-  readonly classes: number;
-  readonly F1: number;
-  readonly D: number;
-  readonly F2: number;
-  readonly kernLength: number;
+export interface EegNetParts extends Pick<EegNetConfig, 'channels' | 'samples' | 'classes' | 'F1' | 'D' | 'F2' | 'kernLength'> {
   readonly separableKernel: number;
   readonly pool1: number;
   readonly pool2: number;
