@@ -44,21 +44,14 @@ export function ledoitWolfShrinkage(x: Matrix): number {
   const n = x.rows;
   const p = x.columns;
   if (n === 0) throw new Error('Ledoit-Wolf shrinkage of no observations');
-  const emp = x.transpose().mmul(x).div(n);
-  const mu = emp.trace() / p;
-  const x2 = x.clone().apply(function (this: Matrix, i: number, j: number) {
-    const v = this.get(i, j);
-    this.set(i, j, v * v);
-  });
-  const beta0 = x2.transpose().mmul(x2).sum();
-  let deltaRaw = 0;
-  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) deltaRaw += (emp.get(i, j) * n) ** 2;
-  deltaRaw /= n * n;
-  let beta = (1 / (p * n)) * (beta0 / n - deltaRaw);
-  let delta = deltaRaw - 2 * mu * emp.trace() + p * mu * mu;
-  delta /= p;
-  beta = Math.min(beta, delta);
-  return beta === 0 ? 0 : beta / delta;
+  const emp = Float64Array.from(x.transpose().mmul(x).div(n).to1DArray());
+  let norm4 = 0;
+  for (let i = 0; i < n; i++) {
+    let norm2 = 0;
+    for (let j = 0; j < p; j++) norm2 += x.get(i, j) ** 2;
+    norm4 += norm2 * norm2;
+  }
+  return ledoitWolfIntensity(emp, p, n, norm4);
 }
 
 /**
