@@ -52,19 +52,13 @@ export class FbcspDecoder implements Decoder {
     const bandCount = spec.bands.length;
     if (channels % bandCount !== 0) throw new Error(`fbcsp: ${channels} input channels do not split into ${bandCount} bands`);
     const bandChannels = channels / bandCount;
-    const csps = spec.bands.map((_, b) => OvrCsp.fit(blocks.map((x) => extractBand(x, b, bandChannels, bandCount)), labels, bandChannels, spec.components, spec.regularization));
-    const partial = new FbcspDecoder({
-      bands: spec.bands,
-      order: spec.order,
-      bandChannels,
-      csps: csps.map((c) => c.state),
-      selected: [],
-      lda: { classes: ['a', 'b'], coef: [[], []], intercept: [0, 0], priors: [0.5, 0.5] },
-    });
-    const all = blocks.map((x) => Float64Array.from(partial.allFeatures(x)));
+    // Each band's trials are cut out once: they train that band's CSP and give its features.
+    const perBand = spec.bands.map((_, b) => blocks.map((x) => extractBand(x, b, bandChannels, bandCount)));
+    const csps = perBand.map((bandBlocks) => OvrCsp.fit(bandBlocks, labels, bandChannels, spec.components, spec.regularization));
+    const all = blocks.map((_, i) => Float64Array.from(csps.flatMap((csp, b) => Array.from(csp.logPower(perBand[b][i], bandChannels)))));
     const selected = selectByMutualInformation(all, labels, spec.select).sort((a, b) => a - b);
     const lda = Lda.fit(all.map((f) => selected.map((j) => f[j])), labels, { shrinkage: spec.shrinkage ?? undefined });
-    return new FbcspDecoder({ ...partial.state, selected, lda: lda.state });
+    return new FbcspDecoder({ bands: spec.bands, order: spec.order, bandChannels, csps: csps.map((c) => c.state), selected, lda: lda.state });
   }
 
   get classes(): readonly string[] {
@@ -72,7 +66,7 @@ export class FbcspDecoder implements Decoder {
   }
 
   /** Log-power features of every band's CSP, concatenated (into a buffer reused across calls). */
-  allFeatures(block: SignalBlock): Float64Array {
+  private allFeatures(block: SignalBlock): Float64Array {
     const { bandChannels } = this.state;
     const bandCount = this.state.bands.length;
     if (this.bandBlock.length < block.samples * bandChannels) this.bandBlock = new Float32Array(block.samples * bandChannels);
