@@ -68,6 +68,9 @@ export interface EvaluationResult extends PipelineResult {
   best: string;
 }
 
+/** Evaluation preprocessing besides the band-pass: none of the optional steps. */
+const BASE = { reference: 'none', notch: null } as const;
+
 interface RunEpoch {
   epoch: Epoch;
   run: number;
@@ -83,9 +86,16 @@ export async function evaluateMotorImagery(opts: EvaluateOptions): Promise<Evalu
   const results: PipelineResult[] = opts.pipelines.map((p) => ({ pipeline: p.kind, subjects: [], meanAccuracy: NaN, meanKappa: NaN, meanFitMs: NaN }));
   for (const subject of opts.subjects) {
     const recordings = await subjectRecordings(opts, subject);
+    // Decoders that share a preprocessing (all but FBCSP) share its epochs: each run is filtered once.
+    const cache = new Map<string, Promise<RunEpoch[]>>();
+    const cut = (spec: DecoderSpec, events: Record<string, string> | null): Promise<RunEpoch[]> => {
+      const key = JSON.stringify([preprocessingFor(spec, { ...BASE, bandpass: opts.band }), events]);
+      if (!cache.has(key)) cache.set(key, cutEpochs(recordings, opts, spec, events));
+      return cache.get(key)!;
+    };
     for (const [i, spec] of opts.pipelines.entries()) {
-      const epochs = await cutEpochs(recordings, opts, spec, null);
-      const rest = opts.recenter && opts.cv.kind === 'cross-run' ? await cutEpochs(recordings, opts, spec, { T0: 'rest' }) : [];
+      const epochs = await cut(spec, null);
+      const rest = opts.recenter && opts.cv.kind === 'cross-run' ? await cut(spec, { T0: 'rest' }) : [];
       results[i].subjects.push(await evaluateSubject(subject, epochs, rest, spec, opts));
     }
   }
@@ -171,7 +181,7 @@ async function cutEpochs(
   // Each run is filtered on its own (filter state starts at rest at the run's first sample).
   for (const { run, rec, events: runEvents } of recordings) {
     const settings = {
-      ...preprocessingFor(spec, { reference: 'none', notch: null, bandpass: opts.band }),
+      ...preprocessingFor(spec, { ...BASE, bandpass: opts.band }),
       events: events ?? runEvents,
       epoch: { tmin: opts.tmin, tmax: opts.tmax },
     };
