@@ -44,6 +44,7 @@ describe('signal monitor: frames, quality flags and spectra for viewers', () => 
     const s = spectra.at(-1)!;
     const peak = s.freqs[s.power.indexOf(Math.max(...s.power))];
     expect(Math.abs(peak - 25)).toBeLessThanOrEqual(1);
+    expect(s.bandEdges).toEqual({ delta: [1, 4], theta: [4, 8], alpha: [8, 13], beta: [13, 30], gamma: [30, 45] });
     // Oz carries alpha (10 Hz), Big carries beta (25 Hz).
     expect(s.bands.alpha[0]).toBeGreaterThan(s.bands.beta[0] + 20);
     expect(s.bands.beta[3]).toBeGreaterThan(s.bands.alpha[3] + 20);

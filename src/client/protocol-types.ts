@@ -127,8 +127,10 @@ export interface SpectrumMessage {
   freqs: number[];
   /** Mean power over channels per bin, dB (µV²/Hz). */
   power: number[];
-  /** Band -> per-channel power, dB: delta 1-4, theta 4-8, alpha 8-13, beta 13-30, gamma 30-45 Hz. */
+  /** Band -> per-channel power, dB (band edges in `bandEdges`). */
   bands: Record<string, number[]>;
+  /** Band -> [low, high] Hz: the edges the band powers were summed over. */
+  bandEdges: Record<string, [number, number]>;
 }
 
 /** Throughput and latency figures (topic `status`). */

@@ -84,7 +84,8 @@ export const spectrumMessage = z.object({
   timestamp: z.number().describe('stream time (s) of the end of the analysed second'),
   freqs: z.array(z.number()).describe('frequency bins, Hz'),
   power: z.array(z.number()).describe('mean power over channels per bin, dB (µV²/Hz)'),
-  bands: z.record(z.string(), z.array(z.number())).describe('band -> per-channel power, dB: delta 1-4, theta 4-8, alpha 8-13, beta 13-30, gamma 30-45 Hz'),
+  bands: z.record(z.string(), z.array(z.number())).describe('band -> per-channel power, dB'),
+  bandEdges: z.record(z.string(), z.tuple([z.number(), z.number()])).describe('band -> [low, high] Hz, e.g. delta 1-4, theta 4-8, alpha 8-13, beta 13-30, gamma 30-45'),
 });
 
 export const statsMessage = z.object({

@@ -169,6 +169,7 @@ export class SignalMonitor {
       freqs: Array.from({ length: maxBin + 1 }, (_, k) => round2((k * rate) / n)),
       power: Array.from(mean, (p) => round2(10 * Math.log10(p + 1e-12))),
       bands,
+      bandEdges: BANDS,
     };
   }
 }

@@ -16,8 +16,6 @@ const PROB_CAPACITY = 2048;
 const HISTORY_ROWS = 40;
 const CUES_KEPT = 50;
 const COMMANDS_KEPT = 50;
-const BANDS = ['delta', 'theta', 'alpha', 'beta', 'gamma'];
-const BAND_RANGES = { delta: [1, 4], theta: [4, 8], alpha: [8, 13], beta: [13, 30], gamma: [30, 45] };
 const BAND_SYMBOLS = { delta: 'δ', theta: 'θ', alpha: 'α', beta: 'β', gamma: 'γ' };
 const CLASS_COLORS = ['#3d8bfd', '#f0883e', '#3fb950', '#d2a8ff', '#f778ba', '#56d4dd'];
 const TRACE_COLORS = ['#6cb6ff', '#4fc1c9'];
@@ -613,15 +611,15 @@ function drawBandShading(u) {
   ctx.font = `${11 * pr}px system-ui, sans-serif`;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  BANDS.forEach((b, i) => {
-    const [f0, f1] = BAND_RANGES[b];
+  // The bands come with each spectrum (the server defines them); nothing to shade before the first.
+  Object.entries(model.spectrum?.bandEdges ?? {}).forEach(([b, [f0, f1]], i) => {
     if (f0 > u.scales.x.max) return;
     const x0 = u.valToPos(f0, 'x', true);
     const x1 = u.valToPos(Math.min(f1, u.scales.x.max), 'x', true);
     ctx.fillStyle = i % 2 ? '#ffffff06' : '#ffffff10';
     ctx.fillRect(x0, top, x1 - x0, height);
     ctx.fillStyle = '#8c9aab';
-    ctx.fillText(BAND_SYMBOLS[b], (x0 + x1) / 2, top - 13 * pr);
+    ctx.fillText(BAND_SYMBOLS[b] ?? b, (x0 + x1) / 2, top - 13 * pr);
   });
   ctx.restore();
 }
@@ -640,7 +638,7 @@ let bandRows = null;
 function drawBands() {
   const s = model.spectrum;
   if (!s) return;
-  const names = BANDS.filter((b) => s.bands[b]).concat(Object.keys(s.bands).filter((b) => !BANDS.includes(b)));
+  const names = Object.keys(s.bands);
   const means = names.map((b) => {
     const v = s.bands[b];
     let sum = 0;
@@ -1131,8 +1129,9 @@ function startSimulation(spec) {
   setInterval(() => {
     const freqs = Array.from({ length: Math.floor(shownRate / 2) + 1 }, (_, i) => i);
     const power = freqs.map((f) => 20 - 10 * Math.log10(1 + f) + 8 * Math.exp(-((f - 10) ** 2) / 4) + Math.random());
-    const bands = Object.fromEntries(BANDS.map((b, i) => [b, channels.map((_, c) => 10 - i * 3 + 4 * Math.sin(c / 5) + Math.random())]));
-    emit({ type: 'spectrum', timestamp: t, freqs, power, bands });
+    const bandEdges = { delta: [1, 4], theta: [4, 8], alpha: [8, 13], beta: [13, 30], gamma: [30, 45] };
+    const bands = Object.fromEntries(Object.keys(bandEdges).map((b, i) => [b, channels.map((_, c) => 10 - i * 3 + 4 * Math.sin(c / 5) + Math.random())]));
+    emit({ type: 'spectrum', timestamp: t, freqs, power, bands, bandEdges });
   }, 500);
   setInterval(() => emit({ type: 'stats', decisionsPerSecond: 4, latencyMs: { p50: 1.2, p99: 2.5 }, samplesDropped: 0, messagesDropped: 0, clients: 1 }), 1000);
 }
