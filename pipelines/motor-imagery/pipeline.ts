@@ -77,7 +77,7 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
   const classes = [...new Set(Object.values(settings.events))].sort();
   let chunks$ = opts.markers ? source.chunks$.pipe(opts.markers.operator()) : source.chunks$;
   if (cal.from === 'stream' && cal.cues === 'generator') {
-    // The generator cues with class labels; map each to itself so epoching finds them.
+    // The generated cue markers carry the keys of `events`, so epoching treats them as any cue.
     chunks$ = withGeneratedCues(chunks$, cueSchedule(Object.keys(settings.events), cal.trialsPerClass, cal.generator));
   }
   const train = (epochs: readonly Epoch[], channels: readonly string[], rate: number): Promise<MotorImageryModel> => trainModel(epochs, channels, rate, settings);

@@ -75,7 +75,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     log(`[${paused ? 'paused' : state}] ${detail}`);
   };
 
-  // One subscription to the source for the whole session; pipelines come and go on top of it.
+  // The source is shared: pipelines come and go on top of it (see `anchor` below).
   const live$ = source.chunks$.pipe(
     tap((chunk) => {
       stats.chunk(chunk);
