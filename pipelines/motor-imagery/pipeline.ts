@@ -1,6 +1,7 @@
 import { concat, defer, EMPTY, exhaustMap, filter, from, identity, ignoreElements, map, merge, mergeMap, Observable, of, scan, share, switchMap, take, type OperatorFunction } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import { controlDecisions, type ControlledDecision } from '../../src/control/controlled-decisions.js';
+import { argmax } from '../../src/ml/softmax.js';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { slidingWindows, type Window } from '../../src/dsp/windows.js';
 import { cueSchedule, withGeneratedCues } from '../../src/session/cue-generator.js';
@@ -48,13 +49,9 @@ export function classifyWindows(model: MotorImageryModel | (() => MotorImageryMo
         const m = current();
         const classes = m.classes;
         const p = m.probabilities(w);
-        let best = 0;
         const probabilities: Record<string, number> = {};
-        for (let k = 0; k < classes.length; k++) {
-          probabilities[classes[k]] = p[k];
-          if (p[k] > p[best]) best = k;
-        }
-        return { seq: seq++, label: classes[best], probabilities, timestamp: w.endTime, latencyMs: performance.now() - w.receivedAt };
+        for (let k = 0; k < classes.length; k++) probabilities[classes[k]] = p[k];
+        return { seq: seq++, label: classes[argmax(p)], probabilities, timestamp: w.endTime, latencyMs: performance.now() - w.receivedAt };
       }),
     );
 }

@@ -1,6 +1,6 @@
 import { Matrix, solve } from 'ml-matrix';
 import { ledoitWolfShrinkage, shrink } from './covariance.js';
-import { softmaxInPlace } from './softmax.js';
+import { argmax, softmaxInPlace } from './softmax.js';
 
 export interface LdaOptions {
   /** None (undefined/0), a fixed intensity in (0, 1], or "auto" (Ledoit-Wolf). */
@@ -83,10 +83,7 @@ export class Lda {
   }
 
   predict(x: ArrayLike<number>): string {
-    const s = this.scores(x);
-    let best = 0;
-    for (let k = 1; k < s.length; k++) if (s[k] > s[best]) best = k;
-    return this.state.classes[best];
+    return this.state.classes[argmax(this.scores(x))];
   }
 }
 

@@ -10,3 +10,10 @@ export function softmaxInPlace(out: Float64Array): Float64Array {
   for (let k = 0; k < out.length; k++) out[k] /= sum;
   return out;
 }
+
+/** Index of the largest value (the first one on ties). */
+export function argmax(p: ArrayLike<number>): number {
+  let best = 0;
+  for (let k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
+  return best;
+}

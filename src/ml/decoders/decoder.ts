@@ -1,6 +1,8 @@
 import type { SignalBlock } from '../csp.js';
+import { argmax } from '../softmax.js';
 
 export type { SignalBlock };
+export { argmax };
 
 /** The decoder names `neurorx evaluate --pipeline` and pipeline configs accept. */
 export const DECODER_KINDS = ['csp-lda', 'csp-ovr', 'fbcsp', 'mdm', 'tangent-space-lr', 'eegnet'] as const;
@@ -46,12 +48,6 @@ export interface DecoderState {
   readonly [key: string]: unknown;
 }
 
-/** Index of the largest probability. */
-export function argmax(p: ArrayLike<number>): number {
-  let best = 0;
-  for (let k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
-  return best;
-}
 
 export function predictLabel(decoder: Decoder, block: SignalBlock): string {
   return decoder.classes[argmax(decoder.probabilities(block))];

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { argmax } from '../softmax.js';
 import { Random } from '../../util/random.js';
 import { initEegNetBackend } from './backend.js';
 import { EEGNET_DEFAULTS, buildEegNet } from './eegnet-model.js';
@@ -159,10 +160,7 @@ export class EegNetDecoder {
   }
 
   predict(block: SignalBlock): string {
-    const p = this.probabilities(block, this.probs);
-    let best = 0;
-    for (let k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
-    return this.classes[best];
+    return this.classes[argmax(this.probabilities(block, this.probs))];
   }
 
   /** model.json + weights.bin (TensorFlow.js Layers format) and neurorx.json in `dir`. */
