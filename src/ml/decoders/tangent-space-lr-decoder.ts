@@ -1,4 +1,5 @@
 import { LogisticRegression, type LogisticRegressionState } from '../logistic-regression.js';
+import { euclideanMean } from '../riemann/riemann-mean.js';
 import { TangentSpace, tangentLength } from '../riemann/tangent-space.js';
 import { CovarianceFrontEnd, type CovarianceFrontEndState } from './covariance-front-end.js';
 import type { Decoder, DecoderState, FitOptions, SignalBlock } from './decoder.js';
@@ -33,7 +34,7 @@ export class TangentSpaceLrDecoder implements Decoder {
     const tangent = spec.recenter
       ? new TangentSpace(channels, identity(channels))
       : spec.reference === 'euclid'
-        ? new TangentSpace(channels, arithmeticMean(covs, channels))
+        ? new TangentSpace(channels, euclideanMean(covs, channels))
         : TangentSpace.fit(covs, channels);
     const vectors = covs.map((c) => tangent.transform(c));
     const lr = LogisticRegression.fit(vectors, labels, { c: spec.c });
@@ -67,11 +68,5 @@ export class TangentSpaceLrDecoder implements Decoder {
 function identity(n: number): Float64Array {
   const m = new Float64Array(n * n);
   for (let i = 0; i < n; i++) m[i * n + i] = 1;
-  return m;
-}
-
-function arithmeticMean(covs: readonly Float64Array[], n: number): Float64Array {
-  const m = new Float64Array(n * n);
-  for (const c of covs) for (let k = 0; k < n * n; k++) m[k] += c[k] / covs.length;
   return m;
 }

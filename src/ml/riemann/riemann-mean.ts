@@ -20,10 +20,7 @@ export function riemannMean(covs: readonly Float64Array[], n: number, opts: Mean
   const tol = opts.tolerance ?? 1e-7;
   const maxIterations = opts.maxIterations ?? 50;
   const w = normalisedWeights(covs.length, opts.weights);
-  const m = new Float64Array(n * n);
-  covs.forEach((c, i) => {
-    for (let k = 0; k < n * n; k++) m[k] += w[i] * c[k];
-  });
+  const m = euclideanMean(covs, n, opts.weights);
   if (covs.length === 1) return m;
   const half = new Float64Array(n * n);
   const invHalf = new Float64Array(n * n);
@@ -56,6 +53,17 @@ export function riemannMean(covs: readonly Float64Array[], n: number, opts: Mean
     }
     if (crit <= tol || nu <= tol) break;
   }
+  return m;
+}
+
+/** Arithmetic (Euclidean) mean Σ w_i C_i: the Riemannian mean's starting point, and a cheap tangent point. */
+export function euclideanMean(covs: readonly Float64Array[], n: number, weights?: readonly number[]): Float64Array {
+  if (covs.length === 0) throw new Error('mean of no matrices');
+  const w = normalisedWeights(covs.length, weights);
+  const m = new Float64Array(n * n);
+  covs.forEach((c, i) => {
+    for (let k = 0; k < n * n; k++) m[k] += w[i] * c[k];
+  });
   return m;
 }
 
