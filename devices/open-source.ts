@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Observable } from 'rxjs';
+import { AffectiveSimulator, generateAffectiveRecording, type AffectiveOptions } from './synthetic/affective.js';
 import type { Recording } from '../src/stream/recording.js';
-import type { Chunk, StreamInfo } from '../src/stream/types.js';
+import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
@@ -43,27 +44,40 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
     return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$ };
   }
   const pace = paceOf(uri, replay);
+  if (uri.scheme === 'synthetic' && uri.target === 'emotion' && !uri.params.has('clips')) {
+    const opts = affectiveOptions(uri);
+    return { uri: raw, finite: false, ...simulatedChunks(() => new AffectiveSimulator(opts), pace) };
+  }
   if (uri.scheme === 'synthetic' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
-    let sim = new MotorImagerySimulator(opts);
-    const info = sim.info;
-    let next = 0;
-    const chunks$ = pacedChunks(
-      info,
-      (first, max) => {
-        // A new subscription starts the (deterministic) stream again from its first sample.
-        if (first === 0 && next !== 0) sim = new MotorImagerySimulator(opts);
-        else if (first !== next) throw new Error('synthetic source: one subscription at a time');
-        const { data, markers } = sim.next(max);
-        next = first + max;
-        return { data, samples: max, time: first / info.sampleRate, markers };
-      },
-      pace,
-    );
-    return { uri: raw, info, finite: false, chunks$ };
+    return { uri: raw, finite: false, ...simulatedChunks(() => new MotorImagerySimulator(opts), pace) };
   }
   const rec = await loadRecording(uri);
   return { uri: raw, info: rec.info, finite: !pace.loop, chunks$: replayRecording(rec, pace) };
+}
+
+/** A simulator's endless stream; a new subscription starts the (deterministic) stream again. */
+function simulatedChunks(create: () => Simulator, pace: ReplayOptions): { info: StreamInfo; chunks$: Observable<Chunk> } {
+  let sim = create();
+  const info = sim.info;
+  let next = 0;
+  const chunks$ = pacedChunks(
+    info,
+    (first, max) => {
+      if (first === 0 && next !== 0) sim = create();
+      else if (first !== next) throw new Error('synthetic source: one subscription at a time');
+      const { data, markers } = sim.next(max);
+      next = first + max;
+      return { data, samples: max, time: first / info.sampleRate, markers };
+    },
+    pace,
+  );
+  return { info, chunks$ };
+}
+
+interface Simulator {
+  readonly info: StreamInfo;
+  next(n: number): { data: Float32Array; markers: Marker[] };
 }
 
 /** Loads a whole recording: a file, or a finite synthetic session (`synthetic:...?trials=N`). */
@@ -76,6 +90,11 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
       throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf or .bdf`);
     }
     case 'synthetic': {
+      if (uri.target === 'emotion') {
+        const clips = numberParam(uri, 'clips', 10);
+        if (!Number.isInteger(clips) || clips < 1) throw new Error(`source "${uri.raw}": clips must be a positive integer`);
+        return generateAffectiveRecording(affectiveOptions(uri), clips);
+      }
       const trials = numberParam(uri, 'trials', 40);
       if (!Number.isInteger(trials) || trials < 1) throw new Error(`source "${uri.raw}": trials must be a positive integer`);
       return generateMotorImagery({ ...syntheticOptions(uri), trialsPerClass: trials });
@@ -85,9 +104,19 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
   }
 }
 
+function affectiveOptions(uri: SourceUri): AffectiveOptions {
+  return {
+    seed: numberParam(uri, 'seed', 42),
+    subject: numberParam(uri, 'subject', 1),
+    baselineSeconds: numberParam(uri, 'baseline', 6),
+    clipSeconds: numberParam(uri, 'clip', 30),
+    leadInSeconds: numberParam(uri, 'leadIn', 20),
+  };
+}
+
 function syntheticOptions(uri: SourceUri): MotorImageryOptions {
   if (uri.target !== 'motor-imagery') {
-    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery`);
+    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery or synthetic:emotion`);
   }
   const classes = uri.params.get('classes')?.split(',').map((c) => c.trim());
   const allowed = ['left', 'right', 'feet'];

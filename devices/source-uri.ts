@@ -4,6 +4,8 @@
  *   file:recordings/S001R04.edf?speed=2&chunk=32&loop=true
  *   synthetic:motor-imagery?seed=7&classes=left,right          (endless, live)
  *   synthetic:motor-imagery?seed=7&trials=40                   (a finite recording)
+ *   synthetic:emotion?seed=7&subject=3&leadIn=20               (affective EEG: rest, then clips)
+ *   synthetic:emotion?seed=7&clips=10                          (a finite recording)
  *   lsl:type=EEG?markers=type=Markers    lsl:name=MyAmp    lsl:type='EEG' and channel_count>8
  *   serial:cyton:/dev/ttyUSB0                                    (planned)
  *

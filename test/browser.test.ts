@@ -4,7 +4,10 @@ import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config-schema.js';
+import { loadConfig, parseConfig } from '../src/config/config-schema.js';
+import { generateAffectiveDataset } from '../devices/synthetic/affective.js';
+import { emotionSettingsSchema } from '../pipelines/emotion/settings.js';
+import { trainEmotionModel } from '../pipelines/emotion/train.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { PROJECT_ROOT } from './helpers/data.js';
 
@@ -101,6 +104,42 @@ const pageUrl = (s: Session, p = '/'): string => `http://127.0.0.1:${s.server.ad
 /** The frames of one type the page received, parsed. */
 const framesOf = (frames: string[], type: string): Record<string, unknown>[] =>
   frames.map((f) => JSON.parse(f) as Record<string, unknown>).filter((m) => m.type === type);
+
+describe.skipIf(!haveChromium && !CI)('the emotion view of the dashboard in chromium', () => {
+  let s: Session | undefined;
+  afterAll(async () => {
+    await closeBrowser();
+    await s?.stop();
+  });
+
+  it('plots valence and arousal estimates as they arrive', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'neurorx-emotion-'));
+    const settings = emotionSettingsSchema.parse({ kind: 'emotion', normalization: { baselineSeconds: 10 } });
+    const model = await trainEmotionModel(generateAffectiveDataset({ subjects: 3, clips: 5, clipSeconds: 16, seed: 8 }), settings);
+    await model.save(path.join(dir, 'model.json'));
+    s = await startSession(
+      parseConfig({
+        source: { uri: 'synthetic:emotion?seed=2&subject=30&leadIn=10', replay: { speed: 10, chunkSize: 16 } },
+        pipeline: { kind: 'emotion', calibration: { from: 'model', path: path.join(dir, 'model.json') }, normalization: { baselineSeconds: 10 } },
+        server: { port: 0 },
+      }),
+    );
+    const { page, errors } = await openPage(pageUrl(s));
+    await page.waitForFunction(`window.__neurorx && window.__neurorx.messages.emotion >= 5`, undefined, { timeout: 20_000, polling: 100 });
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+    expect(await page.locator('#emotion-panel').isVisible()).toBe(true);
+    expect(await page.locator('#emotion-now').textContent()).toMatch(/^valence (low|high) \([+-]\d\.\d\d\) · arousal (low|high) \([+-]\d\.\d\d\)$/);
+    const plane = await page.evaluate<Ink>(inkOf('#emotion-panel'));
+    expect(plane.width).toBeGreaterThan(200);
+    expect(plane.colored).toBeGreaterThan(0.001); // the trail's dots
+    // valence:low/high and arousal:low/high share the probability chart
+    expect(await page.locator('#prob-bars .pct').count()).toBe(4);
+    expect((await page.evaluate<Ink>(inkOf('#prob-chart'))).colored).toBeGreaterThan(0.001);
+    expect(errors).toEqual([]);
+    await page.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});
 
 /**
  * Closes the browser and its profile. Done before a session stops: chromium keeps speculative

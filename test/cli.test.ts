@@ -87,4 +87,27 @@ describe('neurorx CLI', () => {
     expect(pipeline.code).not.toBe(0);
     expect(pipeline.stderr).toMatch(/--pipeline: unknown decoder "svm" \(available: csp-lda, csp-ovr, fbcsp, mdm, tangent-space-lr, eegnet\)/);
   });
+
+  it('evaluate --pipeline emotion-linear scores held-out simulated subjects and reports chance and macro F1', async () => {
+    const { stdout, code, stderr } = await cli('evaluate', '--pipeline', 'emotion-linear', '--dataset', 'synthetic-emotion', '--subjects', '1-4', '--folds', '2', '--target', 'arousal', '--json');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const r = lastJson(stdout);
+    expect(r).toMatchObject({ dataset: 'synthetic-emotion', target: 'arousal', classes: ['low', 'high'], pipeline: 'emotion-linear', best: 'emotion-linear' });
+    expect(r.subjects.map((s: { subject: string }) => s.subject)).toEqual(['1', '2', '3', '4']);
+    expect(r.meanAccuracy).toBeGreaterThan(r.chance + 0.1);
+    expect(r.macroF1).toBeGreaterThan(0.6);
+    expect(r.uniformChance).toBe(0.5);
+  }, 120_000);
+
+  it('evaluate names what is wrong with an emotion request and where a licensed dataset must go', async () => {
+    const target = await cli('evaluate', '--pipeline', 'emotion-linear', '--target', 'dominance');
+    expect(target.code).not.toBe(0);
+    expect(target.stderr).toContain('--target: "dominance" (available: valence, arousal)');
+    const mixed = await cli('evaluate', '--pipeline', 'emotion-linear,csp-lda');
+    expect(mixed.stderr).toMatch(/"csp-lda" is not an emotion decoder/);
+    const missing = await cli('evaluate', '--pipeline', 'emotion-linear', '--dataset', 'dreamer', '--data', path.join(tmpdir(), 'no-such-dreamer.mat'));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/DREAMER/);
+  });
 });

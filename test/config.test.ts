@@ -16,7 +16,7 @@ describe('config validation', () => {
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8765 });
     expect(c.pipeline.calibration.from).toBe('recording');
     const minimal = parseConfig(valid);
-    expect(minimal.pipeline.bandpass).toEqual({ low: 7, high: 30, order: 4 });
+    expect(minimal.pipeline.kind === 'motor-imagery' && minimal.pipeline.bandpass).toEqual({ low: 7, high: 30, order: 4 });
     expect(minimal.source.replay).toEqual({ speed: 1, chunkSize: 16, loop: false });
   });
 

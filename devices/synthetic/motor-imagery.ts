@@ -1,6 +1,7 @@
 import type { Recording } from '../../src/stream/recording.js';
 import type { ChannelInfo, Marker, StreamInfo } from '../../src/stream/types.js';
 import { Random } from '../../src/util/random.js';
+import { PinkNoiseBank, resonator, subStreamSeed } from './noise-processes.js';
 
 /**
  * Simulated motor-imagery EEG: a cued left/right(/feet) imagery session with event-related
@@ -123,8 +124,6 @@ const LOCAL_PINK_UV = 7;
 const SENSOR_NOISE_UV = 1;
 /** Session-to-session spread of electrode gains (relative standard deviation). */
 const ELECTRODE_GAIN_SPREAD = 0.04;
-/** Pinking filter: first-order sections with a pole at f and a zero at 2f (Hz). */
-const PINK_POLES_HZ = [0.25, 1, 4, 16, 64];
 /** Slow amplitude modulation of the rhythms: time constant (s) and log-amplitude spread. */
 const MODULATION_TAU = 2.5;
 const MODULATION_DEPTH = 0.2;
@@ -179,14 +178,6 @@ function makeSubject(subject: number): Subject {
     rhythms.push({ source, motor: slot, freq: beta + u(-1, 1), bandwidth: 4, amplitude: u(2.5, 3.5) });
   });
   return { mixing, rhythms, erdDepth: u(0.3, 0.4) };
-}
-
-/** A seed for an independent sub-stream of `seed` (splitmix-style finaliser). */
-function subStreamSeed(seed: number, salt: number): number {
-  let z = (Math.imul(seed >>> 0, 0x9e3779b1) ^ salt) >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-  return (z ^ (z >>> 16)) >>> 0;
 }
 
 interface Trial {
@@ -284,12 +275,8 @@ export class MotorImagerySimulator {
   /** Per-electrode gain of this session. */
   private readonly gain: Float64Array;
 
-  // Pink noise: processes [background sources..., one per channel], each a cascade of sections.
-  private readonly pinkPole: Float64Array;
-  private readonly pinkZero: Float64Array;
-  private readonly pinkScale: Float64Array;
-  /** Per process and section: previous input, previous output. */
-  private readonly pinkState: Float64Array;
+  /** Pink noise: processes [background sources..., one per channel]. */
+  private readonly pinkNoise: PinkNoiseBank;
 
   // Rhythms: resonators x[n] = a1 x[n-1] + a2 x[n-2] + b e[n], times a slow modulation.
   private readonly rhythmSource: Int32Array;
@@ -330,14 +317,10 @@ export class MotorImagerySimulator {
     for (let c = 0; c < this.nch; c++) this.gain[c] = 1 + ELECTRODE_GAIN_SPREAD * sessionRng.normal();
     this.noise = new Random(subStreamSeed(v.seed, 0x4015e));
 
-    const sections = PINK_POLES_HZ.length;
-    this.pinkPole = Float64Array.from(PINK_POLES_HZ, (f) => Math.exp((-2 * Math.PI * f) / v.rate));
-    this.pinkZero = Float64Array.from(PINK_POLES_HZ, (f) => Math.exp((-4 * Math.PI * f) / v.rate));
-    const unit = Math.sqrt(this.pinkImpulseEnergy());
-    const processes = BACKGROUND_SOURCES.length + this.nch;
-    this.pinkScale = new Float64Array(processes);
-    for (let p = 0; p < processes; p++) this.pinkScale[p] = (p < BACKGROUND_SOURCES.length ? BACKGROUND_SOURCE_UV : LOCAL_PINK_UV) / unit;
-    this.pinkState = new Float64Array(processes * sections * 2);
+    this.pinkNoise = new PinkNoiseBank(v.rate, [
+      ...BACKGROUND_SOURCES.map(() => BACKGROUND_SOURCE_UV),
+      ...MONTAGE.map(() => LOCAL_PINK_UV),
+    ]);
 
     const rs = subject.rhythms;
     this.rhythmSource = Int32Array.from(rs, (r) => r.source);
@@ -346,14 +329,10 @@ export class MotorImagerySimulator {
     this.rhythmA2 = new Float64Array(rs.length);
     this.rhythmB = new Float64Array(rs.length);
     rs.forEach((r, i) => {
-      const radius = Math.exp((-Math.PI * r.bandwidth) / v.rate);
-      const a1 = 2 * radius * Math.cos((2 * Math.PI * r.freq) / v.rate);
-      const a2 = -radius * radius;
-      // Stationary variance of the AR(2) process for unit input variance.
-      const variance = (1 - a2) / ((1 + a2) * ((1 - a2) ** 2 - a1 * a1));
+      const { a1, a2, b } = resonator(r.freq, r.bandwidth, v.rate, r.amplitude);
       this.rhythmA1[i] = a1;
       this.rhythmA2[i] = a2;
-      this.rhythmB[i] = r.amplitude / Math.sqrt(variance);
+      this.rhythmB[i] = b;
     });
     this.rhythmState = new Float64Array(rs.length * 2);
     this.modulationPole = Math.exp(-1 / (MODULATION_TAU * v.rate));
@@ -410,7 +389,7 @@ export class MotorImagerySimulator {
     const rng = this.noise;
     const src = this.sources;
     const nbg = BACKGROUND_SOURCES.length;
-    for (let j = 0; j < nbg; j++) src[j] = this.pink(j, rng.normal());
+    for (let j = 0; j < nbg; j++) src[j] = this.pinkNoise.step(j, rng.normal());
     for (let j = nbg; j < SOURCE_COUNT; j++) src[j] = 0;
     const nr = this.rhythmA1.length;
     const mp = this.modulationPole;
@@ -430,49 +409,11 @@ export class MotorImagerySimulator {
     const nch = this.nch;
     const mix = this.mixing;
     for (let c = 0; c < nch; c++) {
-      let v = this.pink(nbg + c, rng.normal());
+      let v = this.pinkNoise.step(nbg + c, rng.normal());
       const row = c * SOURCE_COUNT;
       for (let j = 0; j < SOURCE_COUNT; j++) v += mix[row + j] * src[j];
       out[o + c] = v * this.gain[c] + SENSOR_NOISE_UV * rng.normal();
     }
-  }
-
-  /** One step of pink-noise process `p` driven by white sample `e`. */
-  private pink(p: number, e: number): number {
-    const sections = this.pinkPole.length;
-    const st = this.pinkState;
-    let x = e * this.pinkScale[p];
-    let k = p * sections * 2;
-    for (let i = 0; i < sections; i++, k += 2) {
-      // y[n] = a y[n-1] + x[n] - b x[n-1]: pole at f, zero at 2f, i.e. -6 dB over that octave
-      // and flat over the next; the cascade falls as 1/f in power between its first and last pole.
-      const y = this.pinkPole[i] * st[k + 1] + x - this.pinkZero[i] * st[k];
-      st[k] = x;
-      st[k + 1] = y;
-      x = y;
-    }
-    return x;
-  }
-
-  /** Output energy of the unscaled pinking cascade for a unit impulse (its variance gain). */
-  private pinkImpulseEnergy(): number {
-    const sections = this.pinkPole.length;
-    const prevX = new Float64Array(sections);
-    const prevY = new Float64Array(sections);
-    const slowest = Math.max(...this.pinkPole);
-    const steps = Math.ceil(40 / (1 - slowest));
-    let energy = 0;
-    for (let n = 0; n < steps; n++) {
-      let x = n === 0 ? 1 : 0;
-      for (let i = 0; i < sections; i++) {
-        const y = this.pinkPole[i] * prevY[i] + x - this.pinkZero[i] * prevX[i];
-        prevX[i] = x;
-        prevY[i] = y;
-        x = y;
-      }
-      energy += x * x;
-    }
-    return energy;
   }
 }
 

@@ -8,6 +8,7 @@ import { startSession } from '../session/run-session.js';
 import { projectPath } from '../util/project-path.js';
 import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
+import { evaluateEmotionCli, isEmotionPipeline, type EmotionCliOptions } from './evaluate-emotion.js';
 import { evaluateMotorImagery, TASK_RUNS, type CrossValidation, type MotorTask } from '../../pipelines/motor-imagery/evaluate.js';
 import { DECODER_KINDS, type DecoderKind } from '../ml/decoders/decoder.js';
 import { decoderSpec, type DecoderSpec } from '../ml/decoders/decoder-spec.js';
@@ -107,14 +108,18 @@ program
 
 program
   .command('evaluate')
-  .description('offline accuracy of motor-imagery decoders on a dataset (JSON result on the last line)')
-  .option('--dataset <name>', 'eegmmidb (PhysioNet) or synthetic', 'eegmmidb')
-  .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7', integerList('--subjects'), [1])
+  .description('offline accuracy of motor-imagery or emotion decoders on a dataset (JSON result on the last line)')
+  .option('--dataset <name>', 'motor imagery: eegmmidb (PhysioNet) or synthetic; emotion: synthetic-emotion, dreamer, deap or seed', 'eegmmidb')
+  .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7 (motor imagery default 1; emotion default all, synthetic 1-16)', integerList('--subjects'))
   .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
   .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
-  .option('--pipeline <names>', `decoders, comma-separated: ${DECODER_KINDS.join(', ')}`, 'csp-lda')
+  .option('--pipeline <names>', `decoders, comma-separated: ${DECODER_KINDS.join(', ')}; or emotion-linear, emotion-histn`, 'csp-lda')
+  .option('--target <name>', 'emotion: valence or arousal', 'valence')
+  .option('--levels <n>', 'emotion: 2 (low/high) or 5 (rating levels)', number('--levels'), 2)
+  .option('--sequence <n>', 'emotion: feature frames per decision', number('--sequence'), 8)
+  .option('--data <path>', 'emotion: where the dataset lies (default: under $NEURORX_DATA)')
   .option('--cv <scheme>', 'kfold (interleaved stratified), shuffle (random stratified splits) or cross-run', 'kfold')
-  .option('--folds <n>', 'kfold folds, or shuffle splits (default 5, or 10 for shuffle)', number('--folds'))
+  .option('--folds <n>', 'kfold folds, or shuffle splits (default 5, or 10 for shuffle); emotion: subject folds (default 4)', number('--folds'))
   .option('--test-size <f>', 'held-out fraction per shuffle split', number('--test-size'), 0.2)
   .option('--seed <n>', 'seed of the shuffle splits', number('--seed'), 42)
   .option('--test-runs <list>', 'cross-run: runs held out for testing (default: the last of each task)', integerList('--test-runs'))
@@ -125,9 +130,14 @@ program
   .option('--tmax <s>', 'epoch end after the cue (inclusive)', number('--tmax'), 2)
   .option('--components <n>', 'CSP components (csp-lda, csp-ovr, fbcsp)', number('--components'), 4)
   .option('--shrinkage <s>', 'LDA shrinkage of csp-lda: none, auto or a number in [0,1]', 'none')
-  .option('--epochs <n>', 'EEGNet training epochs', number('--epochs'))
+  .option('--epochs <n>', 'EEGNet / HiSTN training epochs', number('--epochs'))
   .option('--json', 'print only the JSON result', false)
   .action(async (o: Record<string, unknown>) => {
+    if (isEmotionPipeline(String(o.pipeline))) {
+      const dataset = o.dataset === 'eegmmidb' ? 'synthetic-emotion' : String(o.dataset);
+      await evaluateEmotionCli({ ...(o as unknown as EmotionCliOptions), dataset, subjects: o.subjects as number[] | undefined });
+      return;
+    }
     const [low, high] = String(o.band).split(',').map(Number);
     if (!(low > 0 && high > low)) throw new InvalidArgumentError(`--band must be "low,high" in Hz, got "${String(o.band)}"`);
     if (o.dataset !== 'eegmmidb' && o.dataset !== 'synthetic') throw new InvalidArgumentError(`--dataset: unknown dataset "${String(o.dataset)}" (available: eegmmidb, synthetic)`);
@@ -163,7 +173,7 @@ program
     const result = await evaluateMotorImagery({
       dataset: o.dataset,
       dataDir: defaultDataDir(),
-      subjects: o.subjects as number[],
+      subjects: (o.subjects as number[] | undefined) ?? [1],
       runs: (o.runs as number[] | undefined) ?? [...TASK_RUNS[task as MotorTask]],
       pipelines,
       band: { low, high, order: o.order as number },

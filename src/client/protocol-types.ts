@@ -158,6 +158,14 @@ export interface RetrievalMessage {
   topK: { id: string; label?: string; score: number }[];
 }
 
+/** One emotion dimension of an estimate. */
+export interface EmotionAxis {
+  /** The most probable class after smoothing: "low"/"high", or "1".."5". */
+  label: string;
+  /** The expected class mapped to -1 (lowest) .. 1 (highest). */
+  score: number;
+}
+
 /** Emotion estimate (topic `emotion`). */
 export interface EmotionMessage {
   v: ProtocolVersion;
@@ -165,11 +173,12 @@ export interface EmotionMessage {
   seq: number;
   timestamp: number;
   latencyMs: number;
-  /** -1 (negative) .. 1 (positive). */
-  valence: number;
-  /** -1 (calm) .. 1 (excited). */
-  arousal: number;
-  probabilities?: Probabilities;
+  /** Negative (low) .. positive (high). */
+  valence?: EmotionAxis;
+  /** Calm (low) .. excited (high). */
+  arousal?: EmotionAxis;
+  /** Per target, the smoothed probability of every class. */
+  probabilities: { valence?: Probabilities; arousal?: Probabilities };
 }
 
 /** Session state changes and progress (topic `status`). */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isLoopback } from '../server/access.js';
 import { issueLines } from './zod-issues.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
+import { emotionSettingsSchema } from '../../pipelines/emotion/settings.js';
 
 export const replaySchema = z
   .object({
@@ -44,7 +45,7 @@ export const configSchema = z
         replay: replaySchema.default({ speed: 1, chunkSize: 16, loop: false }),
       })
       .strict(),
-    pipeline: motorImagerySettingsSchema,
+    pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema]).describe('what decodes the signal: motor-imagery or emotion'),
     server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
     lsl: z
       .object({

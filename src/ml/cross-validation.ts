@@ -76,3 +76,46 @@ export function interleavedStratifiedFolds(labels: readonly string[], folds: num
     test: fold.flatMap((g, i) => (g === f ? [i] : [])),
   }));
 }
+
+/**
+ * Macro-averaged F1 over `classes`: the unweighted mean of each class's F1 (2PR / (P + R)). A class
+ * that is neither in the truth nor predicted is left out (scikit-learn averages over the labels
+ * present in either); one predicted but absent from the truth scores 0.
+ */
+export function macroF1(truth: readonly string[], predicted: readonly string[], classes: readonly string[]): number {
+  let sum = 0;
+  let counted = 0;
+  for (const c of classes) {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 0; i < truth.length; i++) {
+      const t = truth[i] === c;
+      const p = predicted[i] === c;
+      if (t && p) tp++;
+      else if (p) fp++;
+      else if (t) fn++;
+    }
+    if (tp + fp + fn === 0) continue;
+    sum += (2 * tp) / (2 * tp + fp + fn);
+    counted++;
+  }
+  return counted === 0 ? NaN : sum / counted;
+}
+
+/**
+ * Folds over groups (subjects): the groups are shuffled with `seed` and dealt round-robin into
+ * `folds` folds; each split tests on one fold's groups and trains on the rest. `folds` at or above
+ * the number of groups gives leave-one-group-out.
+ */
+export function groupFolds(groups: readonly string[], folds: number, seed: number): { train: string[]; test: string[] }[] {
+  const unique = [...new Set(groups)];
+  if (unique.length < 2) throw new Error(`at least two subjects are needed to hold some out, got ${unique.length}`);
+  if (!Number.isInteger(folds) || folds < 2) throw new Error(`folds must be an integer >= 2, got ${folds}`);
+  const k = Math.min(folds, unique.length);
+  const order = new Random(seed).shuffle([...unique]);
+  return Array.from({ length: k }, (_, f) => ({
+    test: order.filter((_, i) => i % k === f),
+    train: order.filter((_, i) => i % k !== f),
+  }));
+}

@@ -107,15 +107,22 @@ export const retrievalMessage = z.object({
   topK: z.array(z.object({ id: z.string(), label: z.string().optional(), score: z.number() })).describe('best candidates first'),
 });
 
+const emotionAxis = z.object({
+  label: z.string().describe('the most probable class after smoothing: "low"/"high", or "1".."5"'),
+  score: z.number().min(-1).max(1).describe('continuous score: the expected class mapped to -1 (lowest) .. 1 (highest)'),
+});
+
 export const emotionMessage = z.object({
   v,
   type: z.literal('emotion'),
-  seq: z.number().int().nonnegative(),
-  timestamp: z.number(),
-  latencyMs: z.number(),
-  valence: z.number().describe('-1 (negative) .. 1 (positive)'),
-  arousal: z.number().describe('-1 (calm) .. 1 (excited)'),
-  probabilities: probabilities.optional(),
+  seq: z.number().int().nonnegative().describe('running number of the estimate, from 0'),
+  timestamp: z.number().describe('stream time (s) of the last sample of the decided window'),
+  latencyMs: z.number().describe('ms from that sample reaching neurorx to the estimate'),
+  valence: emotionAxis.optional().describe('negative (low) .. positive (high)'),
+  arousal: emotionAxis.optional().describe('calm (low) .. excited (high)'),
+  probabilities: z
+    .object({ valence: probabilities.optional(), arousal: probabilities.optional() })
+    .describe('per target, the smoothed probability of every class'),
 });
 
 export const statusMessage = z.object({

@@ -1,9 +1,11 @@
-import { share, tap, type Subscription } from 'rxjs';
+import { share, tap, type Observable, type Subscription } from 'rxjs';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { DecisionOutlet } from '../../devices/lsl/lsl-sink.js';
 import { openSource, type Source } from '../../devices/open-source.js';
+import { emotionModelFor, emotionPipeline, type EmotionDecision, type EmotionEvent } from '../../pipelines/emotion/pipeline.js';
+import type { EmotionModel } from '../../pipelines/emotion/model.js';
 import { motorImageryPipeline, type PipelineEvent } from '../../pipelines/motor-imagery/pipeline.js';
-import { calibrationSchema, type MotorImagerySettings } from '../../pipelines/motor-imagery/settings.js';
+import { calibrationSchema } from '../../pipelines/motor-imagery/settings.js';
 import type { Config } from '../config/config-schema.js';
 import type { ClientMessage, HelloInfo, ServerMessage } from '../server/messages.js';
 import { PROTOCOL_VERSION } from '../server/messages.js';
@@ -26,7 +28,7 @@ export interface Session {
 
 export interface SessionHooks {
   /** Called for every pipeline event, after it is broadcast. */
-  onEvent?: (event: PipelineEvent) => void;
+  onEvent?: (event: PipelineEvent | EmotionEvent) => void;
   log?: (line: string) => void;
 }
 
@@ -95,12 +97,18 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   // Taken at the first pipeline restart: keeps the shared source running while the old pipeline
   // unsubscribes and the new one subscribes (a cold source would otherwise start over).
   let anchor: Subscription | undefined;
-  const run = (settings: MotorImagerySettings): void => {
+  // An emotion session trains (or loads) its model once; a restart only records a new baseline.
+  let emotionModel: Promise<EmotionModel> | undefined;
+  const run = (settings: Config['pipeline']): void => {
     if (pipelineSub) {
       anchor ??= live$.subscribe({ error: () => {} });
       pipelineSub.unsubscribe();
     }
-    pipelineSub = motorImageryPipeline(liveSource, settings, { markers }).subscribe({
+    const events$: Observable<PipelineEvent | EmotionEvent> =
+      settings.kind === 'emotion'
+        ? emotionPipeline(liveSource, settings, { log, model: (emotionModel ??= emotionModelFor(settings, log)) })
+        : motorImageryPipeline(liveSource, settings, { markers });
+    pipelineSub = events$.subscribe({
       next: (event) => onEvent(event),
       error(e: Error) {
         state = 'stopped';
@@ -113,9 +121,12 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     });
   };
 
-  const onEvent = (event: PipelineEvent): void => {
+  const onEvent = (event: PipelineEvent | EmotionEvent): void => {
     let message: ServerMessage | undefined;
-    if (event.kind === 'decision') {
+    if (event.kind === 'emotion') {
+      stats.decision(event.emotion.latencyMs);
+      if (!paused) message = emotionMessageOf(event.emotion);
+    } else if (event.kind === 'decision') {
       const d = event.decision;
       stats.decision(d.latencyMs);
       if (!paused) {
@@ -129,20 +140,22 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     } else if (event.kind === 'cue') {
       message = { type: 'cue', label: event.label, marker: event.marker, timestamp: event.time };
     } else {
-      state = event.state;
-      lastDetail = event.detail;
-      lastTrials = event.trials ?? (event.state === 'calibrating' ? lastTrials : undefined);
-      if (event.classes) classes = [...event.classes];
+      // Emotion status events carry a subset of the motor-imagery ones' fields.
+      const st: Extract<PipelineEvent, { kind: 'status' }> = event;
+      state = st.state;
+      lastDetail = st.detail;
+      lastTrials = st.trials ?? (st.state === 'calibrating' ? lastTrials : undefined);
+      if (st.classes) classes = [...st.classes];
       message = {
         type: 'status',
-        state: paused ? 'paused' : event.state,
-        detail: event.detail,
-        ...(event.trials ? { trials: event.trials } : {}),
-        ...(event.calibrationAccuracy !== undefined ? { calibrationAccuracy: event.calibrationAccuracy } : {}),
+        state: paused ? 'paused' : st.state,
+        detail: st.detail,
+        ...(st.trials ? { trials: st.trials } : {}),
+        ...(st.calibrationAccuracy !== undefined ? { calibrationAccuracy: st.calibrationAccuracy } : {}),
         ...(classes ? { classes } : {}),
       };
-      log(`[${event.state}] ${event.detail}${event.calibrationAccuracy != null ? ` (calibration accuracy ${event.calibrationAccuracy.toFixed(3)})` : ''}`);
-      if (event.classes && config.lsl?.decisions && !opening) openDecisionOutlet(event.classes, config.lsl.decisions);
+      log(`[${st.state}] ${st.detail}${st.calibrationAccuracy != null ? ` (calibration accuracy ${st.calibrationAccuracy.toFixed(3)})` : ''}`);
+      if (st.classes && config.pipeline.kind === 'motor-imagery' && config.lsl?.decisions && !opening) openDecisionOutlet(st.classes, config.lsl.decisions);
     }
     if (message) server?.broadcast(message);
     hooks.onEvent?.(event);
@@ -173,6 +186,12 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         status(paused ? 'paused by a client: no decisions are sent' : 'resumed');
         return;
       case 'calibration': {
+        if (config.pipeline.kind === 'emotion') {
+          // The emotion model is subject-independent: calibrating means a new resting baseline.
+          status(m.action === 'start' ? 'recording a new resting baseline' : 'calibration stopped: a new resting baseline is being recorded');
+          run(config.pipeline);
+          return;
+        }
         if (m.action === 'stop') {
           status('calibration stopped: back to the configured decoder');
           run(config.pipeline);
@@ -213,5 +232,19 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       await (await opening)?.close();
       await theServer.close();
     },
+  };
+}
+
+/** The WebSocket form of an emotion estimate. */
+function emotionMessageOf(e: EmotionDecision): ServerMessage {
+  const axis = (a: EmotionDecision['valence']) => (a ? { label: a.label, score: a.score } : undefined);
+  return {
+    type: 'emotion',
+    seq: e.seq,
+    timestamp: e.timestamp,
+    latencyMs: e.latencyMs,
+    ...(e.valence ? { valence: axis(e.valence) } : {}),
+    ...(e.arousal ? { arousal: axis(e.arousal) } : {}),
+    probabilities: { ...(e.valence ? { valence: { ...e.valence.probabilities } } : {}), ...(e.arousal ? { arousal: { ...e.arousal.probabilities } } : {}) },
   };
 }

@@ -1,4 +1,5 @@
 import FFT from 'fft.js';
+import { bandEdges, EEG_BANDS } from '../dsp/frequency-bands.js';
 import type { ServerMessage } from '../server/messages.js';
 import type { Chunk, StreamInfo } from '../stream/types.js';
 
@@ -13,7 +14,7 @@ export interface SignalMonitorOptions {
   spectrumEvery?: number;
 }
 
-const BANDS: Record<string, [number, number]> = { delta: [1, 4], theta: [4, 8], alpha: [8, 13], beta: [13, 30], gamma: [30, 45] };
+const BANDS: Record<string, [number, number]> = bandEdges(EEG_BANDS);
 const FLAT_UV = 0.5;
 const NOISY_UV = 100;
 const RAILED_UV = 1000;

@@ -16,6 +16,7 @@ const PROB_CAPACITY = 2048;
 const HISTORY_ROWS = 40;
 const CUES_KEPT = 50;
 const COMMANDS_KEPT = 50;
+const EMOTION_TRAIL = 60;
 const BAND_SYMBOLS = { delta: 'δ', theta: 'θ', alpha: 'α', beta: 'β', gamma: 'γ' };
 const CLASS_COLORS = ['#3d8bfd', '#f0883e', '#3fb950', '#d2a8ff', '#f778ba', '#56d4dd'];
 const TRACE_COLORS = ['#6cb6ff', '#4fc1c9'];
@@ -33,6 +34,7 @@ const nx = {
   messages: {},
   state: 'connecting',
   lastDecision: null,
+  lastEmotion: null,
   connected: false,
   /** Redraws and their ms, ms spent parsing and applying messages, animation frames seen and missed (perf mode). */
   perf: { draws: 0, drawMsTotal: 0, drawMsMax: 0, drawMsAvg: 0, handleMsTotal: 0, handleMsMax: 0, buildMsTotal: 0, frames: 0, dropped: 0 },
@@ -59,6 +61,10 @@ const model = {
   lastCueAt: 0,
   msgsThisSecond: 0,
   msgsPerSecond: 0,
+  /** The probabilities the bars show: the last decision's (smoothed when it has them). */
+  lastProbs: null,
+  /** The last EMOTION_TRAIL emotion estimates' scores, oldest first: { v, a } in [-1, 1]. */
+  emotionTrail: [],
 };
 
 /**
@@ -567,14 +573,14 @@ function renderProbBars() {
       return { fill, pct };
     });
   }
-  if (!d) return;
-  const probs = d.smoothed ?? d.probabilities;
+  const probs = model.lastProbs;
+  if (!probs) return;
   model.classes.forEach((c, i) => {
     const p = probs[c] ?? 0;
     probBarEls[i].fill.style.width = `${(p * 100).toFixed(1)}%`;
     probBarEls[i].pct.textContent = `${(p * 100).toFixed(0)}%`;
   });
-  $('decision-now').textContent = d.command ? `${d.label} ▶ ${d.command}` : d.label;
+  if (d) $('decision-now').textContent = d.command ? `${d.label} ▶ ${d.command}` : d.label;
 }
 
 // --- spectrum and band power
@@ -672,15 +678,7 @@ function drawBands() {
 function drawBandMap(names) {
   const s = model.spectrum;
   const cv = $('band-map');
-  const pr = window.devicePixelRatio || 1;
-  const w = Math.max(100, Math.floor(cv.clientWidth * pr));
-  const h = Math.floor(110 * pr);
-  if (cv.width !== w || cv.height !== h) {
-    cv.width = w;
-    cv.height = h;
-  }
-  const g = cv.getContext('2d');
-  g.clearRect(0, 0, w, h);
+  const { g, w, h, pr } = clearCanvas(cv, 110);
   const labelW = 44 * pr;
   const rowH = h / Math.max(1, names.length);
   const chans = Math.max(1, ...names.map((b) => s.bands[b].length));
@@ -704,6 +702,20 @@ function drawBandMap(names) {
     g.fillText(b, 2 * pr, r * rowH + rowH / 2);
   });
   cv.dataset.channels = String(chans);
+}
+
+/** Sizes a canvas to its CSS width and `cssHeight` at the device's pixel ratio, and clears it. */
+function clearCanvas(cv, cssHeight) {
+  const pr = window.devicePixelRatio || 1;
+  const w = Math.max(100, Math.floor(cv.clientWidth * pr));
+  const h = Math.floor(cssHeight * pr);
+  if (cv.width !== w || cv.height !== h) {
+    cv.width = w;
+    cv.height = h;
+  }
+  const g = cv.getContext('2d');
+  g.clearRect(0, 0, w, h);
+  return { g, w, h, pr };
 }
 
 function heat(x) {
@@ -855,6 +867,7 @@ const RENDER = {
   history: drawHistory,
   stats: drawStats,
   cues: drawCues,
+  emotion: drawEmotion,
   resize() {
     for (const [name, u] of Object.entries(charts)) {
       if (!u) continue;
@@ -934,6 +947,9 @@ function handle(m) {
       invalidate('signal');
       invalidate('prob');
       break;
+    case 'emotion':
+      onEmotion(m);
+      break;
     case 'stats':
       lastStats = m;
       invalidate('stats');
@@ -965,26 +981,77 @@ function onSignal(m) {
 
 function onDecision(m) {
   nx.lastDecision = m;
-  const probs = m.probabilities;
-  if (!model.classes.length) setClasses(Object.keys(probs));
   if (m.smoothed && !model.hasSmoothed) {
     model.hasSmoothed = true;
     invalidate('prob');
   }
+  pushProbabilities(m.timestamp, m.probabilities, m.smoothed);
+  model.pendingHistory.push(m);
+  if (model.pendingHistory.length > HISTORY_ROWS) model.pendingHistory.shift();
+  invalidate('history');
+}
+
+/** One decision's class probabilities (and smoothed ones, if any) into the probability chart's ring. */
+function pushProbabilities(t, probs, smoothed) {
+  if (!model.classes.length) setClasses(Object.keys(probs));
   const r = probRing;
   if (r.p.length !== model.classes.length) resetProbRing();
-  if (r.count && m.timestamp < r.t[(r.head - 1 + PROB_CAPACITY) % PROB_CAPACITY] - 1) r.head = r.count = 0;
-  r.t[r.head] = m.timestamp;
+  if (r.count && t < r.t[(r.head - 1 + PROB_CAPACITY) % PROB_CAPACITY] - 1) r.head = r.count = 0;
+  r.t[r.head] = t;
   model.classes.forEach((c, i) => {
     r.p[i][r.head] = probs[c] ?? 0;
-    r.s[i][r.head] = (m.smoothed ?? probs)[c] ?? 0;
+    r.s[i][r.head] = (smoothed ?? probs)[c] ?? 0;
   });
   r.head = (r.head + 1) % PROB_CAPACITY;
   r.count = Math.min(PROB_CAPACITY, r.count + 1);
-  model.pendingHistory.push(m);
-  if (model.pendingHistory.length > HISTORY_ROWS) model.pendingHistory.shift();
+  model.lastProbs = smoothed ?? probs;
   invalidate('prob');
-  invalidate('history');
+}
+
+function onEmotion(m) {
+  nx.lastEmotion = m;
+  // The per-target probabilities share the probability chart, as "valence:high" and so on.
+  const flat = {};
+  for (const [target, probs] of Object.entries(m.probabilities ?? {})) for (const [c, p] of Object.entries(probs)) flat[`${target}:${c}`] = p;
+  pushProbabilities(m.timestamp, flat);
+  model.emotionTrail.push({ v: m.valence?.score ?? 0, a: m.arousal?.score ?? 0 });
+  if (model.emotionTrail.length > EMOTION_TRAIL) model.emotionTrail.shift();
+  invalidate('emotion');
+}
+
+/** Valence (x) and arousal (y) on [-1, 1] squares: quadrant names, the trail and the current estimate. */
+function drawEmotion() {
+  const panel = $('emotion-panel');
+  panel.hidden = false;
+  const m = nx.lastEmotion;
+  const axis = (name, a) => (a ? `${name} ${a.label} (${a.score >= 0 ? '+' : ''}${a.score.toFixed(2)})` : '');
+  $('emotion-now').textContent = [axis('valence', m.valence), axis('arousal', m.arousal)].filter(Boolean).join(' · ');
+  const { g, w, h, pr } = clearCanvas($('emotion-plane'), 180);
+  const x = (v) => w / 2 + (v * (w - 20 * pr)) / 2;
+  const y = (a) => h / 2 - (a * (h - 20 * pr)) / 2;
+  g.strokeStyle = '#2a323d';
+  g.beginPath();
+  g.moveTo(x(-1), y(0));
+  g.lineTo(x(1), y(0));
+  g.moveTo(x(0), y(-1));
+  g.lineTo(x(0), y(1));
+  g.stroke();
+  g.fillStyle = '#8c9aab';
+  g.font = `${10 * pr}px system-ui, sans-serif`;
+  g.fillText('tense', 6 * pr, 14 * pr);
+  g.fillText('excited', w - 44 * pr, 14 * pr);
+  g.fillText('sad', 6 * pr, h - 6 * pr);
+  g.fillText('calm', w - 32 * pr, h - 6 * pr);
+  const trail = model.emotionTrail;
+  trail.forEach((p, i) => {
+    const last = i === trail.length - 1;
+    g.globalAlpha = last ? 1 : 0.15 + (0.5 * i) / trail.length;
+    g.fillStyle = last ? '#f0883e' : '#3d8bfd';
+    g.beginPath();
+    g.arc(x(p.v), y(p.a), (last ? 6 : 3) * pr, 0, 2 * Math.PI);
+    g.fill();
+  });
+  g.globalAlpha = 1;
 }
 
 function onText(text) {

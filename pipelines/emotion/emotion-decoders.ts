@@ -1,0 +1,32 @@
+import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';
+import type { EmotionDecoderSpec } from './emotion-decoder-spec.js';
+import { HistnEmotionDecoder, type HistnEmotionState } from './histn-emotion-decoder.js';
+import { LinearEmotionDecoder, type LinearEmotionState } from './linear-emotion-decoder.js';
+
+export interface FitProgress {
+  /** Called after each training epoch of iterative decoders. */
+  onEpoch?: (epoch: number, loss: number, validationAccuracy: number | undefined) => void;
+}
+
+/** Trains the decoder `spec` names on `set`. */
+export async function fitEmotionDecoder(spec: EmotionDecoderSpec, set: TrainingSet, progress: FitProgress = {}): Promise<EmotionDecoder> {
+  if (set.count === 0) throw new Error(`${spec.kind}: no training sequences`);
+  switch (spec.kind) {
+    case 'emotion-linear':
+      return LinearEmotionDecoder.fit(spec, set);
+    case 'emotion-histn':
+      return HistnEmotionDecoder.fit(spec, set, progress);
+  }
+}
+
+/** Rebuilds a decoder from its saved state (validated by the model file's schema). */
+export async function restoreEmotionDecoder(state: { kind: string }): Promise<EmotionDecoder> {
+  switch (state.kind) {
+    case 'emotion-linear':
+      return new LinearEmotionDecoder(state as LinearEmotionState);
+    case 'emotion-histn':
+      return HistnEmotionDecoder.restore(state as HistnEmotionState);
+    default:
+      throw new Error(`emotion decoder: unknown kind "${state.kind}" (expected emotion-linear or emotion-histn)`);
+  }
+}
