@@ -110,7 +110,7 @@ function affectiveOptions(uri: SourceUri): AffectiveOptions {
     subject: numberParam(uri, 'subject', 1),
     baselineSeconds: numberParam(uri, 'baseline', 6),
     clipSeconds: numberParam(uri, 'clip', 30),
-    leadInSeconds: numberParam(uri, 'leadIn', 20),
+    leadInSeconds: numberParam(uri, 'leadIn', 25),
   };
 }
 

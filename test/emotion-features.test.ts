@@ -134,8 +134,11 @@ describe('band features stream', () => {
     expect(a.length).toBe(17);
     // endTime is the input's own clock (chunk.time + s / fs), which toChunks rounds differently per
     // chunking at 200 Hz; everything computed from the samples is identical.
-    a.forEach((f, i) => expect(c[i].endTime).toBeCloseTo(f.endTime, 12));
-    expect(c.map((f) => ({ ...f, endTime: 0 }))).toEqual(a.map((f) => ({ ...f, endTime: 0 })));
+    a.forEach((f, i) => {
+      expect(c[i].endTime).toBeCloseTo(f.endTime, 12);
+      expect(c[i].startTime).toBeCloseTo(f.startTime, 12);
+    });
+    expect(c.map((f) => ({ ...f, endTime: 0, startTime: 0 }))).toEqual(a.map((f) => ({ ...f, endTime: 0, startTime: 0 })));
   });
 
   it('times frames like slidingWindows: first window ends at sample L-1, then every hop; endTime on the stream clock', async () => {
@@ -151,6 +154,7 @@ describe('band features stream', () => {
       const last = L - 1 + i * hop;
       expect(f.firstSample).toBe(offset + last - L + 1);
       expect(f.endTime).toBeCloseTo(t0 + last / fs, 9);
+      expect(f.startTime).toBeCloseTo(t0 + (last - L + 1) / fs, 9);
       // receivedAt of the chunk holding the window's last sample
       expect(f.receivedAt).toBe(Math.floor(last / 100) * 100);
       expect(f.logPower).toHaveLength(6 * 5);
@@ -408,10 +412,11 @@ describe('feature normalisation', () => {
     const { info, data } = signalOf(0);
     const raw = computeBandFeatures(info, data, { window: 2, hop: 0.5 });
     const frames = await lastValueFrom(from(raw).pipe(normalizeFeatures({ baselineSeconds: 4 }), toArray()));
-    // Frames end at 2 s, 2.5 s, ...: those ending before 2 + 4 s are the baseline (8 frames).
-    expect(frames).toHaveLength(raw.length - 8);
-    expect(frames[0].endTime).toBeCloseTo(raw[8].endTime, 12);
-    const expected = (key: 'logPower' | 'de' | 'asymmetry'): Float32Array[] => zscoreWith(raw.slice(0, 8).map((f) => f[key]), raw.slice(8).map((f) => f[key]));
+    // Windows of 2 s every 0.5 s from sample 0 (128 Hz): the 5 ending by 4 s (at 1.99, 2.49, ...,
+    // 3.99 s) lie wholly within the first 4 s and are the baseline.
+    expect(frames).toHaveLength(raw.length - 5);
+    expect(frames[0].endTime).toBeCloseTo(raw[5].endTime, 12);
+    const expected = (key: 'logPower' | 'de' | 'asymmetry'): Float32Array[] => zscoreWith(raw.slice(0, 5).map((f) => f[key]), raw.slice(5).map((f) => f[key]));
     for (const key of ['logPower', 'de', 'asymmetry'] as const) {
       expect(frames.map((f) => f[key])).toEqual(expected(key));
     }
@@ -424,6 +429,18 @@ describe('feature normalisation', () => {
     const running = await lastValueFrom(from(raw).pipe(normalizeFeatures({ baselineSeconds: 4, mode: 'running', halfLife: 4 }), toArray()));
     expect(running[0]).toEqual(frames[0]); // first frame after the baseline: same statistics
     expect(running[5].de).not.toEqual(frames[5].de);
+  });
+
+  it('normalizeFeatures drops a frame with a non-finite feature instead of failing the stream', async () => {
+    const { info, data } = signalOf(0);
+    const raw = computeBandFeatures(info, data, { window: 2, hop: 0.5 });
+    const broken = raw.map((f, i) => (i === 2 || i === 9 ? { ...f, de: f.de.map((v, k) => (k === 3 ? NaN : v)) } : f));
+    const frames = await lastValueFrom(from(broken).pipe(normalizeFeatures({ baselineSeconds: 4 }), toArray()));
+    // baseline: frames 0-4 without frame 2; frame 9 is dropped from the output
+    expect(frames.map((f) => f.endTime)).toEqual(raw.slice(5).filter((_, i) => i !== 4).map((f) => f.endTime));
+    const expected = zscoreWith([0, 1, 3, 4].map((i) => raw[i].de), [raw[5].de]);
+    expect(frames[0].de).toEqual(expected[0]);
+    for (const f of frames) expect(f.de.every(Number.isFinite)).toBe(true);
   });
 
   it('normalizeFeatures errors when the frame layout changes', async () => {

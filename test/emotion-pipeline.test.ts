@@ -20,6 +20,10 @@ import { emotionSettingsSchema, featureSettingsSchema, type EmotionSettings } fr
 import { targetClasses } from '../pipelines/emotion/targets.js';
 import { trainEmotionModel } from '../pipelines/emotion/train.js';
 import { connect, until } from './helpers/ws-client.js';
+import { PROJECT_ROOT } from './helpers/data.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 
 /** A small simulated study: 6 subjects, 10 clips of 20 s each. */
 let dataset: EmotionDataset;
@@ -124,6 +128,30 @@ describe('cross-subject evaluation on held-out subjects', () => {
   }, 180_000);
 });
 
+describe('cross-person folds', () => {
+  it("holds out every session of a person together (SEED's sessions are one person)", async () => {
+    const sessions = { ...dataset, subjects: dataset.subjects.map((s, i) => ({ ...s, id: `${Math.floor(i / 2) + 1}-2013102${i % 2}` })) };
+    const result = await evaluateEmotion({
+      dataset: sessions,
+      pipelines: [emotionDecoderSpec.parse({ kind: 'emotion-linear' }), emotionDecoderSpec.parse({ kind: 'emotion-linear', classifier: 'logistic' })],
+      target: 'arousal',
+      levels: 2,
+      folds: 3,
+      features: featureSettingsSchema.parse({}),
+      sequenceLength: 8,
+      trainStride: 4,
+      seed: 3,
+    });
+    expect(result.folds).toHaveLength(3);
+    for (const held of result.folds) {
+      expect(held).toHaveLength(2);
+      expect(held[0].split('-')[0]).toBe(held[1].split('-')[0]);
+    }
+    // the same kind twice (other options) gives two results, each subject scored once
+    expect(result.pipelines.map((p) => p.subjects.length)).toEqual([6, 6]);
+  }, 60_000);
+});
+
 describe('emotion models', () => {
   it('save and load give the same probabilities; a damaged file names the field', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nx-emotion-'));
@@ -133,9 +161,16 @@ describe('emotion models', () => {
     const seq = new Float32Array(8 * (2 * 14 * 5 + 3)).map((_, i) => Math.sin(i));
     for (const t of ['valence', 'arousal'] as const) expect(loaded.decoders[t]!.probabilities(seq)).toEqual(linear.decoders[t]!.probabilities(seq));
     const json = JSON.parse(readFileSync(file, 'utf8'));
-    json.layout.bands = 'alpha';
-    writeFileSync(file, JSON.stringify(json));
-    await expect(EmotionModel.load(file)).rejects.toThrow(/layout\.bands/);
+    const damaged = async (edit: (j: any) => void): Promise<void> => {
+      const copy = JSON.parse(JSON.stringify(json));
+      edit(copy);
+      writeFileSync(file, JSON.stringify(copy));
+      await EmotionModel.load(file);
+    };
+    await expect(damaged((j) => (j.layout.bands = 'alpha'))).rejects.toThrow(/layout\.bands/);
+    await expect(damaged((j) => j.decoders.valence.model.lda.coef[0].pop())).rejects.toThrow(/decoders\.valence: model\.lda\.coef\.0: 142 coefficients, expected 143/);
+    await expect(damaged((j) => (j.decoders.arousal.model.lda.intercept[1] = 'x'))).rejects.toThrow(/decoders\.arousal: .*model/);
+    await expect(damaged((j) => (j.layout.channels = j.layout.channels.slice(1)))).rejects.toThrow(/frameLength is 143, the layout gives 133/);
   });
 
   it('a HiSTN model round-trips through its saved state', async () => {
@@ -144,6 +179,17 @@ describe('emotion models', () => {
     const restored = await EmotionModel.parse(JSON.parse(JSON.stringify(model.toJSON())), 'histn');
     const seq = new Float32Array(8 * (2 * 14 * 5 + 3)).map((_, i) => Math.cos(i));
     expect(restored.decoders.valence!.probabilities(seq)).toEqual(model.decoders.valence!.probabilities(seq));
+    // ... and in a new process, which has no tfjs backend selected yet (the built CLI's modules)
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nx-emotion-'));
+    const file = path.join(dir, 'histn.json');
+    await model.save(file);
+    const modelJs = path.join(PROJECT_ROOT, 'dist', 'pipelines', 'emotion', 'model.js');
+    const script = `const { EmotionModel } = await import(${JSON.stringify(pathToFileURL(modelJs).href)});
+      const m = await EmotionModel.load(${JSON.stringify(file)});
+      const seq = new Float32Array(${seq.length}).map((_, i) => Math.cos(i));
+      console.log(JSON.stringify(Array.from(m.decoders.valence.probabilities(seq))));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual(Array.from(model.decoders.valence!.probabilities(seq)));
     model.dispose();
     restored.dispose();
   }, 60_000);
@@ -158,9 +204,9 @@ describe('live emotion decoding', () => {
   it('decides every hop after the baseline, the same whatever the chunking', async () => {
     const a = await decide(1);
     const b = await decide(64);
-    // 10 + 20 + 6 + 20 = 56 s; frames every 0.5 s from 2 s: 109; 10 s of baseline frames (20)
-    // are not emitted; the first decision needs 8 frames.
-    expect(a.length).toBe(109 - 20 - 7);
+    // 10 + 20 + 6 + 20 = 56 s; 2-s windows every 0.5 s: 109 frames; the 17 wholly within the
+    // first 10 s are the baseline (not emitted); the first decision needs 8 frames.
+    expect(a.length).toBe(109 - 17 - 7);
     expect(b.map(({ latencyMs: _l, ...d }) => d)).toEqual(a.map(({ latencyMs: _l, ...d }) => d));
     for (const d of a) {
       expect(['low', 'high']).toContain(d.valence!.label);

@@ -786,6 +786,13 @@ function readStruct(r: Region, h: MatrixHeader, at: number, end: number, count: 
     while (stop < from + len && r.u8[stop] !== 0) stop++;
     fields.push(Buffer.from(r.u8.buffer, r.u8.byteOffset + from, stop - from).toString('utf8'));
   }
+  // Every field of every element takes at least a tag (8 bytes) in the file, so a struct array
+  // with fields cannot claim more elements than bytes remain; one without fields costs nothing
+  // per element in the file but a Map here: refuse absurd counts rather than exhaust memory.
+  const MAX_EMPTY_STRUCT_ELEMENTS = 1 << 20;
+  if (fields.length === 0 ? count > MAX_EMPTY_STRUCT_ELEMENTS : count * fields.length * 8 > end - namesTag.next) {
+    fail(r, at, c, path, `struct array claims ${count} elements of ${fields.length} field(s), more than the ${end - namesTag.next} bytes left can hold`);
+  }
   const elements: Map<string, MatValue>[] = [];
   let pos = namesTag.next;
   for (let e = 0; e < count; e++) {

@@ -3,8 +3,18 @@ import type { BandFeatureOptions } from '../../src/features/band-features.js';
 import { zscoreWith } from '../../src/features/feature-normalizer.js';
 import type { StreamInfo } from '../../src/stream/types.js';
 import type { TrainingSet } from './emotion-decoder.js';
-import { appendSequences, blockFrames, frameVector, layoutOf, type FrameLayout } from './feature-sequences.js';
+import { appendSequences, blockFrames, frameLength, frameVector, layoutOf, type FrameLayout } from './feature-sequences.js';
+import { subjectNumber } from '../../devices/datasets/emotion/open-emotion-dataset.js';
 import type { TargetClasses } from './targets.js';
+
+/**
+ * The person a subject id belongs to: SEED's sessions "7-20131027" and "7-20131104" are one person
+ * (7), so cross-subject folds and validation splits must keep them together.
+ */
+export function personOf(subjectId: string): string {
+  const n = subjectNumber(subjectId);
+  return n === undefined ? subjectId : String(n);
+}
 
 /** One subject's trials as normalised frame vectors. */
 export interface SubjectFrames {
@@ -71,8 +81,8 @@ export function trainingSet(
       }
     }
   }
-  const L = frames.subjects[0]?.trials[0]?.frames[0]?.length ?? 0;
+  const L = frameLength(frames.layout);
   const sequences = new Float32Array(seqs.length * sequenceLength * L);
   seqs.forEach((q, i) => sequences.set(q, i * sequenceLength * L));
-  return { sequences, count: seqs.length, sequenceLength, frameLength: L, labels, classes: target.classes, layout: frames.layout, groups: subjectOf, subjectOf };
+  return { sequences, count: seqs.length, sequenceLength, frameLength: L, labels, classes: target.classes, layout: frames.layout, groups: subjectOf.map(personOf), subjectOf };
 }

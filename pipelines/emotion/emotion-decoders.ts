@@ -1,7 +1,8 @@
 import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';
 import type { EmotionDecoderSpec } from './emotion-decoder-spec.js';
 import { HistnEmotionDecoder, type HistnEmotionState } from './histn-emotion-decoder.js';
-import { LinearEmotionDecoder, type LinearEmotionState } from './linear-emotion-decoder.js';
+import { LinearEmotionDecoder } from './linear-emotion-decoder.js';
+import type { FrameLayout } from './feature-sequences.js';
 
 export interface FitProgress {
   /** Called after each training epoch of iterative decoders. */
@@ -19,13 +20,13 @@ export async function fitEmotionDecoder(spec: EmotionDecoderSpec, set: TrainingS
   }
 }
 
-/** Rebuilds a decoder from its saved state (validated by the model file's schema). */
-export async function restoreEmotionDecoder(state: { kind: string }): Promise<EmotionDecoder> {
+/** Rebuilds a decoder from its saved state, checked field by field and against the feature layout. */
+export async function restoreEmotionDecoder(state: { kind: string }, layout: FrameLayout): Promise<EmotionDecoder> {
   switch (state.kind) {
     case 'emotion-linear':
-      return new LinearEmotionDecoder(state as LinearEmotionState);
+      return LinearEmotionDecoder.restore(state, layout);
     case 'emotion-histn':
-      return HistnEmotionDecoder.restore(state as HistnEmotionState);
+      return HistnEmotionDecoder.restore(state as HistnEmotionState, layout);
     default:
       throw new Error(`emotion decoder: unknown kind "${state.kind}" (expected emotion-linear or emotion-histn)`);
   }

@@ -3,7 +3,7 @@ import type { EmotionDataset } from '../../devices/datasets/emotion/emotion-data
 import { accuracy, groupFolds, macroF1 } from '../../src/ml/cross-validation.js';
 import { argmax } from '../../src/ml/softmax.js';
 import type { BandFeatureOptions } from '../../src/features/band-features.js';
-import { datasetFrames, trainingSet } from './dataset-features.js';
+import { datasetFrames, personOf, trainingSet } from './dataset-features.js';
 import type { EmotionDecoderSpec } from './emotion-decoder-spec.js';
 import { fitEmotionDecoder } from './emotion-decoders.js';
 import { targetClasses, type EmotionTarget, type Levels } from './targets.js';
@@ -53,6 +53,8 @@ export interface EmotionEvaluationResult extends EmotionPipelineResult {
   uniformChance: number;
   pipelines: EmotionPipelineResult[];
   best: string;
+  /** The held-out subjects of each fold (a person's sessions are always held out together). */
+  folds: string[][];
 }
 
 /**
@@ -66,8 +68,14 @@ export async function evaluateEmotion(o: EmotionEvaluateOptions): Promise<Emotio
   const t0 = performance.now();
   const frames = await datasetFrames(o.dataset, o.features);
   log(`features of ${o.dataset.subjects.length} subjects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const folds = groupFolds(frames.subjects.map((s) => s.subject), o.folds, o.seed);
-  const results = new Map<string, { subjects: EmotionSubjectResult[]; fitMs: number[]; parameters?: number }>();
+  // Folds over people, not sessions: a person's other sessions never train the model tested on them.
+  const people = groupFolds(frames.subjects.map((s) => personOf(s.subject)), o.folds, o.seed);
+  const folds = people.map((f) => ({
+    train: frames.subjects.map((s) => s.subject).filter((id) => f.train.includes(personOf(id))),
+    test: frames.subjects.map((s) => s.subject).filter((id) => f.test.includes(personOf(id))),
+  }));
+  // By position in o.pipelines: the same kind may be asked for twice (with other options).
+  const results = new Map<number, { subjects: EmotionSubjectResult[]; fitMs: number[]; parameters?: number }>();
   const chanceBySubject = new Map<string, number>();
   for (const [f, fold] of folds.entries()) {
     const train = trainingSet(frames, new Set(fold.train), target, o.sequenceLength, o.trainStride);
@@ -77,7 +85,7 @@ export async function evaluateEmotion(o: EmotionEvaluateOptions): Promise<Emotio
       const idx = test.subjectOf.flatMap((x, i) => (x === s ? [i] : []));
       chanceBySubject.set(s, idx.filter((i) => test.labels[i] === majority).length / Math.max(1, idx.length));
     }
-    for (const spec of o.pipelines) {
+    for (const [index, spec] of o.pipelines.entries()) {
       const started = performance.now();
       const decoder = await fitEmotionDecoder(spec, train);
       const fitMs = performance.now() - started;
@@ -94,7 +102,7 @@ export async function evaluateEmotion(o: EmotionEvaluateOptions): Promise<Emotio
       }
       const parameters = 'parameterCount' in decoder ? (decoder as { parameterCount: number }).parameterCount : undefined;
       decoder.dispose?.();
-      const entry = results.get(spec.kind) ?? { subjects: [], fitMs: [], parameters };
+      const entry = results.get(index) ?? { subjects: [], fitMs: [], parameters };
       entry.fitMs.push(fitMs);
       for (const s of fold.test) {
         const idx = test.subjectOf.flatMap((x, i) => (x === s ? [i] : []));
@@ -103,13 +111,13 @@ export async function evaluateEmotion(o: EmotionEvaluateOptions): Promise<Emotio
         const guess = idx.map((i) => predicted[i]);
         entry.subjects.push({ subject: s, sequences: idx.length, accuracy: accuracy(truth, guess), macroF1: macroF1(truth, guess, target.classes) });
       }
-      results.set(spec.kind, entry);
+      results.set(index, entry);
       const last = entry.subjects.slice(-fold.test.length);
       log(`fold ${f + 1}/${folds.length} ${spec.kind}: held-out ${fold.test.join(',')} accuracy ${mean(last.map((r) => r.accuracy)).toFixed(3)} (fit ${(fitMs / 1000).toFixed(1)} s)`);
     }
   }
-  const pipelines: EmotionPipelineResult[] = o.pipelines.map((spec) => {
-    const r = results.get(spec.kind)!;
+  const pipelines: EmotionPipelineResult[] = o.pipelines.map((spec, index) => {
+    const r = results.get(index)!;
     const subjects = [...r.subjects].sort((a, b) => a.subject.localeCompare(b.subject, undefined, { numeric: true }));
     return {
       pipeline: spec.kind,
@@ -133,6 +141,7 @@ export async function evaluateEmotion(o: EmotionEvaluateOptions): Promise<Emotio
     uniformChance: 1 / target.classes.length,
     pipelines,
     best: best.pipeline,
+    folds: folds.map((f) => f.test),
   };
 }
 

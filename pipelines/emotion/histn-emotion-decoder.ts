@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { HistnModel, type HistnState } from '../../src/ml/histn/histn-model.js';
 import { trainHistn } from '../../src/ml/histn/histn-trainer.js';
 import { Random } from '../../src/util/random.js';
+import { initEegNetBackend } from '../../src/ml/eegnet/backend.js';
+import { frameLength, type FrameLayout } from './feature-sequences.js';
 import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';
 import type { emotionHistnSpec } from './emotion-decoder-spec.js';
 import type { FitProgress } from './emotion-decoders.js';
@@ -76,10 +78,26 @@ export class HistnEmotionDecoder implements EmotionDecoder {
     return new HistnEmotionDecoder({ kind: 'emotion-histn', spec, classes: set.classes, sequenceLength: T, frameLength: L }, model);
   }
 
-  static restore(state: HistnEmotionState): HistnEmotionDecoder {
+  /** Rebuilds a saved decoder (selecting the tfjs backend first: a new process has none yet). */
+  static async restore(state: HistnEmotionState, layout: FrameLayout): Promise<HistnEmotionDecoder> {
+    await initEegNetBackend();
     const { network, ...rest } = state;
+    if (!network || typeof network !== 'object') throw new Error('network: missing');
     const model = HistnModel.fromState(network);
-    if (model.sequenceLength !== rest.sequenceLength) throw new Error(`network.sequenceLength is ${model.sequenceLength}, expected ${rest.sequenceLength}`);
+    const mismatch =
+      model.sequenceLength !== rest.sequenceLength
+        ? `network.sequenceLength is ${model.sequenceLength}, expected ${rest.sequenceLength}`
+        : model.channels.join(',') !== layout.channels.join(',')
+          ? `network.channels (${model.channels.join(',')}) differ from the model's layout (${layout.channels.join(',')})`
+          : model.featureCount !== layout.bands.length
+            ? `network.featureCount is ${model.featureCount}, the layout has ${layout.bands.length} bands`
+            : rest.frameLength !== frameLength(layout)
+              ? `frameLength is ${rest.frameLength}, the layout gives ${frameLength(layout)}`
+              : undefined;
+    if (mismatch) {
+      model.dispose();
+      throw new Error(mismatch);
+    }
     return new HistnEmotionDecoder(rest, model);
   }
 

@@ -1,7 +1,9 @@
 import { Lda, type LdaState } from '../../src/ml/lda.js';
 import { LogisticRegression, type LogisticRegressionState } from '../../src/ml/logistic-regression.js';
-import type { z } from 'zod';
-import type { emotionLinearSpec } from './emotion-decoder-spec.js';
+import { z } from 'zod';
+import { issueLines } from '../../src/config/zod-issues.js';
+import { emotionLinearSpec } from './emotion-decoder-spec.js';
+import { frameLength, type FrameLayout } from './feature-sequences.js';
 import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';
 
 type Spec = z.infer<typeof emotionLinearSpec>;
@@ -15,6 +17,19 @@ export interface LinearEmotionState {
   readonly model: { lda: LdaState } | { logistic: LogisticRegressionState };
 }
 
+const finite = z.number().finite();
+const linearStateSchema = z.object({
+  kind: z.literal('emotion-linear'),
+  spec: emotionLinearSpec,
+  classes: z.array(z.string()).min(2),
+  sequenceLength: z.number().int().min(1),
+  frameLength: z.number().int().min(1),
+  model: z.union([
+    z.object({ lda: z.object({ classes: z.array(z.string()).min(2), coef: z.array(z.array(finite)), intercept: z.array(finite), priors: z.array(finite) }) }),
+    z.object({ logistic: z.object({ classes: z.array(z.string()).min(2), coef: z.array(z.array(finite)), intercept: z.array(finite) }) }),
+  ]),
+});
+
 /**
  * The linear baseline: every feature of the frame vector (differential entropy, log band power,
  * frontal asymmetry), averaged over the sequence's frames, into shrinkage LDA (default) or L2
@@ -27,6 +42,22 @@ export class LinearEmotionDecoder implements EmotionDecoder {
   /** Natural class index -> the classifier's (sorted) index. */
   private readonly order: number[];
   private readonly classifier: Lda | LogisticRegression;
+
+  /** Validates a saved state against the model's feature layout; errors name the field. */
+  static restore(json: unknown, layout: FrameLayout): LinearEmotionDecoder {
+    const parsed = linearStateSchema.safeParse(json);
+    if (!parsed.success) throw new Error(issueLines(parsed.error).trim());
+    const state = parsed.data as LinearEmotionState;
+    if (state.frameLength !== frameLength(layout)) throw new Error(`frameLength is ${state.frameLength}, the layout gives ${frameLength(layout)}`);
+    const inner = 'lda' in state.model ? state.model.lda : state.model.logistic;
+    const key = 'lda' in state.model ? 'model.lda' : 'model.logistic';
+    if (inner.coef.length !== inner.classes.length || inner.intercept.length !== inner.classes.length) {
+      throw new Error(`${key}: ${inner.classes.length} classes but ${inner.coef.length} coefficient rows and ${inner.intercept.length} intercepts`);
+    }
+    const bad = inner.coef.findIndex((row) => row.length !== state.frameLength);
+    if (bad >= 0) throw new Error(`${key}.coef.${bad}: ${inner.coef[bad].length} coefficients, expected ${state.frameLength}`);
+    return new LinearEmotionDecoder(state);
+  }
 
   constructor(readonly state: LinearEmotionState) {
     this.mean = new Float64Array(state.frameLength);

@@ -67,8 +67,9 @@ export class EmotionModel {
       if (!state) continue;
       if (state.sequenceLength !== file.sequenceLength) throw new Error(`${origin}: decoders.${t}.sequenceLength is ${state.sequenceLength}, the model's is ${file.sequenceLength}`);
       try {
-        decoders[t] = await restoreEmotionDecoder(state);
+        decoders[t] = await restoreEmotionDecoder(state, file.layout);
       } catch (e) {
+        for (const d of Object.values(decoders)) d.dispose?.();
         throw new Error(`${origin}: decoders.${t}: ${(e as Error).message}`);
       }
     }

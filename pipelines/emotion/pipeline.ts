@@ -89,8 +89,10 @@ export async function emotionModelFor(settings: EmotionSettings, log: (line: str
 
 export interface EmotionPipelineOptions {
   log?: (line: string) => void;
-  /** A model obtained earlier (a restarted session keeps its model and records a new baseline). */
+  /** The model to use, when the caller obtains it (a session keeps its model across restarts). */
   model?: Promise<EmotionModel>;
+  /** The model is the one of an earlier run: say so instead of "training". */
+  reused?: boolean;
 }
 
 function range(from: number, to: number): number[] {
@@ -101,7 +103,11 @@ function range(from: number, to: number): number[] {
 export function emotionPipeline(source: Source, settings: EmotionSettings, opts: EmotionPipelineOptions = {}): Observable<EmotionEvent> {
   const cal = settings.calibration;
   return concat(
-    of<EmotionEvent>({ kind: 'status', state: 'calibrating', detail: cal.from === 'model' ? `loading ${cal.path}` : `training ${settings.decoder.kind} on ${cal.dataset}` }),
+    of<EmotionEvent>({
+      kind: 'status',
+      state: 'calibrating',
+      detail: opts.reused ? 'recording a new resting baseline' : cal.from === 'model' ? `loading ${cal.path}` : `training ${settings.decoder.kind} on ${cal.dataset}`,
+    }),
     defer(() => opts.model ?? emotionModelFor(settings, opts.log)).pipe(
       switchMap((model) => {
         if (model.file.sampleRate !== source.info.sampleRate) {

@@ -17,15 +17,20 @@ export async function trainEmotionModel(dataset: EmotionDataset, settings: Emoti
   const frames = await datasetFrames(dataset, settings.features);
   const subjects = new Set(frames.subjects.map((s) => s.subject));
   const decoders: Partial<Record<EmotionTarget, EmotionDecoder>> = {};
-  for (const target of EMOTION_TARGETS) {
-    if (!dataset.ratingScale && target !== 'valence') continue;
-    const set = trainingSet(frames, subjects, targetClasses(dataset, target, settings.levels), settings.sequenceLength, TRAIN_STRIDE);
-    decoders[target] = await fitEmotionDecoder(settings.decoder, set, {
-      onEpoch: (epoch, loss) => {
-        if (epoch % 10 === 0) log(`${target}: epoch ${epoch} loss ${loss.toFixed(4)}`);
-      },
-    });
-    log(`${target}: ${settings.decoder.kind} trained on ${set.count} sequences of ${subjects.size} subjects`);
+  try {
+    for (const target of EMOTION_TARGETS) {
+      if (!dataset.ratingScale && target !== 'valence') continue;
+      const set = trainingSet(frames, subjects, targetClasses(dataset, target, settings.levels), settings.sequenceLength, TRAIN_STRIDE);
+      decoders[target] = await fitEmotionDecoder(settings.decoder, set, {
+        onEpoch: (epoch, loss) => {
+          if (epoch % 10 === 0) log(`${target}: epoch ${epoch} loss ${loss.toFixed(4)}`);
+        },
+      });
+      log(`${target}: ${settings.decoder.kind} trained on ${set.count} sequences of ${subjects.size} subjects`);
+    }
+  } catch (e) {
+    for (const d of Object.values(decoders)) d.dispose?.();
+    throw e;
   }
   return new EmotionModel(
     {

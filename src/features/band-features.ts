@@ -23,8 +23,9 @@ import { sampleTime } from '../stream/types.js';
  *   over the bins with `low <= f < high` and multiplied by the bin width (rectangle rule), in µV²;
  *   the frame carries its log10.
  * - DE (Duan et al. 2013, as in SEED): every channel runs through a causal Butterworth band-pass per
- *   band (order `filterOrder`, `butter(order, [low, high], 'bandpass', fs, output='sos')`, zero
- *   initial state at the stream's first sample, state carried across chunks), and for a Gaussian
+ *   band (order `filterOrder`, `butter(order, [low, high], 'bandpass', fs, output='sos')`, started
+ *   in the steady state for the stream's first sample as scipy's `sosfilt_zi(sos) * x[0]`, state
+ *   carried across chunks), and for a Gaussian
  *   signal of variance σ² over the window, DE = ½·ln(2πe·σ²) (σ² with the window mean removed,
  *   divided by the window length).
  * - FAA: ln(P_alpha(right)) − ln(P_alpha(left)) from the Welch alpha band powers, per pair.
@@ -60,6 +61,8 @@ export interface FeatureFrame {
   readonly asymmetry: Float32Array;
   /** `[left, right]` channel labels as the stream names them, e.g. ['F3', 'F4']. */
   readonly asymmetryPairs: readonly (readonly [string, string])[];
+  /** Stream time of the window's first sample. */
+  readonly startTime: number;
   /** Stream time of the window's last sample. */
   readonly endTime: number;
   /** Global index of the window's first sample. */
@@ -279,6 +282,9 @@ export class BandFeatureExtractor {
         const from = (start + s) * nIn;
         for (let c = 0; c < nCh; c++) picked[s * nCh + c] = src[from + picks[c]];
       }
+      // The band filters start in their steady state for the stream's first sample: an offset (a
+      // DC-coupled headset reads thousands of µV) must not ring through the first seconds of DE.
+      if (this.rawRing.written === 0 && start === 0) for (const f of this.filters) f.initSteadyState(picked.subarray(0, nCh));
       for (let b = 0; b < nBands; b++) this.filters[b].process(picked, count, this.filtered[b]);
       for (let s = 0; s < count; s++) {
         this.rawRing.pushSample(picked, s);
@@ -287,14 +293,17 @@ export class BandFeatureExtractor {
         const excess = written - this.windowSamples;
         if (excess >= 0 && excess % this.hopSamples === 0) {
           const at = start + s;
-          emit(this.frame(excess, sampleTime(chunk, at), chunk.firstSample + at - this.windowSamples + 1, chunk.receivedAt));
+          const endTime = sampleTime(chunk, at);
+          // The window's first sample may lie in an earlier chunk: its time from the nominal rate.
+          const startTime = endTime - (this.windowSamples - 1) / this.info.sampleRate;
+          emit(this.frame(excess, startTime, endTime, chunk.firstSample + at - this.windowSamples + 1, chunk.receivedAt));
         }
       }
     }
   }
 
   /** Features of the window of ring samples `[start, start + windowSamples)`. */
-  private frame(start: number, endTime: number, firstSample: number, receivedAt: number): FeatureFrame {
+  private frame(start: number, startTime: number, endTime: number, firstSample: number, receivedAt: number): FeatureFrame {
     const n = this.windowSamples;
     const nCh = this.picks.length;
     const nBands = this.bandList.length;
@@ -344,6 +353,7 @@ export class BandFeatureExtractor {
       de,
       asymmetry,
       asymmetryPairs: this.asymmetryPairs,
+      startTime,
       endTime,
       firstSample,
       receivedAt,

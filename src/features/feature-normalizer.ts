@@ -169,10 +169,16 @@ export function zscoreWith(statsFrom: readonly Float32Array[], apply: readonly F
   return apply.map((x) => norm.apply(x));
 }
 
+function allFinite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
 export interface NormalizeFeaturesOptions {
   /**
-   * Calibration baseline, seconds: frames whose endTime is less than `baselineSeconds` after the
-   * first frame's endTime form the baseline and are not emitted.
+   * Calibration baseline, seconds: the frames whose windows lie wholly within the first
+   * `baselineSeconds` of the stream (endTime at most the first window's startTime plus
+   * `baselineSeconds`) form the baseline and are not emitted.
    */
   baselineSeconds: number;
   /** See FeatureNormalizerOptions.mode (default 'baseline'). */
@@ -182,9 +188,9 @@ export interface NormalizeFeaturesOptions {
 }
 
 /**
- * Per-subject normalisation of a FeatureFrame stream. The frames of the first `baselineSeconds`
- * (by endTime, counted from the first frame's) are calibration: they feed the statistics and are
- * not emitted. Every later frame is emitted with logPower, de and asymmetry z-scored, each feature
+ * Per-subject normalisation of a FeatureFrame stream. The frames whose windows lie wholly within
+ * the first `baselineSeconds` of the stream are calibration: they feed the statistics and are not
+ * emitted. Frames with a non-finite feature are dropped. Every later frame is emitted with logPower, de and asymmetry z-scored, each feature
  * with its own statistics (three FeatureNormalizers). In 'running' mode a frame is normalised with
  * the statistics from before it and then added to them, so no frame normalises itself.
  * Frames are new objects with new arrays; the layout fields are shared with the input.
@@ -217,8 +223,11 @@ export function normalizeFeatures(opts: NormalizeFeaturesOptions): OperatorFunct
             `to ${frame.channels.length} channels x ${frame.bands.length} bands + ${frame.asymmetry.length} pairs`,
         );
       }
+      // A frame with a non-finite feature (a NaN sample upstream) is dropped: it would poison the
+      // statistics, and a decoder cannot use it.
+      if (!allFinite(frame.logPower) || !allFinite(frame.de) || !allFinite(frame.asymmetry)) return;
       if (!power.frozen) {
-        if (frame.endTime - first.endTime < baselineSeconds) {
+        if (frame.endTime <= first.startTime + baselineSeconds) {
           power.observe(frame.logPower);
           de.observe(frame.de);
           asym.observe(frame.asymmetry);

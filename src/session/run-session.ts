@@ -104,10 +104,14 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       anchor ??= live$.subscribe({ error: () => {} });
       pipelineSub.unsubscribe();
     }
-    const events$: Observable<PipelineEvent | EmotionEvent> =
-      settings.kind === 'emotion'
-        ? emotionPipeline(liveSource, settings, { log, model: (emotionModel ??= emotionModelFor(settings, log)) })
-        : motorImageryPipeline(liveSource, settings, { markers });
+    let events$: Observable<PipelineEvent | EmotionEvent>;
+    if (settings.kind === 'emotion') {
+      const reused = emotionModel !== undefined;
+      emotionModel ??= emotionModelFor(settings, log);
+      events$ = emotionPipeline(liveSource, settings, { log, model: emotionModel, reused });
+    } else {
+      events$ = motorImageryPipeline(liveSource, settings, { markers });
+    }
     pipelineSub = events$.subscribe({
       next: (event) => onEvent(event),
       error(e: Error) {
@@ -188,8 +192,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       case 'calibration': {
         if (config.pipeline.kind === 'emotion') {
           // The emotion model is subject-independent: calibrating means a new resting baseline.
-          status(m.action === 'start' ? 'recording a new resting baseline' : 'calibration stopped: a new resting baseline is being recorded');
-          run(config.pipeline);
+          if (m.action === 'stop') status('an emotion session calibrates only its resting baseline: nothing to stop');
+          else run(config.pipeline);
           return;
         }
         if (m.action === 'stop') {
@@ -229,6 +233,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       clearInterval(statsTimer);
       pipelineSub?.unsubscribe();
       anchor?.unsubscribe();
+      // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
+      void emotionModel?.then((m) => m.dispose(), () => {});
       await (await opening)?.close();
       await theServer.close();
     },
