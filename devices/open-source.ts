@@ -4,6 +4,7 @@ import { AffectiveSimulator, generateAffectiveRecording, type AffectiveOptions }
 import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
+import { readFif } from './file/fif-reader.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
 import { pacedChunks } from './paced-source.js';
@@ -87,7 +88,8 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
     case 'file': {
       const ext = path.extname(uri.target).toLowerCase();
       if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
-      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf or .bdf`);
+      if (ext === '.fif') return readFif(uri.target);
+      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf or .fif`);
     }
     case 'synthetic': {
       if (uri.target === 'emotion') {

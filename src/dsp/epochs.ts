@@ -17,8 +17,8 @@ export interface Epoch {
 }
 
 export interface EpochOptions {
-  /** Marker value -> class label; markers not listed are ignored. */
-  events: Readonly<Record<string, string>>;
+  /** Marker value -> class label (a map, or a function returning undefined to ignore a marker); markers not listed are ignored. */
+  events: Readonly<Record<string, string>> | ((value: string) => string | undefined);
   /** Start of the epoch relative to the marker, seconds (may be negative). */
   tmin: number;
   /** End of the epoch relative to the marker, seconds, inclusive (as MNE's Epochs). */
@@ -62,7 +62,7 @@ export function markerEpochs(opts: EpochOptions): OperatorFunction<Chunk, Epoch>
       const rate = chunk.info.sampleRate;
       const base = r.written;
       for (const m of chunk.markers) {
-        const label = opts.events[m.value];
+        const label = typeof opts.events === 'function' ? opts.events(m.value) : Object.hasOwn(opts.events, m.value) ? opts.events[m.value] : undefined;
         if (label === undefined) continue;
         const at = base + Math.round((m.time - chunk.time) * rate);
         pending.push({ start: at + span.offset, label, marker: m });
