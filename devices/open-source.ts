@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { AffectiveSimulator, generateAffectiveRecording, type AffectiveOptions } from './synthetic/affective.js';
+import { MegImageSimulator } from './synthetic/meg-stream.js';
 import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
@@ -48,6 +49,17 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
   if (uri.scheme === 'synthetic' && uri.target === 'emotion' && !uri.params.has('clips')) {
     const opts = affectiveOptions(uri);
     return { uri: raw, finite: false, ...simulatedChunks(() => new AffectiveSimulator(opts), pace) };
+  }
+  if (uri.scheme === 'synthetic' && uri.target === 'meg') {
+    const opts = {
+      seed: numberParam(uri, 'seed', 1),
+      images: numberParam(uri, 'images', 240),
+      channels: numberParam(uri, 'channels', 306),
+      sampleRate: numberParam(uri, 'rate', 1000),
+      subject: numberParam(uri, 'subject', 1),
+      session: numberParam(uri, 'session', 1),
+    };
+    return { uri: raw, finite: false, ...simulatedChunks(() => new MegImageSimulator(opts), pace) };
   }
   if (uri.scheme === 'synthetic' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
@@ -118,7 +130,7 @@ function affectiveOptions(uri: SourceUri): AffectiveOptions {
 
 function syntheticOptions(uri: SourceUri): MotorImageryOptions {
   if (uri.target !== 'motor-imagery') {
-    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery or synthetic:emotion`);
+    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery, synthetic:emotion or synthetic:meg`);
   }
   const classes = uri.params.get('classes')?.split(',').map((c) => c.trim());
   const allowed = ['left', 'right', 'feet'];

@@ -6,6 +6,7 @@
  *   synthetic:motor-imagery?seed=7&trials=40                   (a finite recording)
  *   synthetic:emotion?seed=7&subject=3&leadIn=20               (affective EEG: rest, then clips)
  *   synthetic:emotion?seed=7&clips=10                          (a finite recording)
+ *   synthetic:meg?seed=1&channels=306&rate=1000&images=240     (MEG, an image every ~1 s)
  *   lsl:type=EEG?markers=type=Markers    lsl:name=MyAmp    lsl:type='EEG' and channel_count>8
  *   serial:cyton:/dev/ttyUSB0                                    (planned)
  *

@@ -81,7 +81,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     config.server.port = 0;
     config.source.replay = { speed: 20, chunkSize: 16, loop: false };
     const events: PipelineEvent[] = [];
-    session = await startSession(config, { onEvent: (e) => e.kind !== 'emotion' && events.push(e) });
+    session = await startSession(config, { onEvent: (e) => e.kind !== 'emotion' && e.kind !== 'retrieval' && events.push(e) });
     const { ws, messages } = await connect(session.server.address.url);
     await until(() => messages.filter((m) => m.type === 'command').length >= 12, 40_000);
     ws.close();
@@ -152,7 +152,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
       server: { port: 0 },
     });
     const events: PipelineEvent[] = [];
-    session = await startSession(config, { onEvent: (e) => e.kind !== 'emotion' && events.push(e) });
+    session = await startSession(config, { onEvent: (e) => e.kind !== 'emotion' && e.kind !== 'retrieval' && events.push(e) });
     await until(() => events.some((e) => e.kind === 'status' && e.state === 'running'), 30_000);
     await session.stop();
     session = undefined;
@@ -171,7 +171,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
       server: { port: 0 },
     });
     const later: PipelineEvent[] = [];
-    session = await startSession(retrain, { onEvent: (e) => e.kind !== 'emotion' && later.push(e) });
+    session = await startSession(retrain, { onEvent: (e) => e.kind !== 'emotion' && e.kind !== 'retrieval' && later.push(e) });
     await until(() => later.filter((e) => e.kind === 'status' && /^retrained/.test(e.detail)).length >= 2, 40_000);
     const details = later.flatMap((e) => (e.kind === 'status' && /^retrained/.test(e.detail) ? [e.detail] : []));
     expect(details.slice(0, 2)).toEqual(['retrained on 16 trials', 'retrained on 22 trials']);

@@ -9,6 +9,7 @@ import { projectPath } from '../util/project-path.js';
 import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
 import { evaluateEmotionCli, isEmotionPipeline, type EmotionCliOptions } from './evaluate-emotion.js';
+import { evaluateMegCli, isMegPipeline, type MegCliOptions } from './evaluate-meg.js';
 import { evaluateMotorImagery, TASK_RUNS, type CrossValidation, type MotorTask } from '../../pipelines/motor-imagery/evaluate.js';
 import { DECODER_KINDS, type DecoderKind } from '../ml/decoders/decoder.js';
 import { decoderSpec, type DecoderSpec } from '../ml/decoders/decoder-spec.js';
@@ -113,11 +114,15 @@ program
   .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7 (motor imagery default 1; emotion default all, synthetic 1-16)', integerList('--subjects'))
   .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
   .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
-  .option('--pipeline <names>', `decoders, comma-separated: ${DECODER_KINDS.join(', ')}; or emotion-linear, emotion-histn`, 'csp-lda')
+  .option('--pipeline <names>', `decoders, comma-separated: ${DECODER_KINDS.join(', ')}; or emotion-linear, emotion-histn; or meg-ridge, meg-brain-module`, 'csp-lda')
   .option('--target <name>', 'emotion: valence or arousal', 'valence')
   .option('--levels <n>', 'emotion: 2 (low/high) or 5 (rating levels)', number('--levels'), 2)
   .option('--sequence <n>', 'emotion: feature frames per decision', number('--sequence'), 8)
   .option('--data <path>', 'emotion: where the dataset lies (default: under $NEURORX_DATA)')
+  .option('--meg-channels <n>', 'synthetic-meg: sensors', number('--meg-channels'), 306)
+  .option('--rate <hz>', 'synthetic-meg: sample rate', number('--rate'), 1000)
+  .option('--images <n>', 'synthetic-meg: gallery size (20% held out)', number('--images'), 240)
+  .option('--training <mode>', 'MEG: subject (one decoder per subject) or pooled (one for all)', 'subject')
   .option('--cv <scheme>', 'kfold (interleaved stratified), shuffle (random stratified splits) or cross-run', 'kfold')
   .option('--folds <n>', 'kfold folds, or shuffle splits (default 5, or 10 for shuffle); emotion: subject folds (default 4)', number('--folds'))
   .option('--test-size <f>', 'held-out fraction per shuffle split', number('--test-size'), 0.2)
@@ -133,6 +138,11 @@ program
   .option('--epochs <n>', 'EEGNet / HiSTN training epochs', number('--epochs'))
   .option('--json', 'print only the JSON result', false)
   .action(async (o: Record<string, unknown>) => {
+    if (isMegPipeline(String(o.pipeline))) {
+      const dataset = o.dataset === 'eegmmidb' ? 'synthetic-meg' : String(o.dataset);
+      await evaluateMegCli({ ...(o as unknown as MegCliOptions), dataset, subjects: o.subjects as number[] | undefined });
+      return;
+    }
     if (isEmotionPipeline(String(o.pipeline))) {
       const dataset = o.dataset === 'eegmmidb' ? 'synthetic-emotion' : String(o.dataset);
       await evaluateEmotionCli({ ...(o as unknown as EmotionCliOptions), dataset, subjects: o.subjects as number[] | undefined });

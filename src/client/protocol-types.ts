@@ -152,9 +152,12 @@ export interface RetrievalMessage {
   v: ProtocolVersion;
   type: 'retrieval';
   seq: number;
+  /** Stream time (s) of the image onset. */
   timestamp: number;
   latencyMs: number;
-  /** Best candidates first. */
+  /** The image the onset marker named, when the stream says. */
+  shown?: string;
+  /** Best candidates first; score: cosine similarity. */
   topK: { id: string; label?: string; score: number }[];
 }
 

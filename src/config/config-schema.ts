@@ -4,6 +4,7 @@ import { isLoopback } from '../server/access.js';
 import { issueLines } from './zod-issues.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
 import { emotionSettingsSchema } from '../../pipelines/emotion/settings.js';
+import { megImageSettingsSchema } from '../../pipelines/meg/settings.js';
 
 export const replaySchema = z
   .object({
@@ -45,7 +46,7 @@ export const configSchema = z
         replay: replaySchema.default({ speed: 1, chunkSize: 16, loop: false }),
       })
       .strict(),
-    pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema]).describe('what decodes the signal: motor-imagery or emotion'),
+    pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema, megImageSettingsSchema]).describe('what decodes the signal: motor-imagery, emotion or meg-image'),
     server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
     lsl: z
       .object({

@@ -101,10 +101,11 @@ export const statsMessage = z.object({
 export const retrievalMessage = z.object({
   v,
   type: z.literal('retrieval'),
-  seq: z.number().int().nonnegative(),
-  timestamp: z.number(),
-  latencyMs: z.number(),
-  topK: z.array(z.object({ id: z.string(), label: z.string().optional(), score: z.number() })).describe('best candidates first'),
+  seq: z.number().int().nonnegative().describe('running number of the decoded image epoch, from 0'),
+  timestamp: z.number().describe('stream time (s) of the image onset'),
+  latencyMs: z.number().describe('ms from the chunk completing the epoch reaching neurorx to the top-k'),
+  shown: z.string().optional().describe('the image the onset marker named, when the stream says (replays, simulations)'),
+  topK: z.array(z.object({ id: z.string(), label: z.string().optional(), score: z.number() })).describe('best candidates first; score: cosine similarity'),
 });
 
 const emotionAxis = z.object({

@@ -4,6 +4,8 @@ import { DecisionOutlet } from '../../devices/lsl/lsl-sink.js';
 import { openSource, type Source } from '../../devices/open-source.js';
 import { emotionModelFor, emotionPipeline, type EmotionDecision, type EmotionEvent } from '../../pipelines/emotion/pipeline.js';
 import type { EmotionModel } from '../../pipelines/emotion/model.js';
+import type { MegImageModel } from '../../pipelines/meg/model.js';
+import { megImagePipeline, megModelFor, type MegEvent } from '../../pipelines/meg/pipeline.js';
 import { motorImageryPipeline, type PipelineEvent } from '../../pipelines/motor-imagery/pipeline.js';
 import { calibrationSchema } from '../../pipelines/motor-imagery/settings.js';
 import type { Config } from '../config/config-schema.js';
@@ -28,7 +30,7 @@ export interface Session {
 
 export interface SessionHooks {
   /** Called for every pipeline event, after it is broadcast. */
-  onEvent?: (event: PipelineEvent | EmotionEvent) => void;
+  onEvent?: (event: PipelineEvent | EmotionEvent | MegEvent) => void;
   log?: (line: string) => void;
 }
 
@@ -99,16 +101,20 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   let anchor: Subscription | undefined;
   // An emotion session trains (or loads) its model once; a restart only records a new baseline.
   let emotionModel: Promise<EmotionModel> | undefined;
+  let megModel: Promise<MegImageModel> | undefined;
   const run = (settings: Config['pipeline']): void => {
     if (pipelineSub) {
       anchor ??= live$.subscribe({ error: () => {} });
       pipelineSub.unsubscribe();
     }
-    let events$: Observable<PipelineEvent | EmotionEvent>;
+    let events$: Observable<PipelineEvent | EmotionEvent | MegEvent>;
     if (settings.kind === 'emotion') {
       const reused = emotionModel !== undefined;
       emotionModel ??= emotionModelFor(settings, log);
       events$ = emotionPipeline(liveSource, settings, { log, model: emotionModel, reused });
+    } else if (settings.kind === 'meg-image') {
+      megModel ??= megModelFor(settings, source.info.channels.length, source.info.sampleRate, log);
+      events$ = megImagePipeline(liveSource, settings, { log, model: megModel });
     } else {
       events$ = motorImageryPipeline(liveSource, settings, { markers });
     }
@@ -125,9 +131,13 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     });
   };
 
-  const onEvent = (event: PipelineEvent | EmotionEvent): void => {
+  const onEvent = (event: PipelineEvent | EmotionEvent | MegEvent): void => {
     let message: ServerMessage | undefined;
-    if (event.kind === 'emotion') {
+    if (event.kind === 'retrieval') {
+      const r = event.retrieval;
+      stats.decision(r.latencyMs);
+      if (!paused) message = { type: 'retrieval', seq: r.seq, timestamp: r.timestamp, latencyMs: r.latencyMs, shown: r.shown, topK: r.topK.map(({ id, label, score }) => ({ id, ...(label ? { label } : {}), score })) };
+    } else if (event.kind === 'emotion') {
       stats.decision(event.emotion.latencyMs);
       if (!paused) message = emotionMessageOf(event.emotion);
     } else if (event.kind === 'decision') {
@@ -190,6 +200,10 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         status(paused ? 'paused by a client: no decisions are sent' : 'resumed');
         return;
       case 'calibration': {
+        if (config.pipeline.kind === 'meg-image') {
+          status('a MEG image session is calibrated offline (calibration.from): nothing to do');
+          return;
+        }
         if (config.pipeline.kind === 'emotion') {
           // The emotion model is subject-independent: calibrating means a new resting baseline.
           if (m.action === 'stop') status('an emotion session calibrates only its resting baseline: nothing to stop');
@@ -235,6 +249,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       anchor?.unsubscribe();
       // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
       void emotionModel?.then((m) => m.dispose(), () => {});
+      void megModel?.then((m) => m.dispose(), () => {});
       await (await opening)?.close();
       await theServer.close();
     },

@@ -1,0 +1,59 @@
+import { InvalidArgumentError } from 'commander';
+import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
+import { synthesizeMegDataset } from '../../devices/synthetic/meg-images.js';
+import { evaluateN170 } from '../../pipelines/meg/evaluate-n170.js';
+import { evaluateMegRetrieval } from '../../pipelines/meg/evaluate.js';
+import { megDecoderSpec, MEG_DECODER_KINDS, type MegDecoderSpec } from '../../pipelines/meg/meg-decoder.js';
+
+/** Whether `--pipeline` names MEG image decoders. */
+export function isMegPipeline(names: string): boolean {
+  return names.split(',').some((n) => n.trim().startsWith('meg-'));
+}
+
+export interface MegCliOptions {
+  pipeline: string;
+  dataset: string;
+  subjects?: number[];
+  epochs?: number;
+  seed: number;
+  megChannels: number;
+  rate: number;
+  images: number;
+  training: string;
+  json: boolean;
+}
+
+/**
+ * `neurorx evaluate --pipeline meg-ridge,meg-brain-module --dataset synthetic-meg|n170`: image
+ * retrieval on held-out images (top-1, top-5, chance = top-5 chance), or faces vs houses on the
+ * real N170 EEG (accuracy per subject).
+ */
+export async function evaluateMegCli(o: MegCliOptions): Promise<void> {
+  const pipelines = o.pipeline.split(',').map((name): MegDecoderSpec => {
+    const kind = name.trim();
+    if (!(MEG_DECODER_KINDS as readonly string[]).includes(kind)) {
+      throw new InvalidArgumentError(`--pipeline: "${kind}" is not a MEG decoder (available: ${MEG_DECODER_KINDS.join(', ')})`);
+    }
+    return megDecoderSpec.parse(kind === 'meg-brain-module' ? { kind, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), seed: o.seed } : { kind });
+  });
+  const log = o.json ? () => {} : (line: string) => console.error(line);
+  if (o.dataset === 'n170') {
+    const result = await evaluateN170({ dataDir: defaultDataDir(), subjects: o.subjects ?? [1, 2, 3], pipelines, log });
+    if (!o.json) for (const p of result.pipelines) console.log(`${p.pipeline}: mean accuracy ${p.meanAccuracy.toFixed(3)} (chance ${result.chance.toFixed(3)})`);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  if (o.dataset !== 'synthetic-meg') throw new InvalidArgumentError(`--dataset: "${o.dataset}" is not a MEG dataset (available: synthetic-meg, n170)`);
+  if (o.training !== 'subject' && o.training !== 'pooled') throw new InvalidArgumentError(`--training must be subject or pooled, got "${o.training}"`);
+  const subjects = o.subjects ? Math.max(...o.subjects) : 2;
+  const syn = synthesizeMegDataset({ subjects, channels: o.megChannels, sampleRate: o.rate, images: o.images, seed: o.seed });
+  const dataset = o.subjects ? { ...syn.dataset, subjects: syn.dataset.subjects.filter((s) => o.subjects!.includes(Number(s.id))) } : syn.dataset;
+  const result = await evaluateMegRetrieval({ dataset, gallery: syn.gallery, split: syn.split, ceiling: syn.ceiling, pipelines, training: o.training, log });
+  if (!o.json) {
+    for (const p of result.pipelines) {
+      console.log(`${p.pipeline}: top-1 ${p.top1.toFixed(3)}, top-5 ${p.top5.toFixed(3)} (single epochs ${p.singleTop1.toFixed(3)} / ${p.singleTop5.toFixed(3)}), ${p.parameters} parameters`);
+    }
+    console.log(`chance: top-1 ${result.chanceTop1.toFixed(3)}, top-5 ${result.chance.toFixed(3)} among ${result.testImages} held-out images (${result.protocol})`);
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
