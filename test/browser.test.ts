@@ -141,6 +141,33 @@ describe.skipIf(!haveChromium && !CI)('the emotion view of the dashboard in chro
   }, 60_000);
 });
 
+describe.skipIf(!haveChromium && !CI)('the image-retrieval view of the dashboard in chromium', () => {
+  let s: Session | undefined;
+  afterAll(async () => {
+    await closeBrowser();
+    await s?.stop();
+  });
+
+  it('lists the top candidates of each image onset and counts the hits', async () => {
+    s = await startSession(
+      parseConfig({
+        source: { uri: 'synthetic:meg?seed=3&channels=64&rate=200&images=120&session=5', replay: { speed: 10, chunkSize: 10 } },
+        pipeline: { kind: 'meg-image', calibration: { from: 'synthetic', images: 120, seed: 3 } },
+        server: { port: 0 },
+      }),
+    );
+    const { page, errors } = await openPage(pageUrl(s));
+    await page.waitForFunction(`window.__neurorx && window.__neurorx.messages.retrieval >= 5`, undefined, { timeout: 20_000, polling: 100 });
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+    expect(await page.locator('#retrieval-panel').isVisible()).toBe(true);
+    expect(await page.locator('#retrievals li').count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('#retrievals li').first().textContent()).toMatch(/img-\d{3}.*category-\d{2} -?\d\.\d\d/);
+    expect(await page.locator('#retrieval-hits').textContent()).toMatch(/^shown image in the top 5: \d+ of \d+$/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
+
 /**
  * Closes the browser and its profile. Done before a session stops: chromium keeps speculative
  * (preconnected, still unused) HTTP connections open, and the server's close waits for them.

@@ -15,6 +15,11 @@ export interface SignalMonitorOptions {
 }
 
 const BANDS: Record<string, [number, number]> = bandEdges(EEG_BANDS);
+/**
+ * Added to powers before the logarithm so a flat channel gives a finite dB value; far below any
+ * real signal's power in its unit (EEG in µV² ~1e0-1e3, MEG in T² ~1e-26).
+ */
+const POWER_FLOOR = 1e-40;
 const FLAT_UV = 0.5;
 const NOISY_UV = 100;
 const RAILED_UV = 1000;
@@ -161,14 +166,14 @@ export class SignalMonitor {
       for (const [name, [lo, hi]] of Object.entries(BANDS)) {
         let p = 0;
         for (let k = Math.ceil((lo * n) / rate); k <= Math.min(n / 2, Math.floor((hi * n) / rate)); k++) p += psd(k);
-        bands[name].push(round2(10 * Math.log10(p * (rate / n) + 1e-12)));
+        bands[name].push(round2(10 * Math.log10(p * (rate / n) + POWER_FLOOR)));
       }
     }
     return {
       type: 'spectrum',
       timestamp,
       freqs: Array.from({ length: maxBin + 1 }, (_, k) => round2((k * rate) / n)),
-      power: Array.from(mean, (p) => round2(10 * Math.log10(p + 1e-12))),
+      power: Array.from(mean, (p) => round2(10 * Math.log10(p + POWER_FLOOR))),
       bands,
       bandEdges: BANDS,
     };

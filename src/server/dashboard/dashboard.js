@@ -35,6 +35,7 @@ const nx = {
   state: 'connecting',
   lastDecision: null,
   lastEmotion: null,
+  lastRetrieval: null,
   connected: false,
   /** Redraws and their ms, ms spent parsing and applying messages, animation frames seen and missed (perf mode). */
   perf: { draws: 0, drawMsTotal: 0, drawMsMax: 0, drawMsAvg: 0, handleMsTotal: 0, handleMsMax: 0, buildMsTotal: 0, frames: 0, dropped: 0 },
@@ -61,6 +62,8 @@ const model = {
   lastCueAt: 0,
   msgsThisSecond: 0,
   msgsPerSecond: 0,
+  /** Image retrieval: the last onsets (newest first) and how often the shown image was in the top k. */
+  retrieval: { recent: [], hits: 0, scored: 0 },
   /** The probabilities the bars show: the last decision's (smoothed when it has them). */
   lastProbs: null,
   /** The last EMOTION_TRAIL emotion estimates' scores, oldest first: { v, a } in [-1, 1]. */
@@ -597,7 +600,8 @@ function ensureSpectrumChart() {
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     scales: {
       x: { time: false },
-      y: { range: (u, lo, hi) => [Math.floor(lo / 10) * 10, Math.ceil(hi / 10) * 10] },
+      // a flat spectrum (a constant power, e.g. all at the floor) still needs a span to draw
+      y: { range: (u, lo, hi) => (Number.isFinite(lo) && Number.isFinite(hi) ? [Math.floor(lo / 10) * 10, Math.max(Math.ceil(hi / 10) * 10, Math.floor(lo / 10) * 10 + 10)] : [-10, 10]) },
     },
     axes: [
       { ...AXIS, size: 28, values: (u, splits) => splits.map((s) => `${s.toFixed(0)} Hz`) },
@@ -868,6 +872,7 @@ const RENDER = {
   stats: drawStats,
   cues: drawCues,
   emotion: drawEmotion,
+  retrieval: drawRetrieval,
   resize() {
     for (const [name, u] of Object.entries(charts)) {
       if (!u) continue;
@@ -949,6 +954,9 @@ function handle(m) {
       break;
     case 'emotion':
       onEmotion(m);
+      break;
+    case 'retrieval':
+      onRetrieval(m);
       break;
     case 'stats':
       lastStats = m;
@@ -1052,6 +1060,37 @@ function drawEmotion() {
     g.fill();
   });
   g.globalAlpha = 1;
+}
+
+const RETRIEVALS_SHOWN = 12;
+
+function onRetrieval(m) {
+  nx.lastRetrieval = m;
+  const r = model.retrieval;
+  r.recent.unshift(m);
+  if (r.recent.length > RETRIEVALS_SHOWN) r.recent.pop();
+  if (m.shown) {
+    r.scored++;
+    if (m.topK.some((t) => t.id === m.shown)) r.hits++;
+  }
+  invalidate('retrieval');
+}
+
+/** The last image onsets: what was shown (when the stream says) and the top candidates, hits marked. */
+function drawRetrieval() {
+  $('retrieval-panel').hidden = false;
+  const r = model.retrieval;
+  $('retrieval-hits').textContent = r.scored ? `shown image in the top ${nx.lastRetrieval.topK.length}: ${r.hits} of ${r.scored}` : '';
+  const list = $('retrievals');
+  list.textContent = '';
+  for (const m of r.recent) {
+    const li = el('li');
+    li.append(el('span', 'muted', `${m.timestamp.toFixed(1)} s`), el('span', '', m.shown ?? '?'));
+    const cands = el('span');
+    cands.textContent = m.topK.map((t) => `${t.id === m.shown ? '★ ' : ''}${t.label ?? t.id} ${t.score.toFixed(2)}`).join(' · ');
+    li.append(cands);
+    list.append(li);
+  }
 }
 
 function onText(text) {
