@@ -17,7 +17,7 @@ import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
 import { EpochFeatures } from '../src/retrieval/epoch-features.js';
 import { topK } from '../src/retrieval/top-k.js';
 import type { Chunk } from '../src/stream/types.js';
-import { fitMegDecoder, type MegDecoderSpec } from '../pipelines/meg/meg-decoder.js';
+import { fitMegDecoder, megDecoderSpec, type MegDecoderSpec } from '../pipelines/meg/meg-decoder.js';
 
 const WINDOWS = 120;
 const CHUNK = 20;
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const D = syn.gallery.dim;
   const Y = new Float32Array(train.length * D);
   train.forEach((e, i) => Y.set(syn.gallery.embeddingOf(e.imageId), i * D));
-  const specs: MegDecoderSpec[] = [{ kind: 'meg-ridge' }, { kind: 'meg-brain-module', epochs: 3, learningRate: 1e-3, mseWeight: 0, seed: 1 }];
+  const specs: MegDecoderSpec[] = [megDecoderSpec.parse({ kind: 'meg-ridge' }), megDecoderSpec.parse({ kind: 'meg-brain-module', epochs: 3 })];
   for (const spec of specs) {
     const decoder = await fitMegDecoder(spec, { X, n: train.length, T: features.bins, C, Y, D, groups: train.map((e) => e.imageId), positions: syn.dataset.positions });
     const sim = new MegImageSimulator({ world: syn.world, subject: 1, session: 7 });

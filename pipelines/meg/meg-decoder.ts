@@ -13,7 +13,9 @@ export const megDecoderSpec = z.discriminatedUnion('kind', [
       kind: z.literal('meg-brain-module'),
       epochs: z.number().int().min(1).default(40).describe('at most; early stopping on held-out training images'),
       learningRate: z.number().positive().default(1e-3),
-      mseWeight: z.number().min(0).default(0).describe('weight of the MSE term beside the CLIP loss'),
+      batchSize: z.number().int().min(2).default(256).describe('windows per step: the CLIP loss contrasts the windows of a batch'),
+      dropout: z.number().min(0).max(0.9).default(0.5).describe('dropout on the pooled features'),
+      mseWeight: z.number().min(0).default(0.5).describe('weight of the MSE term beside the CLIP loss'),
       seed: z.number().int().default(1),
     })
     .strict(),
@@ -46,8 +48,10 @@ export interface MegDecoder {
 export async function fitMegDecoder(spec: MegDecoderSpec, set: MegTrainingSet): Promise<MegDecoder> {
   const p = set.T * set.C;
   if (spec.kind === 'meg-ridge') {
-    // Leave-one-image-out CV of alpha over the training images.
-    const ridge = Ridge.fit(set.X, set.n, p, set.Y, set.D, { groups: set.groups });
+    // Leave-one-image-out CV of alpha over the training images. Few features: the primal SVD;
+    // otherwise the dual (kernel) form, fast at a few thousand epochs even when they outnumber
+    // the features (the primal SVD of a 4800 x 4080 matrix takes over ten minutes here).
+    const ridge = Ridge.fit(set.X, set.n, p, set.Y, set.D, { groups: set.groups, solver: p <= 1000 ? 'primal' : 'dual' });
     return {
       kind: 'meg-ridge',
       embed: (X, n) => Float32Array.from(ridge.predictBatch(X, n, undefined, { deviation: true })),
@@ -63,6 +67,8 @@ export async function fitMegDecoder(spec: MegDecoderSpec, set: MegTrainingSet): 
     ...(set.subjects ? { subjects: set.subjects } : {}),
     epochs: spec.epochs,
     learningRate: spec.learningRate,
+    batchSize: spec.batchSize,
+    spec: { dropout: spec.dropout },
     mseWeight: spec.mseWeight,
     seed: spec.seed,
   });

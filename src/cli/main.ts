@@ -122,6 +122,7 @@ program
   .option('--meg-channels <n>', 'synthetic-meg: sensors', number('--meg-channels'), 306)
   .option('--rate <hz>', 'synthetic-meg: sample rate', number('--rate'), 1000)
   .option('--images <n>', 'synthetic-meg: gallery size (20% held out)', number('--images'), 240)
+  .option('--repetitions <n>', 'synthetic-meg: presentations of each held-out image', number('--repetitions'), 12)
   .option('--training <mode>', 'MEG: subject (one decoder per subject) or pooled (one for all)', 'subject')
   .option('--cv <scheme>', 'kfold (interleaved stratified), shuffle (random stratified splits) or cross-run', 'kfold')
   .option('--folds <n>', 'kfold folds, or shuffle splits (default 5, or 10 for shuffle); emotion: subject folds (default 4)', number('--folds'))
