@@ -110,4 +110,18 @@ describe('neurorx CLI', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/DREAMER/);
   });
+
+  it('evaluate --pipeline meg-ridge retrieves held-out synthetic images and prints top1, top5 and chance', async () => {
+    const { stdout, code, stderr } = await cli('evaluate', '--pipeline', 'meg-ridge', '--dataset', 'synthetic-meg', '--subjects', '1', '--images', '60', '--meg-channels', '32', '--rate', '200', '--repetitions', '2', '--json');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const r = lastJson(stdout);
+    expect(r).toMatchObject({ dataset: 'synthetic-meg', pipeline: 'meg-ridge', testImages: 12, best: 'meg-ridge' });
+    expect(r.chance).toBeCloseTo(5 / 12, 12);
+    expect(r.top5).toBeGreaterThan(r.chance);
+    expect(r.top1).toBeLessThanOrEqual(r.top5);
+    const bad = await cli('evaluate', '--pipeline', 'meg-ridge', '--dataset', 'things');
+    expect(bad.stderr).toMatch(/--dataset: "things" is not a MEG dataset \(available: synthetic-meg, n170\)/);
+  }, 60_000);
 });
+
