@@ -5,6 +5,12 @@ import { evaluateN170 } from '../pipelines/meg/evaluate-n170.js';
 import { fitMegDecoder, megDecoderSpec, restoreMegDecoder } from '../pipelines/meg/meg-decoder.js';
 import { EpochFeatures } from '../src/retrieval/epoch-features.js';
 import { DATA_DIR, dataFile } from './helpers/data.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MegImageModel } from '../pipelines/meg/model.js';
+import { megModelFor } from '../pipelines/meg/pipeline.js';
+import { megImageSettingsSchema } from '../pipelines/meg/settings.js';
 import { afterEach } from 'vitest';
 import { parseConfig } from '../src/config/config-schema.js';
 import { serverMessage } from '../src/server/messages.js';
@@ -52,6 +58,27 @@ describe('MEG image retrieval on held-out images', () => {
       restored.dispose();
     }
     await expect(restoreMegDecoder({ kind: 'meg-svm' })).rejects.toThrow(/decoder\.kind: unknown MEG decoder "meg-svm"/);
+  }, 60_000);
+});
+
+describe('MEG image models', () => {
+  it('a trained model saves and loads with its features, decoder and gallery; a damaged one names the field', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nx-meg-'));
+    const file = path.join(dir, 'meg.json');
+    const settings = megImageSettingsSchema.parse({ kind: 'meg-image', calibration: { from: 'synthetic', images: 40, seed: 4 }, saveModel: file });
+    const model = await megModelFor(settings, 32, 200);
+    const loaded = await MegImageModel.load(file);
+    expect(loaded.gallery.ids).toEqual(model.gallery.ids);
+    expect(loaded.epoch).toEqual({ tmin: -0.2, tmax: 0.8 });
+    const epoch = { data: new Float32Array(201 * 32).map((_, i) => Math.sin(i / 7) * 1e-12), samples: 201, onset: 40 };
+    const q = (m: MegImageModel): Float32Array => m.decoder.embed(m.features.transform(epoch), 1);
+    expect(q(loaded)).toEqual(q(model));
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    json.features.scale = json.features.scale.slice(1);
+    writeFileSync(file, JSON.stringify(json));
+    await expect(MegImageModel.load(file)).rejects.toThrow(/features\.scale: 31 values for 32 channels/);
+    model.dispose();
+    loaded.dispose();
   }, 60_000);
 });
 

@@ -28,7 +28,7 @@ export type MegEvent =
 export async function megModelFor(settings: MegImageSettings, channelsWanted: number, rate: number, log: (line: string) => void = () => {}): Promise<MegImageModel> {
   const cal = settings.calibration;
   if (cal.from === 'model') return MegImageModel.load(cal.path);
-  const syn = synthesizeMegDataset({ seed: cal.seed, images: cal.images, channels: channelsWanted, sampleRate: rate, subjects: 1, testRepetitions: 1, ceiling: false });
+  const syn = synthesizeMegDataset({ seed: cal.seed, images: cal.images, channels: channelsWanted, sampleRate: rate, subjects: 1, testRepetitions: 1, ceiling: false, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax });
   const epochs = syn.dataset.subjects[0].epochs;
   const C = syn.dataset.channels.length;
   const features = EpochFeatures.fit(epochs, C, rate, settings.features);
@@ -46,7 +46,7 @@ export async function megModelFor(settings: MegImageSettings, channelsWanted: nu
     positions: syn.dataset.positions,
   });
   log(`${settings.decoder.kind} trained on ${epochs.length} simulated image epochs (${C} channels at ${rate} Hz)`);
-  const model = new MegImageModel(rate, syn.dataset.channels.map((c) => c.label), { tmin: syn.dataset.subjects[0].epochs[0].onset / -rate, tmax: settings.epoch.tmax }, features, decoder, syn.gallery);
+  const model = new MegImageModel(rate, syn.dataset.channels.map((c) => c.label), { ...settings.epoch }, features, decoder, syn.gallery);
   if (settings.saveModel) await model.save(settings.saveModel);
   return model;
 }
@@ -62,7 +62,9 @@ export function megImagePipeline(source: Source, settings: MegImageSettings, opt
           throw new Error(`the MEG model expects ${model.channels.length} channels at ${model.sampleRate} Hz; "${info.name}" has ${info.channels.length} at ${info.sampleRate} Hz`);
         }
         const prefix = settings.imageMarker;
-        const onset = Math.round(-settings.epoch.tmin * info.sampleRate);
+        // Epochs as the model's features were fitted on (a loaded model brings its own window).
+        const { tmin, tmax } = model.epoch;
+        const onset = Math.round(-tmin * info.sampleRate);
         const query = new Float32Array(model.features.size);
         let seq = 0;
         let lastReceived = 0;
@@ -72,7 +74,7 @@ export function megImagePipeline(source: Source, settings: MegImageSettings, opt
             // An epoch is emitted while the chunk that completes it is processed: its latency runs
             // from that chunk's arrival.
             tap((c) => (lastReceived = c.receivedAt)),
-            markerEpochs({ events: (v) => (v.startsWith(prefix) ? v.slice(prefix.length) : undefined), tmin: settings.epoch.tmin, tmax: settings.epoch.tmax }),
+            markerEpochs({ events: (v) => (v.startsWith(prefix) ? v.slice(prefix.length) : undefined), tmin, tmax }),
             map((epoch: Epoch): MegEvent => {
               model.features.transform({ data: epoch.data, samples: epoch.samples, onset }, query);
               const matches = topK(model.decoder.embed(query, 1), model.gallery, settings.topK);
