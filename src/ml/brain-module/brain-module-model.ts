@@ -51,6 +51,7 @@
  * 106,628 parameters (none depends on C). One window of 306 x 100 takes ~2 ms on wasm here.
  */
 import * as tf from '@tensorflow/tfjs';
+import { constTimes, matMul2d, timesConst } from '../tfjs/mat-mul.js';
 import { Random } from '../../util/random.js';
 import type { SensorPosition } from '../../../devices/datasets/meg/meg-dataset.js';
 
@@ -705,38 +706,9 @@ function checkShape(shape: BrainModuleShape): Required<BrainModuleShape> {
   return { positions, sensorTypes: types, timePoints: T, embeddingDim: D, subjectCount: P, channelCenter: center, channelScale: scale };
 }
 
-/*
- * Matrix products with explicit-transpose gradients: tfjs's own matMul gradient passes transpose
- * flags, which the wasm backend serves much more slowly than its plain XNNPACK product.
- */
-type GradFn = Parameters<typeof tf.customGrad>[0];
-type MatMul2d = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
-
-const mmBoth = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor2D, [sa, sb]: tf.Tensor[]) => [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)],
-  };
-}) as unknown as GradFn) as unknown as MatMul2d;
-
 /** a @ b with gradients to both (`bothGrads` false: to a only, for a constant b that outlives the backward pass). */
 function mm(a: tf.Tensor2D, b: tf.Tensor2D, bothGrads = true): tf.Tensor2D {
-  if (bothGrads) return mmBoth(a, b);
-  const op = tf.customGrad(((x: tf.Tensor2D) => ({
-    value: tf.matMul(x, b),
-    gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, tf.transpose(b)),
-  })) as unknown as GradFn) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
-  return op(a);
-}
-
-/** a @ b for a constant a (input rows): the gradient reaches b only, as a' @ dY. */
-function constTimes(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const op = tf.customGrad(((y: tf.Tensor2D) => ({
-    value: tf.matMul(a, y),
-    gradFunc: (dy: tf.Tensor2D) => tf.matMul(tf.transpose(a), dy),
-  })) as unknown as GradFn) as unknown as (y: tf.Tensor2D) => tf.Tensor2D;
-  return op(b);
+  return bothGrads ? matMul2d(a, b) : timesConst(a, b);
 }
 
 /**

@@ -26,6 +26,7 @@
  * width 3: 913 parameters (see `parameterCount`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { constTimes, matMul2d } from '../tfjs/mat-mul.js';
 import { Random } from '../../util/random.js';
 import { buildElectrodeHierarchy, type ElectrodeHierarchy, type Side } from './electrode-hierarchy.js';
 
@@ -418,32 +419,6 @@ export class HistnModel {
   private alive(): void {
     if (this.disposed) throw new Error('histn: the model has been disposed');
   }
-}
-
-/*
- * Matrix products whose gradients are untransposed 2-D products of explicitly transposed
- * operands: tfjs's own matMul gradient passes transpose flags, which tfjs-backend-wasm serves
- * with a loop several times slower than its XNNPACK path (here ~13x for Â' @ dY).
- */
-type MatMul2d = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
-type GradFn = Parameters<typeof tf.customGrad>[0];
-
-/** a @ b, both with gradients. */
-const matMul2d = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor2D, [sa, sb]: tf.Tensor[]) => [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)],
-  };
-}) as unknown as GradFn) as unknown as MatMul2d;
-
-/** a @ b for a constant a (input data, Â): the gradient reaches b only, as aT @ dY (aT: a's transpose when at hand). */
-function constTimes(a: tf.Tensor2D, b: tf.Tensor2D, aT?: tf.Tensor2D): tf.Tensor2D {
-  const op = tf.customGrad(((y: tf.Tensor2D) => ({
-    value: tf.matMul(a, y),
-    gradFunc: (dy: tf.Tensor2D) => tf.matMul(aT ?? tf.transpose(a), dy),
-  })) as unknown as GradFn) as unknown as (y: tf.Tensor2D) => tf.Tensor2D;
-  return op(b);
 }
 
 function checkShape(channels: readonly string[], F: number, T: number, classes: readonly string[]): void {
