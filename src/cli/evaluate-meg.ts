@@ -46,7 +46,8 @@ export async function evaluateMegCli(o: MegCliOptions): Promise<void> {
   }
   if (o.dataset !== 'synthetic-meg') throw new InvalidArgumentError(`--dataset: "${o.dataset}" is not a MEG dataset (available: synthetic-meg, n170)`);
   if (o.training !== 'subject' && o.training !== 'pooled') throw new InvalidArgumentError(`--training must be subject or pooled, got "${o.training}"`);
-  const subjects = o.subjects ? Math.max(...o.subjects) : 2;
+  // Default: 6 simulated subjects pooled; the brain module needs that much data (see the README).
+  const subjects = o.subjects ? Math.max(...o.subjects) : 6;
   const syn = synthesizeMegDataset({ subjects, channels: o.megChannels, sampleRate: o.rate, images: o.images, testRepetitions: o.repetitions, seed: o.seed });
   const dataset = o.subjects ? { ...syn.dataset, subjects: syn.dataset.subjects.filter((s) => o.subjects!.includes(Number(s.id))) } : syn.dataset;
   const result = await evaluateMegRetrieval({ dataset, gallery: syn.gallery, split: syn.split, ceiling: syn.ceiling, pipelines, training: o.training, log });
