@@ -6,6 +6,7 @@ import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
 import { readFif } from './file/fif-reader.js';
+import { readXdfRecording } from './file/xdf-recording.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
 import { pacedChunks } from './paced-source.js';
@@ -61,7 +62,7 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
     };
     return { uri: raw, finite: false, ...simulatedChunks(() => new MegImageSimulator(opts), pace) };
   }
-  if (uri.scheme === 'synthetic' && !uri.params.has('trials')) {
+  if (uri.scheme === 'synthetic' && uri.target !== 'emotion' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
     return { uri: raw, finite: false, ...simulatedChunks(() => new MotorImagerySimulator(opts), pace) };
   }
@@ -101,7 +102,12 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
       const ext = path.extname(uri.target).toLowerCase();
       if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
       if (ext === '.fif') return readFif(uri.target);
-      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf or .fif`);
+      if (ext === '.xdf') {
+        // stream: the signal stream's id, name or type (default: the first regular numeric stream, EEG/MEG first)
+        const stream = uri.params.get('stream');
+        return readXdfRecording(uri.target, stream !== undefined ? { stream } : {});
+      }
+      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif or .xdf`);
     }
     case 'synthetic': {
       if (uri.target === 'emotion') {

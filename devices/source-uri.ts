@@ -2,6 +2,7 @@
  * Source URIs name where a stream comes from, in configs and on the command line:
  *
  *   file:recordings/S001R04.edf?speed=2&chunk=32&loop=true
+ *   file:session.xdf?stream=EEG                                (XDF: signal stream by id, name or type; string streams give markers)
  *   synthetic:motor-imagery?seed=7&classes=left,right          (endless, live)
  *   synthetic:motor-imagery?seed=7&trials=40                   (a finite recording)
  *   synthetic:emotion?seed=7&subject=3&leadIn=20               (affective EEG: rest, then clips)

@@ -40,17 +40,22 @@ export function replayRecording(rec: Recording, options: Partial<ReplayOptions> 
   );
 }
 
-/** Markers with time in [from, to) (recording time), shifted by `shift` seconds. */
-function markersInSpan(markers: readonly Marker[], from: number, to: number, shift: number): Marker[] {
+/** Index of the first marker (of markers in time order) at or after time `t`. */
+export function firstMarkerFrom(markers: readonly Marker[], t: number): number {
   let lo = 0;
   let hi = markers.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (markers[mid].time < from) lo = mid + 1;
+    if (markers[mid].time < t) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+/** Markers with time in [from, to) (recording time), shifted by `shift` seconds. */
+function markersInSpan(markers: readonly Marker[], from: number, to: number, shift: number): Marker[] {
   const out: Marker[] = [];
-  for (let i = lo; i < markers.length && markers[i].time < to; i++) {
+  for (let i = firstMarkerFrom(markers, from); i < markers.length && markers[i].time < to; i++) {
     out.push(shift === 0 ? markers[i] : { ...markers[i], time: markers[i].time + shift });
   }
   return out;

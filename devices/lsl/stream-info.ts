@@ -94,8 +94,8 @@ export interface ParsedInfo {
   readonly doc: Document;
 }
 
-/** Parses a shortinfo/fullinfo message; throws StreamInfoError naming the field at fault. */
-export function parseInfoXml(text: string, origin = 'stream info'): ParsedInfo {
+/** The root element of an XML document, or the parser's complaint (its first line). */
+export function parseXmlRoot(text: string): Element | string {
   const errors: string[] = [];
   let doc: Document;
   try {
@@ -105,12 +105,20 @@ export function parseInfoXml(text: string, origin = 'stream info'): ParsedInfo {
       },
     }).parseFromString(text.replace(/^\uFEFF/, ''), 'text/xml');
   } catch (e) {
-    throw new StreamInfoError(`${origin}: not an LSL <info> document (${(e as Error).message.split('\n')[0]})`);
+    return (e as Error).message.split('\n')[0];
   }
-  const root = doc.documentElement;
-  if (errors.length > 0 || !root || root.nodeName !== 'info') {
-    throw new StreamInfoError(`${origin}: not an LSL <info> document${errors.length ? ` (${errors[0]})` : ''}`);
+  if (errors.length > 0) return errors[0].split('\n')[0];
+  return doc.documentElement ?? 'no root element';
+}
+
+/** Parses a shortinfo/fullinfo message; throws StreamInfoError naming the field at fault. */
+export function parseInfoXml(text: string, origin = 'stream info'): ParsedInfo {
+  const parsed = parseXmlRoot(text);
+  if (typeof parsed === 'string' || parsed.nodeName !== 'info') {
+    throw new StreamInfoError(`${origin}: not an LSL <info> document${typeof parsed === 'string' ? ` (${parsed})` : ''}`);
   }
+  const root = parsed;
+  const doc = root.ownerDocument!;
   const child = (name: string): string => {
     for (let n = root.firstChild; n; n = n.nextSibling) if (n.nodeName === name) return (n.textContent ?? '').trim();
     return '';
