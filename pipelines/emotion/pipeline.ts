@@ -6,6 +6,7 @@ import { normalizeFeatures } from '../../src/features/feature-normalizer.js';
 import { argmax } from '../../src/ml/softmax.js';
 import type { Chunk } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';
+import { onFirstChunk, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
 import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
 import { writeFrameVector, frameLength } from './feature-sequences.js';
 import { loadEmotionDataset } from './load-dataset.js';
@@ -87,7 +88,7 @@ export async function emotionModelFor(settings: EmotionSettings, log: (line: str
   return model;
 }
 
-export interface EmotionPipelineOptions {
+export interface EmotionPipelineOptions extends Omit<PipelineHooks, 'decodeFrom'> {
   log?: (line: string) => void;
   /** The model to use, when the caller obtains it (a session keeps its model across restarts). */
   model?: Promise<EmotionModel>;
@@ -114,6 +115,8 @@ export function emotionPipeline(source: Source, settings: EmotionSettings, opts:
           throw new Error(`the emotion model was trained at ${model.file.sampleRate} Hz but stream "${source.info.name}" runs at ${source.info.sampleRate} Hz`);
         }
         const classes = model.targets.flatMap((t) => model.decoders[t]!.classes.map((c) => `${t}:${c}`));
+        opts.onModel?.(model.toJSON());
+        const started = opts.onStart;
         return concat(
           of<EmotionEvent>({
             kind: 'status',
@@ -122,6 +125,13 @@ export function emotionPipeline(source: Source, settings: EmotionSettings, opts:
             classes,
           }),
           source.chunks$.pipe(
+            onFirstChunk(
+              started &&
+                ((n) => {
+                  started('input', n);
+                  started('decode', n);
+                }),
+            ),
             decodeEmotion(model, settings),
             map((emotion): EmotionEvent => ({ kind: 'emotion', emotion })),
           ),

@@ -1,6 +1,7 @@
 import { concat, defer, map, Observable, of, switchMap, tap } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import type { Source } from '../../devices/open-source.js';
+import { onFirstChunk, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
 import { synthesizeMegDataset } from '../../devices/synthetic/meg-images.js';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { EpochFeatures } from '../../src/retrieval/epoch-features.js';
@@ -52,7 +53,11 @@ export async function megModelFor(settings: MegImageSettings, channelsWanted: nu
 }
 
 /** Decodes every image-onset epoch of the live stream into the top-k gallery images. */
-export function megImagePipeline(source: Source, settings: MegImageSettings, opts: { log?: (line: string) => void; model?: Promise<MegImageModel> } = {}): Observable<MegEvent> {
+export function megImagePipeline(
+  source: Source,
+  settings: MegImageSettings,
+  opts: Omit<PipelineHooks, 'decodeFrom'> & { log?: (line: string) => void; model?: Promise<MegImageModel> } = {},
+): Observable<MegEvent> {
   const info = source.info;
   return concat(
     of<MegEvent>({ kind: 'status', state: 'calibrating', detail: settings.calibration.from === 'model' ? `loading ${settings.calibration.path}` : `training ${settings.decoder.kind} on simulated MEG` }),
@@ -68,9 +73,18 @@ export function megImagePipeline(source: Source, settings: MegImageSettings, opt
         const query = new Float32Array(model.features.size);
         let seq = 0;
         let lastReceived = 0;
+        opts.onModel?.(model.toJSON());
+        const started = opts.onStart;
         return concat(
           of<MegEvent>({ kind: 'status', state: 'running', detail: `retrieving the top ${settings.topK} of ${model.gallery.size} images with ${model.decoder.kind}` }),
           source.chunks$.pipe(
+            onFirstChunk(
+              started &&
+                ((n) => {
+                  started('input', n);
+                  started('decode', n);
+                }),
+            ),
             // An epoch is emitted while the chunk that completes it is processed: its latency runs
             // from that chunk's arrival.
             tap((c) => (lastReceived = c.receivedAt)),

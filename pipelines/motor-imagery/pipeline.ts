@@ -9,6 +9,7 @@ import type { Decision } from '../../src/stream/decision.js';
 import type { MarkerInjector } from '../../src/stream/marker-injector.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';
+import { fromSample, onFirstChunk, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
 import { loadRecording } from '../../devices/open-source.js';
 import { epochsFromRecording, preprocessingOf, resolveChannels, trainModel } from './calibrate.js';
 import { MotorImageryModel } from './model.js';
@@ -32,7 +33,7 @@ export type PipelineEvent =
   | { kind: 'cue'; label: string; marker: string; time: number }
   | { kind: 'decision'; decision: Decision | ControlledDecision };
 
-export interface PipelineOptions {
+export interface PipelineOptions extends PipelineHooks {
   /** Markers from outside the signal (e.g. a game's cues over WebSocket), merged into the stream. */
   markers?: MarkerInjector;
 }
@@ -72,7 +73,9 @@ export function assertModelFits(model: MotorImageryModel, info: StreamInfo): voi
 export function motorImageryPipeline(source: Source, settings: MotorImagerySettings, opts: PipelineOptions = {}): Observable<PipelineEvent> {
   const cal = settings.calibration;
   const classes = [...new Set(Object.values(settings.events))].sort();
-  let chunks$ = opts.markers ? source.chunks$.pipe(opts.markers.operator()) : source.chunks$;
+  const reportStart = opts.onStart;
+  let chunks$ = source.chunks$.pipe(onFirstChunk(reportStart && ((n) => reportStart('input', n))));
+  if (opts.markers) chunks$ = chunks$.pipe(opts.markers.operator());
   if (cal.from === 'stream' && cal.cues === 'generator') {
     // The generated cue markers carry the keys of `events`, so epoching treats them as any cue.
     chunks$ = withGeneratedCues(chunks$, cueSchedule(Object.keys(settings.events), cal.trialsPerClass, cal.generator));
@@ -102,10 +105,12 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
           map(({ m, n }): PipelineEvent => {
             model.decoder.dispose?.();
             model = m;
+            opts.onModel?.(m.toJSON());
             return { kind: 'status', state: 'running', detail: `retrained on ${n} trials`, calibrationAccuracy: m.file.calibrationAccuracy, classes: m.classes };
           }),
         )
       : EMPTY;
+    opts.onModel?.(first.toJSON());
     return concat(
       of<PipelineEvent>({
         kind: 'status',
@@ -116,6 +121,8 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
       }),
       merge(
         pre$.pipe(
+          fromSample(opts.decodeFrom),
+          onFirstChunk(reportStart && ((n) => reportStart('decode', n))),
           classifyWindows(() => model, settings.window),
           control,
           map((decision): PipelineEvent => ({ kind: 'decision', decision })),

@@ -8,6 +8,9 @@ import { startSession } from '../session/run-session.js';
 import { projectPath } from '../util/project-path.js';
 import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
+import { recordSource } from './record.js';
+import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
+import { exportEdfFromRecording } from '../session/export-edf.js';
 import { evaluateEmotionCli, isEmotionPipeline, type EmotionCliOptions } from './evaluate-emotion.js';
 import { evaluateMegCli, isMegPipeline, type MegCliOptions } from './evaluate-meg.js';
 import { evaluateMotorImagery, TASK_RUNS, type CrossValidation, type MotorTask } from '../../pipelines/motor-imagery/evaluate.js';
@@ -56,8 +59,8 @@ program
 
 program
   .command('replay')
-  .description('replay a recording through the motor-imagery pipeline, decisions over WebSocket')
-  .argument('<file>', 'an EDF/EDF+/BDF file (or any source URI)')
+  .description('replay a recording, decisions over WebSocket: a neurorx session recording (.xdf) through its recorded config and model; any other recording through the motor-imagery pipeline')
+  .argument('<file>', 'a neurorx session recording (.xdf), an EDF/EDF+/BDF/XDF file (or any source URI)')
   .option('--speed <x>', 'pace: 1 = real time, "max" = as fast as possible', speedArg, 1)
   .option('--chunk <n>', 'samples per chunk', number('--chunk'), 16)
   .option('--loop', 'start over at the end', false)
@@ -66,7 +69,20 @@ program
   .option('--model <path>', 'use a saved model instead of calibrating')
   .option('--channels <labels>', 'comma-separated channels (default: every EEG channel)')
   .option('--port <n>', 'WebSocket/HTTP port', number('--port'), 8765)
-  .action(async (file: string, o: { speed: number | 'max'; chunk: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number }) => {
+  .option('--check', 'a neurorx session recording (.xdf): replay it headless, as fast as possible, and compare with the decisions recorded live (exit 1 on any difference)', false)
+  .option('--out <file>', 'a neurorx session recording: replay it headless and write the decisions, one canonical JSON line each (no latencyMs)')
+  .option('--config <file>', 'with --check/--out: decode with this config instead of the recorded one')
+  .option('--json', 'with --check: print the report as JSON', false)
+  .action(async (file: string, o: { speed: number | 'max'; chunk: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number; check: boolean; out?: string; config?: string; json: boolean }) => {
+    if (o.check || o.out) {
+      process.exitCode = await replayRecordingCli(file, { check: o.check, out: o.out, config: o.config ? await loadConfig(o.config) : undefined, model: o.model, chunk: o.chunk, json: o.json });
+      return;
+    }
+    const recorded = o.events || o.calibrate || o.channels ? undefined : await sessionReplayConfig(file, o);
+    if (recorded) {
+      await runUntilDone(recorded);
+      return;
+    }
     const uri = asSourceUri(file);
     const events = o.events ? parseEvents(o.events) : await defaultEvents(uri);
     const config = parseConfig(
@@ -84,6 +100,32 @@ program
       'replay options',
     );
     await runUntilDone(config);
+  });
+
+program
+  .command('record')
+  .description('record a source (signal and markers) to XDF as it arrives, crash-safe (flushed every second)')
+  .argument('<source>', 'source URI, e.g. lsl:type=EEG, serial:cyton:/dev/ttyUSB0, synthetic:motor-imagery?seed=3, or a file')
+  .requiredOption('--out <file>', 'the XDF file to write (never overwritten unless --overwrite)')
+  .option('--seconds <n>', 'stream seconds to record (default: until Ctrl-C or the end of the source)', number('--seconds'))
+  .option('--speed <x>', 'pace of file and synthetic sources: 1 = real time, "max" = as fast as possible', speedArg, 1)
+  .option('--chunk <n>', 'samples per chunk of file and synthetic sources', number('--chunk'), 16)
+  .option('--flush <ms>', 'write to the file at least this often', number('--flush'), 1000)
+  .option('--edf', 'also export the signal and markers to EDF+ (same name, .edf) at the end', false)
+  .option('--overwrite', 'replace existing files', false)
+  .action(async (uri: string, o: { out: string; seconds?: number; speed: number | 'max'; chunk: number; flush: number; edf: boolean; overwrite: boolean }) => {
+    await recordSource(asSourceUri(uri), o.out, { seconds: o.seconds, speed: o.speed, chunk: o.chunk, flushIntervalMs: o.flush, edf: o.edf, overwrite: o.overwrite, log: (l) => console.error(l) });
+  });
+
+program
+  .command('export')
+  .description('export the signal of an XDF recording and its markers to EDF+ (for tools that do not read XDF)')
+  .argument('<recording>', 'an XDF file (a neurorx session recording or any LabRecorder file)')
+  .requiredOption('--edf <file>', 'the EDF+ file to write')
+  .option('--stream <name>', 'the signal stream (name, type or id; default: the recorded signal, or the first regular numeric stream)')
+  .option('--overwrite', 'replace an existing file', false)
+  .action(async (file: string, o: { edf: string; stream?: string; overwrite: boolean }) => {
+    console.error(await exportEdfFromRecording(file, o.edf, { overwrite: o.overwrite, ...(o.stream !== undefined ? { stream: o.stream } : {}) }));
   });
 
 program

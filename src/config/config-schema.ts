@@ -35,6 +35,15 @@ export const serverSchema = z
     }
   });
 
+export const recordSchema = z
+  .object({
+    path: z.string().min(1).describe('XDF file the session is written to; "{time}" becomes the start time, e.g. recordings/session-{time}.xdf'),
+    flushIntervalMs: z.number().int().min(50).max(60_000).default(1000).describe('samples reach the file at least this often: a killed process loses at most this much'),
+    edf: z.boolean().default(false).describe('when the session ends, also export the signal and its markers as EDF+ (same path, .edf)'),
+    overwrite: z.boolean().default(false).describe('replace an existing file (by default an existing recording is never overwritten)'),
+  })
+  .strict();
+
 /** A neurorx session: where the signal comes from, how it is decoded, where decisions go. */
 export const configSchema = z
   .object({
@@ -48,6 +57,7 @@ export const configSchema = z
       .strict(),
     pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema, megImageSettingsSchema]).describe('what decodes the signal: motor-imagery, emotion or meg-image'),
     server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
+    record: recordSchema.optional().describe('write every stream of the session (signal, markers, decisions, config, models) to XDF as it happens'),
     lsl: z
       .object({
         decisions: z.string().min(1).optional().describe('publish decisions as LSL outlets with this name (labels) and "<name>-probabilities"'),

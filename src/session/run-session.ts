@@ -2,7 +2,7 @@ import { share, tap, type Observable, type Subscription } from 'rxjs';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { DecisionOutlet } from '../../devices/lsl/lsl-sink.js';
 import { openSource, type Source } from '../../devices/open-source.js';
-import { emotionModelFor, emotionPipeline, type EmotionDecision, type EmotionEvent } from '../../pipelines/emotion/pipeline.js';
+import { emotionModelFor, emotionPipeline, type EmotionEvent } from '../../pipelines/emotion/pipeline.js';
 import type { EmotionModel } from '../../pipelines/emotion/model.js';
 import type { MegImageModel } from '../../pipelines/meg/model.js';
 import { megImagePipeline, megModelFor, type MegEvent } from '../../pipelines/meg/pipeline.js';
@@ -14,6 +14,9 @@ import { PROTOCOL_VERSION } from '../server/messages.js';
 import { BciServer } from '../server/ws-server.js';
 import { MarkerInjector } from '../stream/marker-injector.js';
 import { VERSION } from '../version.js';
+import { decodingMessage, type SessionEvent } from './event-messages.js';
+import { closeRecording, openSessionRecorder } from './record-session.js';
+import type { SessionRecorder } from './session-recorder.js';
 import { SessionStats } from './session-stats.js';
 import { SignalMonitor } from './signal-monitor.js';
 
@@ -25,6 +28,8 @@ export interface Session {
   /** Resolves when the pipeline ends (finite source) or fails; never rejects. */
   readonly done: Promise<{ error?: Error }>;
   readonly state: SessionState;
+  /** The recording, when the config asks for one. */
+  readonly recorder?: SessionRecorder;
   stop(): Promise<void>;
 }
 
@@ -46,6 +51,8 @@ const DEFAULT_TRIALS_PER_CLASS = 10;
 export async function startSession(config: Config, hooks: SessionHooks = {}): Promise<Session> {
   const log = hooks.log ?? (() => {});
   const source = await openSource(config.source.uri, config.source.replay);
+  const recorder = config.record ? openSessionRecorder(config.record, source.info, config) : undefined;
+  if (recorder) log(`recording to ${recorder.path}`);
   let state: SessionState = 'calibrating';
   let paused = false;
   let classes: string[] | undefined;
@@ -79,9 +86,12 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     log(`[${paused ? 'paused' : state}] ${detail}`);
   };
 
-  // The source is shared: pipelines come and go on top of it (see `anchor` below).
+  // The source is shared: pipelines come and go on top of it (see `anchor` below). Markers from
+  // clients join it first, so that the recording holds them with the signal.
   const live$ = source.chunks$.pipe(
+    markers.operator(),
     tap((chunk) => {
+      recorder?.signal(chunk);
       stats.chunk(chunk);
       if (!server?.wants('signal')) monitor = undefined;
       else for (const m of (monitor ??= new SignalMonitor(source.info)).push(chunk)) server.broadcast(m);
@@ -102,21 +112,28 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   // An emotion session trains (or loads) its model once; a restart only records a new baseline.
   let emotionModel: Promise<EmotionModel> | undefined;
   let megModel: Promise<MegImageModel> | undefined;
-  const run = (settings: Config['pipeline']): void => {
+  const pipelineHooks = recorder
+    ? {
+        onStart: (stage: 'input' | 'decode', firstSample: number) => recorder.entry({ kind: 'start', stage, firstSample }),
+        onModel: (model: unknown) => recorder.entry({ kind: 'model', model }),
+      }
+    : {};
+  const run = (settings: Config['pipeline'], reason = 'start'): void => {
     if (pipelineSub) {
       anchor ??= live$.subscribe({ error: () => {} });
       pipelineSub.unsubscribe();
+      recorder?.entry({ kind: 'restart', reason });
     }
     let events$: Observable<PipelineEvent | EmotionEvent | MegEvent>;
     if (settings.kind === 'emotion') {
       const reused = emotionModel !== undefined;
       emotionModel ??= emotionModelFor(settings, log);
-      events$ = emotionPipeline(liveSource, settings, { log, model: emotionModel, reused });
+      events$ = emotionPipeline(liveSource, settings, { log, model: emotionModel, reused, ...pipelineHooks });
     } else if (settings.kind === 'meg-image') {
       megModel ??= megModelFor(settings, source.info.channels.length, source.info.sampleRate, log);
-      events$ = megImagePipeline(liveSource, settings, { log, model: megModel });
+      events$ = megImagePipeline(liveSource, settings, { log, model: megModel, ...pipelineHooks });
     } else {
-      events$ = motorImageryPipeline(liveSource, settings, { markers });
+      events$ = motorImageryPipeline(liveSource, settings, pipelineHooks);
     }
     pipelineSub = events$.subscribe({
       next: (event) => onEvent(event),
@@ -131,20 +148,22 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     });
   };
 
-  const onEvent = (event: PipelineEvent | EmotionEvent | MegEvent): void => {
+  const onEvent = (event: SessionEvent): void => {
     let message: ServerMessage | undefined;
+    const decoded = decodingMessage(event);
+    // The recording keeps every decision, paused or not: pausing only stops their delivery.
+    if (decoded && recorder) recorder.message(decoded, 'timestamp' in decoded ? decoded.timestamp : undefined);
     if (event.kind === 'retrieval') {
-      const r = event.retrieval;
-      stats.decision(r.latencyMs);
-      if (!paused) message = { type: 'retrieval', seq: r.seq, timestamp: r.timestamp, latencyMs: r.latencyMs, shown: r.shown, topK: r.topK.map(({ id, label, score }) => ({ id, ...(label ? { label } : {}), score })) };
+      stats.decision(event.retrieval.latencyMs);
+      if (!paused) message = decoded;
     } else if (event.kind === 'emotion') {
       stats.decision(event.emotion.latencyMs);
-      if (!paused) message = emotionMessageOf(event.emotion);
+      if (!paused) message = decoded;
     } else if (event.kind === 'decision') {
       const d = event.decision;
       stats.decision(d.latencyMs);
       if (!paused) {
-        server?.broadcast({ type: 'decision', ...d });
+        server?.broadcast(decoded!);
         decisionOutlet?.push(d);
         if ('command' in d && d.command !== undefined) {
           message = { type: 'command', command: d.command, label: d.candidate ?? d.label, seq: d.seq, timestamp: d.timestamp };
@@ -152,7 +171,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         }
       }
     } else if (event.kind === 'cue') {
-      message = { type: 'cue', label: event.label, marker: event.marker, timestamp: event.time };
+      message = decoded;
     } else {
       // Emotion status events carry a subset of the motor-imagery ones' fields.
       const st: Extract<PipelineEvent, { kind: 'status' }> = event;
@@ -168,6 +187,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         ...(st.calibrationAccuracy !== undefined ? { calibrationAccuracy: st.calibrationAccuracy } : {}),
         ...(classes ? { classes } : {}),
       };
+      recorder?.message(message);
       log(`[${st.state}] ${st.detail}${st.calibrationAccuracy != null ? ` (calibration accuracy ${st.calibrationAccuracy.toFixed(3)})` : ''}`);
       if (st.classes && config.pipeline.kind === 'motor-imagery' && config.lsl?.decisions && !opening) openDecisionOutlet(st.classes, config.lsl.decisions);
     }
@@ -190,6 +210,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   };
 
   const control = (m: ClientMessage): void => {
+    recorder?.entry({ kind: 'control', message: m });
     switch (m.type) {
       case 'marker':
         markers.push(m.value, m.time);
@@ -207,19 +228,19 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         if (config.pipeline.kind === 'emotion') {
           // The emotion model is subject-independent: calibrating means a new resting baseline.
           if (m.action === 'stop') status('an emotion session calibrates only its resting baseline: nothing to stop');
-          else run(config.pipeline);
+          else run(config.pipeline, 'calibration start: new resting baseline');
           return;
         }
         if (m.action === 'stop') {
           status('calibration stopped: back to the configured decoder');
-          run(config.pipeline);
+          run(config.pipeline, 'calibration stop');
           return;
         }
         const configured = config.pipeline.calibration;
         const trialsPerClass = m.trialsPerClass ?? (configured.from === 'stream' ? configured.trialsPerClass : DEFAULT_TRIALS_PER_CLASS);
         const calibration = calibrationSchema.parse(configured.from === 'stream' ? { ...configured, trialsPerClass } : { from: 'stream', trialsPerClass });
         state = 'calibrating';
-        run({ ...config.pipeline, calibration, saveModel: undefined });
+        run({ ...config.pipeline, calibration, saveModel: undefined }, 'calibration start');
         return;
       }
       default:
@@ -236,36 +257,28 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   statsTimer.unref();
   run(config.pipeline);
   const theServer = server;
+  let stopping: Promise<void> | undefined;
   return {
     server: theServer,
     source,
     done,
+    ...(recorder ? { recorder } : {}),
     get state() {
       return paused ? 'paused' : state;
     },
-    async stop() {
-      clearInterval(statsTimer);
-      pipelineSub?.unsubscribe();
-      anchor?.unsubscribe();
-      // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
-      void emotionModel?.then((m) => m.dispose(), () => {});
-      void megModel?.then((m) => m.dispose(), () => {});
-      await (await opening)?.close();
-      await theServer.close();
+    stop() {
+      return (stopping ??= stopAll());
     },
   };
-}
-
-/** The WebSocket form of an emotion estimate. */
-function emotionMessageOf(e: EmotionDecision): ServerMessage {
-  const axis = (a: EmotionDecision['valence']) => (a ? { label: a.label, score: a.score } : undefined);
-  return {
-    type: 'emotion',
-    seq: e.seq,
-    timestamp: e.timestamp,
-    latencyMs: e.latencyMs,
-    ...(e.valence ? { valence: axis(e.valence) } : {}),
-    ...(e.arousal ? { arousal: axis(e.arousal) } : {}),
-    probabilities: { ...(e.valence ? { valence: { ...e.valence.probabilities } } : {}), ...(e.arousal ? { arousal: { ...e.arousal.probabilities } } : {}) },
-  };
+  async function stopAll(): Promise<void> {
+    clearInterval(statsTimer);
+    pipelineSub?.unsubscribe();
+    anchor?.unsubscribe();
+    // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
+    void emotionModel?.then((m) => m.dispose(), () => {});
+    void megModel?.then((m) => m.dispose(), () => {});
+    await (await opening)?.close();
+    await theServer.close();
+    if (recorder && config.record) await closeRecording(recorder, config.record, log);
+  }
 }

@@ -1,0 +1,72 @@
+import { openSource } from '../../devices/open-source.js';
+import { exportEdfFromRecording } from '../session/export-edf.js';
+import { SessionRecorder } from '../session/session-recorder.js';
+import type { Chunk } from '../stream/types.js';
+import { lastSampleTime } from '../stream/types.js';
+
+export interface RecordOptions {
+  /** Stream seconds to record; undefined = until the source ends or the process is stopped. */
+  seconds?: number;
+  speed: number | 'max';
+  chunk: number;
+  flushIntervalMs: number;
+  edf: boolean;
+  overwrite: boolean;
+  log: (line: string) => void;
+}
+
+/**
+ * `neurorx record`: writes a source's signal and markers to XDF as they arrive (with a session
+ * stream naming the source), for `seconds` of stream or until SIGINT/SIGTERM or the source's end.
+ * Resolves with the number of samples written; a source error ends the recording with what was
+ * received so far, then rejects.
+ */
+export async function recordSource(uri: string, out: string, o: RecordOptions): Promise<{ samples: number; seconds: number }> {
+  const source = await openSource(uri, { speed: o.speed, chunkSize: o.chunk });
+  const rate = source.info.sampleRate;
+  const target = o.seconds !== undefined ? Math.round(o.seconds * rate) : Infinity;
+  if (!(target > 0)) throw new Error(`--seconds must be positive, got ${o.seconds}`);
+  const recorder = new SessionRecorder(out, source.info, { source: uri, flushIntervalMs: o.flushIntervalMs, overwrite: o.overwrite });
+  o.log(`recording ${source.info.name} (${source.info.channels.length} ch @ ${rate} Hz) from ${uri} to ${out}${o.seconds !== undefined ? ` for ${o.seconds} s` : ' until stopped'}`);
+  let failure: Error | undefined;
+  await new Promise<void>((resolve) => {
+    const sub = source.chunks$.subscribe({
+      next(chunk) {
+        const left = target - recorder.sampleCount;
+        recorder.signal(chunk.samples > left ? firstSamples(chunk, left) : chunk);
+        if (recorder.sampleCount >= target) {
+          sub?.unsubscribe();
+          resolve();
+        }
+      },
+      error(e: Error) {
+        failure = e;
+        resolve();
+      },
+      complete: () => resolve(),
+    });
+    const stop = (): void => {
+      sub.unsubscribe();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  recorder.close();
+  const seconds = recorder.sampleCount / rate;
+  o.log(`recorded ${recorder.sampleCount} samples (${seconds.toFixed(2)} s) to ${out}`);
+  if (o.edf) {
+    const edf = out.replace(/\.xdf$/i, '') + '.edf';
+    o.log(`exported ${await exportEdfFromRecording(out, edf, { overwrite: o.overwrite })}`);
+  }
+  if (failure) throw new Error(`source failed after ${recorder.sampleCount} samples (kept in ${out}): ${failure.message}`);
+  return { samples: recorder.sampleCount, seconds };
+}
+
+/** The first `n` samples of a chunk, with the markers up to the last of them. */
+function firstSamples(chunk: Chunk, n: number): Chunk {
+  const nCh = chunk.info.channels.length;
+  const cut: Chunk = { ...chunk, samples: n, data: chunk.data.subarray(0, n * nCh), ...(chunk.timestamps ? { timestamps: chunk.timestamps.subarray(0, n) } : {}) };
+  const end = lastSampleTime(cut);
+  return { ...cut, markers: chunk.markers.filter((m) => m.time <= end) };
+}

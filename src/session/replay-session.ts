@@ -1,0 +1,185 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { lastValueFrom, map, toArray, type Observable } from 'rxjs';
+import { performance } from 'node:perf_hooks';
+import type { Source } from '../../devices/open-source.js';
+import { pacedChunks, type Produced } from '../../devices/paced-source.js';
+import { firstMarkerFrom } from '../../devices/file/replay.js';
+import { emotionModelFor, emotionPipeline } from '../../pipelines/emotion/pipeline.js';
+import { megImagePipeline, megModelFor } from '../../pipelines/meg/pipeline.js';
+import { motorImageryPipeline } from '../../pipelines/motor-imagery/pipeline.js';
+import type { Config } from '../config/config-schema.js';
+import type { ServerMessage } from '../server/messages.js';
+import type { Marker } from '../stream/types.js';
+import { canonicalDecisionLine, DECISION_TYPES, decodingMessage, type SessionEvent } from './event-messages.js';
+import { signalInfo, type RecordedSession } from './recorded-session.js';
+
+export interface ReplayDecisionsOptions {
+  /** Replace the recorded config (its pipeline settings; the source is always the recording). */
+  config?: Config;
+  /** Decode with this saved model instead of the one recorded. */
+  modelPath?: string;
+  /** Samples per replayed chunk (the output does not depend on it). Default 32. */
+  chunkSize?: number;
+  log?: (line: string) => void;
+}
+
+export interface ReplayResult {
+  /** The decoder's output messages (decision, emotion, retrieval), in order. */
+  readonly messages: readonly ServerMessage[];
+  /** The same as canonical lines (JSON without latencyMs): identical runs give identical lines. */
+  readonly lines: readonly string[];
+  /** What the replay could not reproduce of the live run (a restart, a second model). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Replays a recorded session through its pipeline as fast as possible, headless: the recorded
+ * samples with their exact timestamps and markers, from the sample the live pipeline started at,
+ * decoded by the model the live session used (written to a temporary file and loaded as a saved
+ * model), with the decoder starting where it started live. Deterministic: the same recording and
+ * model give the same decisions, byte for byte, whatever the chunk size or machine load.
+ */
+export async function replayDecisions(rec: RecordedSession, options: ReplayDecisionsOptions = {}): Promise<ReplayResult> {
+  const config = options.config ?? rec.config;
+  if (!config) throw new Error(`${rec.path}: no config recorded; give one (--config)`);
+  const notes: string[] = [];
+  if (rec.restarts.length > 0) notes.push(`the live pipeline restarted ${rec.restarts.length} time(s) (${rec.restarts.map((r) => `${r.reason} at ${r.time.toFixed(3)} s`).join('; ')}); the replay runs it once`);
+  if (rec.models.length > 1 && !options.modelPath) notes.push(`${rec.models.length} models decoded live (retraining or restarts); the replay uses the first`);
+  const tmp = await mkdtemp(path.join(tmpdir(), 'neurorx-replay-'));
+  try {
+    const modelPath = options.modelPath ?? (await writeRecordedModel(rec, tmp));
+    const settings = withSavedModel(config.pipeline, modelPath, rec.path);
+    const source = recordedSource(rec, options.chunkSize ?? 32);
+    const log = options.log ?? (() => {});
+    let events$: Observable<SessionEvent>;
+    let dispose = (): void => {};
+    if (settings.kind === 'emotion') {
+      const model = await emotionModelFor(settings, log);
+      dispose = () => model.dispose();
+      events$ = emotionPipeline(source, settings, { log, model: Promise.resolve(model) });
+    } else if (settings.kind === 'meg-image') {
+      const model = await megModelFor(settings, source.info.channels.length, source.info.sampleRate, log);
+      dispose = () => model.dispose();
+      events$ = megImagePipeline(source, settings, { log, model: Promise.resolve(model) });
+    } else {
+      const decodeFrom = rec.starts.decode !== undefined && rec.starts.decode !== rec.starts.input ? rec.starts.decode : undefined;
+      events$ = motorImageryPipeline(source, settings, { decodeFrom });
+    }
+    try {
+      const events = await lastValueFrom(events$.pipe(toArray()));
+      const messages = events.map(decodingMessage).filter((m): m is ServerMessage => m !== undefined && DECISION_TYPES.includes(m.type));
+      return { messages, lines: messages.map(canonicalDecisionLine), notes };
+    } finally {
+      dispose();
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Writes the first model the live session decoded with into `dir`; its path (undefined when none was recorded). */
+export async function writeRecordedModel(rec: RecordedSession, dir: string): Promise<string | undefined> {
+  if (rec.models.length === 0) return undefined;
+  const file = path.join(dir, 'model.json');
+  await writeFile(file, JSON.stringify(rec.models[0].model));
+  return file;
+}
+
+/** The pipeline settings with the calibration replaced by a saved model (when there is one). */
+export function withSavedModel(settings: Config['pipeline'], modelPath: string | undefined, origin: string): Config['pipeline'] {
+  if (modelPath) {
+    if (settings.kind === 'motor-imagery') return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined };
+    return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined };
+  }
+  if (settings.kind === 'motor-imagery' && settings.calibration.from === 'stream') {
+    throw new Error(`${origin}: the live session calibrated on its own stream but no model was recorded (it never finished calibrating); nothing to replay`);
+  }
+  return settings; // calibration from a recording or a dataset: trained again, deterministically
+}
+
+/** The recorded decision messages (decision, emotion, retrieval) as canonical lines. */
+export function recordedDecisionLines(rec: RecordedSession): string[] {
+  return rec.messages.filter((m) => DECISION_TYPES.includes(m.message.type as ServerMessage['type'])).map((m) => canonicalDecisionLine(m.message));
+}
+
+/**
+ * The recording as a source: its samples with their recorded timestamps, from the sample the live
+ * pipeline started at, each marker in the chunk whose span holds its time.
+ */
+export function recordedSource(rec: RecordedSession, chunkSize: number): Source {
+  const s = rec.signal;
+  const nCh = s.channelCount;
+  const info = signalInfo(rec);
+  const start = Math.max(0, (rec.starts.input ?? rec.firstSample) - rec.firstSample);
+  const stamps = s.timeStamps;
+  const total = s.sampleCount;
+  const markers = rec.markers;
+  const firstMarker = (t: number): number => firstMarkerFrom(markers, t);
+  const chunks$ = pacedChunks(
+    info,
+    (first, max): Produced | undefined => {
+      const from = start + first;
+      if (from >= total) return undefined;
+      const n = Math.min(max, total - from);
+      // Markers before the first replayed sample ride on the first chunk, as they would have live.
+      const lo = first === 0 && start === 0 ? 0 : firstMarker(stamps[from]);
+      const hi = from + n < total ? firstMarker(stamps[from + n]) : markers.length;
+      const ms: Marker[] = markers.slice(lo, hi);
+      return { data: rec.data.subarray(from * nCh, (from + n) * nCh), samples: n, time: stamps[from], markers: ms };
+    },
+    { speed: 'max', chunkSize },
+  );
+  // pacedChunks numbers samples from 0; the live run numbered them from the recording's first.
+  const offset = rec.firstSample + start;
+  return {
+    uri: `file:${rec.path}`,
+    info,
+    finite: true,
+    chunks$: chunks$.pipe(
+      map((c) => ({ ...c, firstSample: c.firstSample + offset, timestamps: stamps.subarray(start + c.firstSample, start + c.firstSample + c.samples), receivedAt: performance.now() })),
+    ),
+  };
+}
+
+export interface DecisionDifference {
+  readonly index: number;
+  readonly live?: string;
+  readonly replay?: string;
+  /** Top-level fields whose values differ. */
+  readonly fields: readonly string[];
+}
+
+export interface CheckReport {
+  readonly live: number;
+  readonly replay: number;
+  readonly identical: number;
+  readonly differences: number;
+  /** The first differences (at most `limit`). */
+  readonly first: readonly DecisionDifference[];
+}
+
+/** Compares the live decision lines with a replay's, in order. */
+export function compareDecisionLines(live: readonly string[], replay: readonly string[], limit = 10): CheckReport {
+  const n = Math.max(live.length, replay.length);
+  let identical = 0;
+  const first: DecisionDifference[] = [];
+  let differences = 0;
+  for (let i = 0; i < n; i++) {
+    if (live[i] === replay[i]) {
+      identical++;
+      continue;
+    }
+    differences++;
+    if (first.length < limit) first.push({ index: i, live: live[i], replay: replay[i], fields: differingFields(live[i], replay[i]) });
+  }
+  return { live: live.length, replay: replay.length, identical, differences, first };
+}
+
+function differingFields(a: string | undefined, b: string | undefined): string[] {
+  if (a === undefined || b === undefined) return ['(missing)'];
+  const x = JSON.parse(a) as Record<string, unknown>;
+  const y = JSON.parse(b) as Record<string, unknown>;
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]));
+}
