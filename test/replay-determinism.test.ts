@@ -7,6 +7,10 @@ import { readRecordedSession } from '../src/session/recorded-session.js';
 import { compareDecisionLines, recordedDecisionLines, replayDecisions } from '../src/session/replay-session.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { until } from './helpers/ws-client.js';
+import { map, take } from 'rxjs';
+import { openSource, type Source } from '../devices/open-source.js';
+import type { Chunk } from '../src/stream/types.js';
+import { Random } from '../src/util/random.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-determinism-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +31,34 @@ async function expectDeterministicReplay(file: string, minimum: number): Promise
   expect(runs[1]).toBe(runs[0]);
   expect(runs[2]).toBe(runs[0]);
   expect(compareDecisionLines(live, runs[0].split('\n'))).toMatchObject({ differences: 0, identical: live.length });
+}
+
+/** A recorded MEG image session on simulated MEG (24 sensors at 200 Hz, 40 images, ridge decoder). */
+function megSession(file: string) {
+  return parseConfig({
+    source: { uri: 'synthetic:meg?seed=2&channels=24&rate=200&images=40', replay: { speed: 'max', chunkSize: 20 } },
+    pipeline: { kind: 'meg-image', decoder: { kind: 'meg-ridge' }, calibration: { from: 'synthetic', images: 40, seed: 2 } },
+    server: { port: 0 },
+    record: { path: file },
+  });
+}
+
+/**
+ * A source like an LSL inlet's: chunks of varying size whose per-sample timestamps jitter (up to
+ * 40 % of a sample period) around the nominal clock, from a simulator.
+ */
+async function jitteredSource(uri: string, chunks: number): Promise<Source> {
+  const base = await openSource(uri, { speed: 'max', chunkSize: 7 });
+  const random = new Random(99);
+  const rate = base.info.sampleRate;
+  const chunks$ = base.chunks$.pipe(
+    take(chunks),
+    map((c): Chunk => {
+      const timestamps = Float64Array.from({ length: c.samples }, (_, s) => 100 + (c.firstSample + s) / rate + random.uniform() * 0.4 / rate);
+      return { ...c, time: timestamps[0], timestamps, markers: c.markers.map((m) => ({ ...m, time: m.time + 100 })) };
+    }),
+  );
+  return { ...base, finite: true, chunks$ };
 }
 
 describe('deterministic replay of emotion and MEG sessions (TensorFlow.js-free decoders)', () => {
@@ -52,17 +84,30 @@ describe('deterministic replay of emotion and MEG sessions (TensorFlow.js-free d
 
   it('a MEG image session: the top-5 images of every onset reproduced byte for byte', async () => {
     const file = path.join(dir, 'meg.xdf');
-    const config = parseConfig({
-      source: { uri: 'synthetic:meg?seed=2&channels=24&rate=200&images=40', replay: { speed: 'max', chunkSize: 20 } },
-      pipeline: { kind: 'meg-image', decoder: { kind: 'meg-ridge' }, calibration: { from: 'synthetic', images: 40, seed: 2 } },
-      server: { port: 0 },
-      record: { path: file },
-    });
+    const config = megSession(file);
     let retrievals = 0;
     session = await startSession(config, { onEvent: (e) => void (e.kind === 'retrieval' && retrievals++) });
     await until(() => retrievals >= 30, 60_000);
     await session.stop();
     session = undefined;
     await expectDeterministicReplay(file, 30);
+  }, 120_000);
+
+  it('with jittered LSL-like timestamps, the replay hands the pipeline the live chunks and reproduces every retrieval', async () => {
+    const file = path.join(dir, 'meg-jitter.xdf');
+    const config = megSession(file);
+    session = await startSession(config, { source: await jitteredSource(config.source.uri, 1500) });
+    expect((await session.done).error).toBeUndefined();
+    await session.stop();
+    session = undefined;
+    const rec = await readRecordedSession(file);
+    expect(rec.chunks?.samples.length).toBe(1500);
+    expect(rec.signal.timeStamps[1] - rec.signal.timeStamps[0]).not.toBe(1 / 200); // really jittered
+    const live = recordedDecisionLines(rec);
+    expect(live.length).toBeGreaterThanOrEqual(40);
+    const runs = [(await replayDecisions(rec)).lines.join('\n'), (await replayDecisions(rec)).lines.join('\n'), (await replayDecisions(rec)).lines.join('\n')];
+    expect(runs[1]).toBe(runs[0]);
+    expect(runs[2]).toBe(runs[0]);
+    expect(compareDecisionLines(live, runs[0].split('\n'))).toMatchObject({ differences: 0, identical: live.length });
   }, 120_000);
 });

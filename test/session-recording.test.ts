@@ -71,8 +71,13 @@ describe('recording a live session to XDF, replaying it deterministically', () =
     expect(live.length).toBe(Math.floor((source.samples - 320) / 40) + 1);
     expect(rec.messages.some((m) => m.message.type === 'status')).toBe(true);
 
-    // Three replays (different chunk sizes) give the same bytes, and the same as live.
-    const runs = await Promise.all([1, 2, 3].map(async (k) => (await replayDecisions(rec, { chunkSize: [7, 32, 500][k - 1] })).lines.join('\n')));
+    // the live chunking is kept: 16-sample chunks, the markers that rode on each
+    expect(rec.chunks!.samples.reduce((a, b) => a + b, 0)).toBe(source.samples);
+    expect([...new Set(rec.chunks!.samples.subarray(0, -1))]).toEqual([16]);
+    expect(rec.chunks!.markers.reduce((a, b) => a + b, 0)).toBe(source.markers.length);
+
+    // Three replays (the live chunks, then the signal cut anew) give the same bytes, and the same as live.
+    const runs = await Promise.all([undefined, 7, 500].map(async (chunkSize) => (await replayDecisions(rec, { chunkSize })).lines.join('\n')));
     expect(runs[1]).toBe(runs[0]);
     expect(runs[2]).toBe(runs[0]);
     const report = compareDecisionLines(live, runs[0].split('\n'));
@@ -180,8 +185,10 @@ describe('recording a live session to XDF, replaying it deterministically', () =
     }
     const sizeBeforeKill = statSync(killed).size;
     await new Promise((r) => setTimeout(r, 100));
+    const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    expect(child.exitCode).toBeNull(); // still recording when killed
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     const bytes = readFileSync(killed);
     expect(bytes.length).toBeGreaterThanOrEqual(sizeBeforeKill);
     const doc = parseXdf(bytes, exact);

@@ -83,8 +83,9 @@ export function chunkHeader(tag: XdfTag, contentBytes: number): Buffer {
 
 /**
  * The types (and names) of the streams in which a neurorx session recording keeps its own record:
- * the decisions (WebSocket messages as JSON) and the session log (config, models, controls). They
- * are not markers of the signal.
+ * the decisions (WebSocket messages as JSON), the session log (config, models, controls) and the
+ * live chunking of the signal. They are neither markers nor signals.
  */
 export const NEURORX_DECISIONS_STREAM = 'neurorx-decisions';
 export const NEURORX_SESSION_STREAM = 'neurorx-session';
+export const NEURORX_CHUNKS_STREAM = 'neurorx-chunks';

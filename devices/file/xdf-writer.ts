@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, openSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, writevSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { FORMAT_BYTES, type ChannelFormat } from '../lsl/channel-format.js';
@@ -83,7 +83,7 @@ export class XdfWriter {
     this.fd = openSync(path, options.overwrite ? 'w' : 'wx');
     const header = `<?xml version="1.0"?>\n<info>\n\t<version>1.0</version>\n\t<datetime>${new Date().toISOString()}</datetime>\n\t<writer>neurorx</writer>\n</info>\n`;
     this.queue.push(XDF_MAGIC, ...xmlChunk(XdfTag.FileHeader, undefined, header));
-    this.writeQueued(false);
+    this.writeQueued('no');
     this.timer = setInterval(() => {
       try {
         this.flush();
@@ -128,7 +128,7 @@ export class XdfWriter {
     });
     this.streams.push({ id, spec, channels: spec.channels.length, pending: Buffer.allocUnsafe(4096), pendingBytes: 0, pendingSamples: 0, last: NaN, first: NaN, count: 0, offsets: [] });
     this.queue.push(...xmlChunk(XdfTag.StreamHeader, id, xml));
-    this.writeQueued(false);
+    this.writeQueued('no');
     return id;
   }
 
@@ -144,37 +144,49 @@ export class XdfWriter {
     if ((values as ArrayLike<unknown>).length < (from + count) * nCh) {
       throw new RangeError(`stream "${s.spec.name}": ${count} samples of ${nCh} channels from sample ${from} need ${(from + count) * nCh} values, got ${(values as ArrayLike<unknown>).length}`);
     }
+    if (timestamps.length < from + count) throw new RangeError(`stream "${s.spec.name}": ${count} samples from sample ${from} need ${from + count} timestamps, got ${timestamps.length}`);
+    for (let i = from; i < from + count; i++) {
+      const sampleStart = s.pendingBytes;
+      try {
+        this.encodeSample(s, values, timestamps[i], i);
+      } catch (e) {
+        s.pendingBytes = sampleStart; // a value out of the format's range: nothing of that sample stays
+        throw new RangeError(`stream "${s.spec.name}" sample ${i}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Encodes sample `i` of `values` with timestamp `t` into the stream's pending bytes. */
+  private encodeSample(s: StreamState, values: ValueArray | Float32Array, t: number, i: number): void {
+    const nCh = s.channels;
     const rate = s.spec.nominalSrate;
     const format = s.spec.channelFormat;
-    for (let i = from; i < from + count; i++) {
-      const t = timestamps[i];
-      const deduced = s.pendingSamples > 0 && rate > 0 && s.last + 1 / rate === t;
-      if (format === 'string') {
-        const texts: Buffer[] = [];
-        let bytes = deduced ? 1 : 9;
-        for (let c = 0; c < nCh; c++) {
-          const b = Buffer.from(String((values as string[])[i * nCh + c] ?? ''), 'utf8');
-          texts.push(b);
-          bytes += varlenSize(b.length) + b.length;
-        }
-        let at = this.reserve(s, bytes);
-        at = writeTimestamp(s.pending, at, deduced, t);
-        for (const b of texts) {
-          at = writeVarlen(s.pending, at, b.length);
-          b.copy(s.pending, at);
-          at += b.length;
-        }
-      } else {
-        const size = FORMAT_BYTES[format];
-        let at = this.reserve(s, (deduced ? 1 : 9) + nCh * size);
-        at = writeTimestamp(s.pending, at, deduced, t);
-        writeValues(s.pending, at, format, values as NumericArray | Float32Array, i * nCh, nCh);
+    const deduced = s.pendingSamples > 0 && rate > 0 && s.last + 1 / rate === t;
+    if (format === 'string') {
+      const texts: Buffer[] = [];
+      let bytes = deduced ? 1 : 9;
+      for (let c = 0; c < nCh; c++) {
+        const b = Buffer.from(String((values as string[])[i * nCh + c] ?? ''), 'utf8');
+        texts.push(b);
+        bytes += varlenSize(b.length) + b.length;
       }
-      s.pendingSamples++;
-      if (s.count === 0) s.first = t;
-      s.last = t;
-      s.count++;
+      let at = this.reserve(s, bytes);
+      at = writeTimestamp(s.pending, at, deduced, t);
+      for (const b of texts) {
+        at = writeVarlen(s.pending, at, b.length);
+        b.copy(s.pending, at);
+        at += b.length;
+      }
+    } else {
+      const size = FORMAT_BYTES[format];
+      let at = this.reserve(s, (deduced ? 1 : 9) + nCh * size);
+      at = writeTimestamp(s.pending, at, deduced, t);
+      writeValues(s.pending, at, format, values as NumericArray | Float32Array, i * nCh, nCh);
     }
+    s.pendingSamples++;
+    if (s.count === 0) s.first = t;
+    s.last = t;
+    s.count++;
   }
 
   /** Records a clock offset measurement of stream `id` (LSL's time_correction: remote + offset = local). */
@@ -199,7 +211,7 @@ export class XdfWriter {
       this.queue.push(chunkHeader(XdfTag.Boundary, BOUNDARY_UUID.length), BOUNDARY_UUID);
       this.lastBoundary = Date.now();
     }
-    this.writeQueued(boundary);
+    this.writeQueued(boundary ? 'background' : 'no');
   }
 
   /** Flushes, writes every stream's footer and closes the file. */
@@ -217,7 +229,7 @@ export class XdfWriter {
         '</info>\n';
       this.queue.push(...xmlChunk(XdfTag.StreamFooter, s.id, xml));
     }
-    this.writeQueued(true);
+    this.writeQueued('now');
     this.closed = true;
     closeSync(this.fd);
   }
@@ -270,7 +282,7 @@ export class XdfWriter {
     s.pendingSamples = 0;
   }
 
-  private writeQueued(sync: boolean): void {
+  private writeQueued(sync: 'no' | 'background' | 'now'): void {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, 1024);
       let total = batch.reduce((n, b) => n + b.length, 0);
@@ -283,7 +295,8 @@ export class XdfWriter {
         parts = dropBytes(parts, n);
       }
     }
-    if (sync) fdatasyncSync(this.fd);
+    if (sync === 'now') fdatasyncSync(this.fd);
+    else if (sync === 'background') fdatasync(this.fd, () => {}); // off the event loop; a failure shows at the next write
   }
 }
 

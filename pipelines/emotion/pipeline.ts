@@ -6,7 +6,7 @@ import { normalizeFeatures } from '../../src/features/feature-normalizer.js';
 import { argmax } from '../../src/ml/softmax.js';
 import type { Chunk } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';
-import { onFirstChunk, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
+import { reportStages, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
 import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
 import { writeFrameVector, frameLength } from './feature-sequences.js';
 import { loadEmotionDataset } from './load-dataset.js';
@@ -115,8 +115,7 @@ export function emotionPipeline(source: Source, settings: EmotionSettings, opts:
           throw new Error(`the emotion model was trained at ${model.file.sampleRate} Hz but stream "${source.info.name}" runs at ${source.info.sampleRate} Hz`);
         }
         const classes = model.targets.flatMap((t) => model.decoders[t]!.classes.map((c) => `${t}:${c}`));
-        opts.onModel?.(model.toJSON());
-        const started = opts.onStart;
+        opts.onModel?.(() => model.toJSON());
         return concat(
           of<EmotionEvent>({
             kind: 'status',
@@ -125,13 +124,7 @@ export function emotionPipeline(source: Source, settings: EmotionSettings, opts:
             classes,
           }),
           source.chunks$.pipe(
-            onFirstChunk(
-              started &&
-                ((n) => {
-                  started('input', n);
-                  started('decode', n);
-                }),
-            ),
+            reportStages(opts.onStart, 'input', 'decode'),
             decodeEmotion(model, settings),
             map((emotion): EmotionEvent => ({ kind: 'emotion', emotion })),
           ),

@@ -1,7 +1,7 @@
 import { concat, defer, map, Observable, of, switchMap, tap } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import type { Source } from '../../devices/open-source.js';
-import { onFirstChunk, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
+import { reportStages, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
 import { synthesizeMegDataset } from '../../devices/synthetic/meg-images.js';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { EpochFeatures } from '../../src/retrieval/epoch-features.js';
@@ -73,18 +73,11 @@ export function megImagePipeline(
         const query = new Float32Array(model.features.size);
         let seq = 0;
         let lastReceived = 0;
-        opts.onModel?.(model.toJSON());
-        const started = opts.onStart;
+        opts.onModel?.(() => model.toJSON());
         return concat(
           of<MegEvent>({ kind: 'status', state: 'running', detail: `retrieving the top ${settings.topK} of ${model.gallery.size} images with ${model.decoder.kind}` }),
           source.chunks$.pipe(
-            onFirstChunk(
-              started &&
-                ((n) => {
-                  started('input', n);
-                  started('decode', n);
-                }),
-            ),
+            reportStages(opts.onStart, 'input', 'decode'),
             // An epoch is emitted while the chunk that completes it is processed: its latency runs
             // from that chunk's arrival.
             tap((c) => (lastReceived = c.receivedAt)),

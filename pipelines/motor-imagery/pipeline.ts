@@ -9,7 +9,7 @@ import type { Decision } from '../../src/stream/decision.js';
 import type { MarkerInjector } from '../../src/stream/marker-injector.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';
-import { fromSample, onFirstChunk, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
+import { fromSample, reportStages, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
 import { loadRecording } from '../../devices/open-source.js';
 import { epochsFromRecording, preprocessingOf, resolveChannels, trainModel } from './calibrate.js';
 import { MotorImageryModel } from './model.js';
@@ -73,8 +73,7 @@ export function assertModelFits(model: MotorImageryModel, info: StreamInfo): voi
 export function motorImageryPipeline(source: Source, settings: MotorImagerySettings, opts: PipelineOptions = {}): Observable<PipelineEvent> {
   const cal = settings.calibration;
   const classes = [...new Set(Object.values(settings.events))].sort();
-  const reportStart = opts.onStart;
-  let chunks$ = source.chunks$.pipe(onFirstChunk(reportStart && ((n) => reportStart('input', n))));
+  let chunks$ = source.chunks$.pipe(reportStages(opts.onStart, 'input'));
   if (opts.markers) chunks$ = chunks$.pipe(opts.markers.operator());
   if (cal.from === 'stream' && cal.cues === 'generator') {
     // The generated cue markers carry the keys of `events`, so epoching treats them as any cue.
@@ -105,12 +104,12 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
           map(({ m, n }): PipelineEvent => {
             model.decoder.dispose?.();
             model = m;
-            opts.onModel?.(m.toJSON());
+            opts.onModel?.(() => m.toJSON());
             return { kind: 'status', state: 'running', detail: `retrained on ${n} trials`, calibrationAccuracy: m.file.calibrationAccuracy, classes: m.classes };
           }),
         )
       : EMPTY;
-    opts.onModel?.(first.toJSON());
+    opts.onModel?.(() => first.toJSON());
     return concat(
       of<PipelineEvent>({
         kind: 'status',
@@ -122,7 +121,7 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
       merge(
         pre$.pipe(
           fromSample(opts.decodeFrom),
-          onFirstChunk(reportStart && ((n) => reportStart('decode', n))),
+          reportStages(opts.onStart, 'decode'),
           classifyWindows(() => model, settings.window),
           control,
           map((decision): PipelineEvent => ({ kind: 'decision', decision })),

@@ -62,7 +62,7 @@ program
   .description('replay a recording, decisions over WebSocket: a neurorx session recording (.xdf) through its recorded config and model; any other recording through the motor-imagery pipeline')
   .argument('<file>', 'a neurorx session recording (.xdf), an EDF/EDF+/BDF/XDF file (or any source URI)')
   .option('--speed <x>', 'pace: 1 = real time, "max" = as fast as possible', speedArg, 1)
-  .option('--chunk <n>', 'samples per chunk', number('--chunk'), 16)
+  .option('--chunk <n>', 'samples per chunk (default 16; a headless replay of a session recording: the live chunks)', number('--chunk'))
   .option('--loop', 'start over at the end', false)
   .option('--events <map>', 'cue markers to classes, e.g. T1=left,T2=right (default: left,right markers)')
   .option('--calibrate <uri>', 'train on this recording (default: the replayed file itself)')
@@ -73,12 +73,12 @@ program
   .option('--out <file>', 'a neurorx session recording: replay it headless and write the decisions, one canonical JSON line each (no latencyMs)')
   .option('--config <file>', 'with --check/--out: decode with this config instead of the recorded one')
   .option('--json', 'with --check: print the report as JSON', false)
-  .action(async (file: string, o: { speed: number | 'max'; chunk: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number; check: boolean; out?: string; config?: string; json: boolean }) => {
+  .action(async (file: string, o: { speed: number | 'max'; chunk?: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number; check: boolean; out?: string; config?: string; json: boolean }) => {
     if (o.check || o.out) {
       process.exitCode = await replayRecordingCli(file, { check: o.check, out: o.out, config: o.config ? await loadConfig(o.config) : undefined, model: o.model, chunk: o.chunk, json: o.json });
       return;
     }
-    const recorded = o.events || o.calibrate || o.channels ? undefined : await sessionReplayConfig(file, o);
+    const recorded = o.events || o.calibrate || o.channels ? undefined : await sessionReplayConfig(file, { ...o, chunk: o.chunk ?? 16 });
     if (recorded) {
       await runUntilDone(recorded);
       return;
@@ -88,7 +88,7 @@ program
     const config = parseConfig(
       {
         name: `replay ${path.basename(file)}`,
-        source: { uri, replay: { speed: o.speed, chunkSize: o.chunk, loop: o.loop } },
+        source: { uri, replay: { speed: o.speed, chunkSize: o.chunk ?? 16, loop: o.loop } },
         pipeline: {
           kind: 'motor-imagery',
           events,

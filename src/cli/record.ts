@@ -1,5 +1,5 @@
 import { openSource } from '../../devices/open-source.js';
-import { exportEdfFromRecording } from '../session/export-edf.js';
+import { exportEdfBeside } from '../session/record-session.js';
 import { SessionRecorder } from '../session/session-recorder.js';
 import type { Chunk } from '../stream/types.js';
 import { lastSampleTime } from '../stream/types.js';
@@ -26,7 +26,7 @@ export async function recordSource(uri: string, out: string, o: RecordOptions): 
   const rate = source.info.sampleRate;
   const target = o.seconds !== undefined ? Math.round(o.seconds * rate) : Infinity;
   if (!(target > 0)) throw new Error(`--seconds must be positive, got ${o.seconds}`);
-  const recorder = new SessionRecorder(out, source.info, { source: uri, flushIntervalMs: o.flushIntervalMs, overwrite: o.overwrite });
+  const recorder = new SessionRecorder(out, source.info, { source: uri, flushIntervalMs: o.flushIntervalMs, overwrite: o.overwrite, onError: (e) => o.log(`recording: ${e.message}`) });
   o.log(`recording ${source.info.name} (${source.info.channels.length} ch @ ${rate} Hz) from ${uri} to ${out}${o.seconds !== undefined ? ` for ${o.seconds} s` : ' until stopped'}`);
   let failure: Error | undefined;
   await new Promise<void>((resolve) => {
@@ -34,7 +34,7 @@ export async function recordSource(uri: string, out: string, o: RecordOptions): 
       next(chunk) {
         const left = target - recorder.sampleCount;
         recorder.signal(chunk.samples > left ? firstSamples(chunk, left) : chunk);
-        if (recorder.sampleCount >= target) {
+        if (recorder.sampleCount >= target || recorder.failure) {
           sub?.unsubscribe();
           resolve();
         }
@@ -55,10 +55,8 @@ export async function recordSource(uri: string, out: string, o: RecordOptions): 
   recorder.close();
   const seconds = recorder.sampleCount / rate;
   o.log(`recorded ${recorder.sampleCount} samples (${seconds.toFixed(2)} s) to ${out}`);
-  if (o.edf) {
-    const edf = out.replace(/\.xdf$/i, '') + '.edf';
-    o.log(`exported ${await exportEdfFromRecording(out, edf, { overwrite: o.overwrite })}`);
-  }
+  if (recorder.failure) throw new Error(`recording to ${out} failed after ${recorder.sampleCount} samples (kept): ${recorder.failure.message}`);
+  if (o.edf) o.log(`exported ${await exportEdfBeside(out, o.overwrite)}`);
   if (failure) throw new Error(`source failed after ${recorder.sampleCount} samples (kept in ${out}): ${failure.message}`);
   return { samples: recorder.sampleCount, seconds };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../config/config-schema.js';
-import { readRecordedSession } from '../session/recorded-session.js';
+import { NotASessionRecording, readRecordedSession } from '../session/recorded-session.js';
 import { compareDecisionLines, recordedDecisionLines, replayDecisions, withSavedModel, writeRecordedModel } from '../session/replay-session.js';
 
 export interface ReplayCliOptions {
@@ -10,7 +10,8 @@ export interface ReplayCliOptions {
   out?: string;
   config?: Config;
   model?: string;
-  chunk: number;
+  /** Re-cut the signal into chunks of this size (default: the live chunks). */
+  chunk?: number;
   json: boolean;
 }
 
@@ -58,8 +59,9 @@ export async function sessionReplayConfig(file: string, o: { speed: number | 'ma
   let rec;
   try {
     rec = await readRecordedSession(file);
-  } catch {
-    return undefined; // another writer's XDF: replayed as a plain recording
+  } catch (e) {
+    if (e instanceof NotASessionRecording) return undefined; // another writer's XDF: replayed as a plain recording
+    throw e;
   }
   if (!rec.config) return undefined;
   // The model file outlives this call (the session loads it); it is small and goes to the temp folder.

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { StreamInfo } from '../stream/types.js';
@@ -24,8 +24,15 @@ export function openSessionRecorder(settings: RecordSettings, info: StreamInfo, 
     if (code === 'EEXIST') throw new Error(`record.path: ${file} exists; a recording is never overwritten (use "{time}" in the path, or record.overwrite)`);
     throw new Error(`record.path: cannot create ${file}: ${code ?? (e as Error).message}`);
   }
-  recorder.entry({ kind: 'config', config });
+  // The recording may be shared: the server's token stays out of it.
+  recorder.entry({ kind: 'config', config: { ...config, server: { ...config.server, token: undefined } } });
   return recorder;
+}
+
+/** Closes a recording that holds no signal yet and removes its file. */
+export function discardRecording(recorder: SessionRecorder): void {
+  recorder.close();
+  if (recorder.sampleCount === 0) rmSync(recorder.path, { force: true });
 }
 
 /** Closes the recording and, when asked, exports its signal and markers to EDF+ beside it. */
@@ -33,11 +40,14 @@ export async function closeRecording(recorder: SessionRecorder, settings: Record
   recorder.close();
   log(`recorded ${recorder.sampleCount} samples to ${recorder.path}`);
   if (!settings.edf) return;
-  const edf = recorder.path.replace(/\.xdf$/i, '') + '.edf';
   try {
-    const summary = await exportEdfFromRecording(recorder.path, edf, { overwrite: settings.overwrite });
-    log(`exported ${summary}`);
+    log(`exported ${await exportEdfBeside(recorder.path, settings.overwrite)}`);
   } catch (e) {
     log(`EDF+ export failed (the XDF recording is complete): ${(e as Error).message}`);
   }
+}
+
+/** Exports an XDF recording to EDF+ beside it (same name, .edf); returns a one-line summary. */
+export function exportEdfBeside(xdfPath: string, overwrite: boolean): Promise<string> {
+  return exportEdfFromRecording(xdfPath, xdfPath.replace(/\.xdf$/i, '') + '.edf', { overwrite });
 }

@@ -1,7 +1,7 @@
 import { readXdf, type XdfDocument, type XdfStream } from '../../devices/file/xdf-reader.js';
 import { parseConfig, type Config } from '../config/config-schema.js';
 import type { ChannelType, Marker, StreamInfo } from '../stream/types.js';
-import { DECISIONS_STREAM, SESSION_STREAM, type SessionEntry } from './session-recorder.js';
+import { CHUNKS_STREAM, DECISIONS_STREAM, SESSION_STREAM, type SessionEntry } from './session-recorder.js';
 
 /** A session recorded by neurorx, read back exactly as it was written (no clock correction, no dejitter). */
 export interface RecordedSession {
@@ -9,13 +9,20 @@ export interface RecordedSession {
   readonly signal: XdfStream;
   /** The signal as float32, sample-major. */
   readonly data: Float32Array;
-  /** Markers that travelled with the signal (source markers, clients' markers), on the stream clock. */
+  /** Markers that travelled with the signal (source markers, clients' markers), on the stream clock, in time order. */
   readonly markers: readonly Marker[];
+  /**
+   * How the signal arrived live, when recorded: per chunk its sample count and how many markers
+   * rode on it; `markersAsArrived` are the markers in the order they came (chunk by chunk).
+   */
+  readonly chunks?: { readonly samples: Int32Array; readonly markers: Int32Array };
+  readonly markersAsArrived: readonly Marker[];
   /** The decoder's output, cues and status messages, as sent (JSON objects), with their stream times. */
   readonly messages: readonly { time: number; message: Record<string, unknown> }[];
   readonly entries: readonly { time: number; entry: SessionEntry }[];
   readonly config?: Config;
-  readonly models: readonly { time: number; model: unknown }[];
+  /** Every model that decoded live, in order: its JSON, or why it could not be recorded. */
+  readonly models: readonly { time: number; model?: unknown; error?: string }[];
   /** Global index of the first recorded sample (0 unless the source had run before the recording). */
   readonly firstSample: number;
   /** Where the pipeline's stages started (global sample indices), as recorded. */
@@ -27,6 +34,11 @@ export interface RecordedSession {
   readonly warnings: readonly string[];
 }
 
+/** An XDF file without neurorx's session stream (another writer's file, or `neurorx record` of an older kind). */
+export class NotASessionRecording extends Error {
+  override name = 'NotASessionRecording';
+}
+
 /** Reads a recording made by neurorx (`record` block or `neurorx record`); names what is missing. */
 export async function readRecordedSession(path: string): Promise<RecordedSession> {
   const doc = await readXdf(path, { synchronizeClocks: false, dejitterTimestamps: false });
@@ -36,7 +48,7 @@ export async function readRecordedSession(path: string): Promise<RecordedSession
 export function recordedSessionOf(doc: XdfDocument, path: string): RecordedSession {
   const sessionStream = doc.streams.find((s) => s.name === SESSION_STREAM && s.channelFormat === 'string');
   if (!sessionStream) {
-    throw new Error(`${path}: not a neurorx session recording (no "${SESSION_STREAM}" stream; streams: ${doc.streams.map((s) => `"${s.name}"`).join(', ') || 'none'})`);
+    throw new NotASessionRecording(`${path}: not a neurorx session recording (no "${SESSION_STREAM}" stream; streams: ${doc.streams.map((s) => `"${s.name}"`).join(', ') || 'none'})`);
   }
   const entries = jsonSamples(sessionStream, path).map(({ time, value }) => ({ time, entry: value as unknown as SessionEntry }));
   const head = entries.find((e) => e.entry.kind === 'session')?.entry as Extract<SessionEntry, { kind: 'session' }> | undefined;
@@ -48,7 +60,18 @@ export function recordedSessionOf(doc: XdfDocument, path: string): RecordedSessi
   if (markerStream) {
     const values = markerStream.timeSeries as string[];
     for (let i = 0; i < markerStream.sampleCount; i++) markers.push({ time: markerStream.timeStamps[i], value: values[i * markerStream.channelCount], duration: 0 });
-    markers.sort((a, b) => a.time - b.time);
+  }
+  const markersAsArrived = [...markers];
+  markers.sort((a, b) => a.time - b.time);
+  const chunkStream = doc.streams.find((s) => s.name === CHUNKS_STREAM && s.channelFormat === 'int32' && s.channelCount === 2);
+  let chunks: RecordedSession['chunks'];
+  if (chunkStream) {
+    const rows = chunkStream.timeSeries as Int32Array;
+    chunks = { samples: new Int32Array(chunkStream.sampleCount), markers: new Int32Array(chunkStream.sampleCount) };
+    for (let k = 0; k < chunkStream.sampleCount; k++) {
+      chunks.samples[k] = rows[2 * k];
+      chunks.markers[k] = rows[2 * k + 1];
+    }
   }
   const decisionStream = doc.streams.find((s) => s.name === DECISIONS_STREAM && s.channelFormat === 'string');
   const messages = decisionStream ? jsonSamples(decisionStream, path).map(({ time, value }) => ({ time, message: value })) : [];
@@ -61,16 +84,28 @@ export function recordedSessionOf(doc: XdfDocument, path: string): RecordedSessi
     signal,
     data,
     markers,
+    markersAsArrived,
+    ...(chunks ? { chunks } : {}),
     messages,
     entries,
-    ...(configEntry ? { config: parseConfig(configEntry.config, `${path}: recorded config`) } : {}),
-    models: entries.filter((e) => e.entry.kind === 'model').map((e) => ({ time: e.time, model: (e.entry as Extract<SessionEntry, { kind: 'model' }>).model })),
+    ...(configEntry ? { config: replayableConfig(configEntry.config, path) } : {}),
+    models: entries.flatMap((e) => (e.entry.kind === 'model' ? [{ time: e.time, ...e.entry }] : [])).map(({ kind: _kind, ...m }) => m),
     firstSample: first('signal')?.firstSample ?? 0,
     starts: { input: startOf('input'), decode: startOf('decode') },
     restarts: entries.filter((e) => e.entry.kind === 'restart').map((e) => ({ time: e.time, reason: (e.entry as Extract<SessionEntry, { kind: 'restart' }>).reason })),
     ...(doc.datetime ? { datetime: doc.datetime } : {}),
     warnings: doc.warnings,
   };
+}
+
+/**
+ * The recorded config as a replay uses it: its pipeline and source, with this machine's server
+ * defaults (the recording's server, LSL outlets and recording settings belong to the live session,
+ * and a server reachable from other machines would need that machine's token).
+ */
+function replayableConfig(raw: unknown, path: string): Config {
+  const { server: _server, record: _record, lsl: _lsl, ...rest } = (raw ?? {}) as Record<string, unknown>;
+  return parseConfig(rest, `${path}: recorded config`);
 }
 
 /** The recorded signal's stream description (as the live pipeline saw it). */

@@ -20,7 +20,10 @@ export interface ReplayDecisionsOptions {
   config?: Config;
   /** Decode with this saved model instead of the one recorded. */
   modelPath?: string;
-  /** Samples per replayed chunk (the output does not depend on it). Default 32. */
+  /**
+   * Cut the signal into chunks of this many samples; by default the replay hands over the very
+   * chunks that arrived live (when the recording kept them; else 32).
+   */
   chunkSize?: number;
   log?: (line: string) => void;
 }
@@ -51,7 +54,7 @@ export async function replayDecisions(rec: RecordedSession, options: ReplayDecis
   try {
     const modelPath = options.modelPath ?? (await writeRecordedModel(rec, tmp));
     const settings = withSavedModel(config.pipeline, modelPath, rec.path);
-    const source = recordedSource(rec, options.chunkSize ?? 32);
+    const source = recordedSource(rec, options.chunkSize);
     const log = options.log ?? (() => {});
     let events$: Observable<SessionEvent>;
     let dispose = (): void => {};
@@ -82,17 +85,16 @@ export async function replayDecisions(rec: RecordedSession, options: ReplayDecis
 /** Writes the first model the live session decoded with into `dir`; its path (undefined when none was recorded). */
 export async function writeRecordedModel(rec: RecordedSession, dir: string): Promise<string | undefined> {
   if (rec.models.length === 0) return undefined;
+  const first = rec.models[0];
+  if (first.error !== undefined) throw new Error(`${rec.path}: the live model could not be recorded (${first.error}); replay with the saved model (--model)`);
   const file = path.join(dir, 'model.json');
-  await writeFile(file, JSON.stringify(rec.models[0].model));
+  await writeFile(file, JSON.stringify(first.model));
   return file;
 }
 
 /** The pipeline settings with the calibration replaced by a saved model (when there is one). */
 export function withSavedModel(settings: Config['pipeline'], modelPath: string | undefined, origin: string): Config['pipeline'] {
-  if (modelPath) {
-    if (settings.kind === 'motor-imagery') return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined };
-    return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined };
-  }
+  if (modelPath) return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined } as Config['pipeline'];
   if (settings.kind === 'motor-imagery' && settings.calibration.from === 'stream') {
     throw new Error(`${origin}: the live session calibrated on its own stream but no model was recorded (it never finished calibrating); nothing to replay`);
   }
@@ -106,30 +108,27 @@ export function recordedDecisionLines(rec: RecordedSession): string[] {
 
 /**
  * The recording as a source: its samples with their recorded timestamps, from the sample the live
- * pipeline started at, each marker in the chunk whose span holds its time.
+ * pipeline started at. Without `chunkSize` (and when the recording kept it) the chunks are the live
+ * ones, each with the markers that rode on it; with `chunkSize` the signal is cut anew and each
+ * marker goes into the chunk whose span holds its time.
  */
-export function recordedSource(rec: RecordedSession, chunkSize: number): Source {
+export function recordedSource(rec: RecordedSession, chunkSize?: number): Source {
   const s = rec.signal;
   const nCh = s.channelCount;
   const info = signalInfo(rec);
   const start = Math.max(0, (rec.starts.input ?? rec.firstSample) - rec.firstSample);
   const stamps = s.timeStamps;
   const total = s.sampleCount;
-  const markers = rec.markers;
-  const firstMarker = (t: number): number => firstMarkerFrom(markers, t);
+  const produce = chunkSize === undefined && rec.chunks ? liveChunks(rec, start) : rechunked(rec, start);
   const chunks$ = pacedChunks(
     info,
     (first, max): Produced | undefined => {
       const from = start + first;
       if (from >= total) return undefined;
-      const n = Math.min(max, total - from);
-      // Markers before the first replayed sample ride on the first chunk, as they would have live.
-      const lo = first === 0 && start === 0 ? 0 : firstMarker(stamps[from]);
-      const hi = from + n < total ? firstMarker(stamps[from + n]) : markers.length;
-      const ms: Marker[] = markers.slice(lo, hi);
-      return { data: rec.data.subarray(from * nCh, (from + n) * nCh), samples: n, time: stamps[from], markers: ms };
+      const { samples: n, markers } = produce(from, Math.min(max, total - from));
+      return { data: rec.data.subarray(from * nCh, (from + n) * nCh), samples: n, time: stamps[from], markers };
     },
-    { speed: 'max', chunkSize },
+    { speed: 'max', chunkSize: chunkSize ?? 32 },
   );
   // pacedChunks numbers samples from 0; the live run numbered them from the recording's first.
   const offset = rec.firstSample + start;
@@ -140,6 +139,41 @@ export function recordedSource(rec: RecordedSession, chunkSize: number): Source 
     chunks$: chunks$.pipe(
       map((c) => ({ ...c, firstSample: c.firstSample + offset, timestamps: stamps.subarray(start + c.firstSample, start + c.firstSample + c.samples), receivedAt: performance.now() })),
     ),
+  };
+}
+
+/** Which samples and markers make the chunk starting at recorded sample `from` (at most `max` samples). */
+type ChunkCutter = (from: number, max: number) => { samples: number; markers: Marker[] };
+
+/** The live chunks, in order, skipping those before `start`. */
+function liveChunks(rec: RecordedSession, start: number): ChunkCutter {
+  const { samples, markers: counts } = rec.chunks!;
+  let k = 0;
+  let at = 0; // first recorded sample of chunk k
+  let m = 0; // first marker of chunk k
+  return (from) => {
+    if (from < at) k = at = m = 0; // a new subscription starts over
+    while (k < samples.length && at + samples[k] <= from) {
+      at += samples[k];
+      m += counts[k];
+      k++;
+    }
+    if (k >= samples.length) return { samples: rec.signal.sampleCount - from, markers: [] };
+    if (at !== from) throw new Error(`${rec.path}: the replay starts at sample ${start}, inside a live chunk (samples ${at}..${at + samples[k] - 1})`);
+    return { samples: samples[k], markers: rec.markersAsArrived.slice(m, m + counts[k]) as Marker[] };
+  };
+}
+
+/** Chunks of the requested size; each marker in the chunk whose span holds its time. */
+function rechunked(rec: RecordedSession, start: number): ChunkCutter {
+  const markers = rec.markers;
+  const stamps = rec.signal.timeStamps;
+  const total = rec.signal.sampleCount;
+  return (from, n) => {
+    // Markers before the first replayed sample ride on the first chunk, as they would have live.
+    const lo = from === start && start === 0 ? 0 : firstMarkerFrom(markers, stamps[from]);
+    const hi = from + n < total ? firstMarkerFrom(markers, stamps[from + n]) : markers.length;
+    return { samples: n, markers: markers.slice(lo, hi) };
   };
 }
 

@@ -15,7 +15,7 @@ import { BciServer } from '../server/ws-server.js';
 import { MarkerInjector } from '../stream/marker-injector.js';
 import { VERSION } from '../version.js';
 import { decodingMessage, type SessionEvent } from './event-messages.js';
-import { closeRecording, openSessionRecorder } from './record-session.js';
+import { closeRecording, discardRecording, openSessionRecorder } from './record-session.js';
 import type { SessionRecorder } from './session-recorder.js';
 import { SessionStats } from './session-stats.js';
 import { SignalMonitor } from './signal-monitor.js';
@@ -37,6 +37,8 @@ export interface SessionHooks {
   /** Called for every pipeline event, after it is broadcast. */
   onEvent?: (event: PipelineEvent | EmotionEvent | MegEvent) => void;
   log?: (line: string) => void;
+  /** An already opened source to run on instead of `config.source.uri` (an embedding application's own device). */
+  source?: Source;
 }
 
 /** Trials per class when a client starts calibration without saying, and the config has no number. */
@@ -50,7 +52,7 @@ const DEFAULT_TRIALS_PER_CLASS = 10;
  */
 export async function startSession(config: Config, hooks: SessionHooks = {}): Promise<Session> {
   const log = hooks.log ?? (() => {});
-  const source = await openSource(config.source.uri, config.source.replay);
+  const source = hooks.source ?? (await openSource(config.source.uri, config.source.replay));
   const recorder = config.record ? openSessionRecorder(config.record, source.info, config) : undefined;
   if (recorder) log(`recording to ${recorder.path}`);
   let state: SessionState = 'calibrating';
@@ -115,7 +117,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   const pipelineHooks = recorder
     ? {
         onStart: (stage: 'input' | 'decode', firstSample: number) => recorder.entry({ kind: 'start', stage, firstSample }),
-        onModel: (model: unknown) => recorder.entry({ kind: 'model', model }),
+        onModel: (model: () => unknown) => recorder.model(model),
       }
     : {};
   const run = (settings: Config['pipeline'], reason = 'start'): void => {
@@ -248,7 +250,13 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     }
   };
 
-  server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control }, hello);
+  try {
+    server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control }, hello);
+  } catch (e) {
+    // No session after all: an empty recording would only block the next attempt at its path.
+    if (recorder) discardRecording(recorder);
+    throw e;
+  }
   log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
   const statsTimer = setInterval(() => {
     const s = stats.takeSecond();
@@ -274,11 +282,15 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     clearInterval(statsTimer);
     pipelineSub?.unsubscribe();
     anchor?.unsubscribe();
-    // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
-    void emotionModel?.then((m) => m.dispose(), () => {});
-    void megModel?.then((m) => m.dispose(), () => {});
-    await (await opening)?.close();
-    await theServer.close();
-    if (recorder && config.record) await closeRecording(recorder, config.record, log);
+    // The recording is complete now: closed first, whatever happens to the outlets and the server.
+    try {
+      if (recorder && config.record) await closeRecording(recorder, config.record, log);
+    } finally {
+      // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
+      void emotionModel?.then((m) => m.dispose(), () => {});
+      void megModel?.then((m) => m.dispose(), () => {});
+      await (await opening)?.close();
+      await theServer.close();
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { NEURORX_DECISIONS_STREAM, NEURORX_SESSION_STREAM } from '../../devices/file/xdf-format.js';
+import { NEURORX_CHUNKS_STREAM, NEURORX_DECISIONS_STREAM, NEURORX_SESSION_STREAM } from '../../devices/file/xdf-format.js';
 import { XdfWriter } from '../../devices/file/xdf-writer.js';
 import type { ServerMessage } from '../server/messages.js';
 import type { Chunk, StreamInfo } from '../stream/types.js';
@@ -9,6 +9,12 @@ import { VERSION } from '../version.js';
 export const SESSION_STREAM = NEURORX_SESSION_STREAM;
 /** Name and type of the stream of decisions (the WebSocket messages of the decoder's output). */
 export const DECISIONS_STREAM = NEURORX_DECISIONS_STREAM;
+/**
+ * Name and type of the stream that keeps how the signal arrived: per chunk, its sample count and
+ * how many markers rode on it (int32 x 2, at the chunk's first sample time), so that a replay can
+ * hand the pipeline the very same chunks.
+ */
+export const CHUNKS_STREAM = NEURORX_CHUNKS_STREAM;
 
 /** One sample of the session stream (JSON). */
 export type SessionEntry =
@@ -16,6 +22,8 @@ export type SessionEntry =
   | { kind: 'signal'; firstSample: number }
   | { kind: 'config'; config: unknown }
   | { kind: 'model'; model: unknown }
+  /** A model decoded but could not be recorded (its weights live in files it had not written). */
+  | { kind: 'model'; error: string }
   | { kind: 'start'; stage: PipelineStage; firstSample: number }
   | { kind: 'control'; message: unknown }
   | { kind: 'restart'; reason: string };
@@ -27,7 +35,8 @@ export interface RecorderOptions {
   overwrite?: boolean;
   /**
    * Called once if writing fails mid-session (disk full...): recording stops, the session goes on,
-   * and the file keeps everything up to the failure. Default: a line on stderr.
+   * and the file keeps everything up to the failure; also for the first few inputs that could not
+   * be recorded (skipped). Default: a line on stderr.
    */
   onError?: (error: Error) => void;
 }
@@ -43,6 +52,8 @@ export class SessionRecorder {
   private readonly markerId: number;
   private readonly decisionId: number;
   private readonly sessionId: number;
+  private readonly chunkId: number;
+  private readonly chunkRow = new Int32Array(2);
   private readonly nCh: number;
   private readonly rate: number;
   private stamps = new Float64Array(1024);
@@ -52,6 +63,7 @@ export class SessionRecorder {
   private readonly onError: (error: Error) => void;
   /** Why recording stopped early, if it did. */
   failure: Error | undefined;
+  private skipped = 0;
 
   constructor(
     readonly path: string,
@@ -74,6 +86,7 @@ export class SessionRecorder {
     this.markerId = this.writer.addStream({ name: markers, type: 'Markers', channelFormat: 'string', channels: [{ label: 'marker', unit: '', type: 'marker' }], nominalSrate: 0, sourceId: `${info.sourceId}#markers` });
     this.decisionId = this.writer.addStream({ name: DECISIONS_STREAM, type: DECISIONS_STREAM, channelFormat: 'string', channels: [{ label: 'message', unit: '', type: 'json' }], nominalSrate: 0, sourceId: `${info.sourceId}#decisions` });
     this.sessionId = this.writer.addStream({ name: SESSION_STREAM, type: SESSION_STREAM, channelFormat: 'string', channels: [{ label: 'entry', unit: '', type: 'json' }], nominalSrate: 0, sourceId: `${info.sourceId}#session` });
+    this.chunkId = this.writer.addStream({ name: CHUNKS_STREAM, type: CHUNKS_STREAM, channelFormat: 'int32', channels: [{ label: 'samples', unit: '', type: 'count' }, { label: 'markers', unit: '', type: 'count' }], nominalSrate: 0, sourceId: `${info.sourceId}#chunks` });
     this.entry({ kind: 'session', neurorx: VERSION, source: options.source, signal: info.name, markers });
   }
 
@@ -105,6 +118,9 @@ export class SessionRecorder {
     }
     this.writer.push(this.signalId, chunk.data.subarray(0, n * this.nCh), stamps, 0, n);
     for (const m of chunk.markers) this.writer.push(this.markerId, [m.value], [m.time]);
+    this.chunkRow[0] = n;
+    this.chunkRow[1] = chunk.markers.length;
+    this.writer.push(this.chunkId, this.chunkRow, [stamps[0]]);
     this.lastTime = stamps[n - 1];
     this.samples += n;
   }
@@ -131,12 +147,27 @@ export class SessionRecorder {
     this.closed = true;
   }
 
-  /** Runs a write; a failure stops the recording (never the session). */
+  /** Records the model now decoding (its JSON), or why it could not be recorded. */
+  model(json: () => unknown): void {
+    let entry: SessionEntry;
+    try {
+      entry = { kind: 'model', model: json() };
+    } catch (e) {
+      entry = { kind: 'model', error: (e as Error).message };
+    }
+    this.entry(entry);
+  }
+
+  /**
+   * Runs a write. A failure of the file (disk full...) stops the recording, never the session; a
+   * bad input (a malformed chunk) is skipped with a warning, and recording goes on.
+   */
   private guard(write: () => void): void {
     try {
       write();
     } catch (e) {
-      this.fail(e as Error);
+      if (this.writer.error) this.fail(this.writer.error);
+      else if (this.skipped++ < 3) this.onError(new Error(`skipped what could not be recorded: ${(e as Error).message}`));
     }
   }
 
@@ -144,14 +175,6 @@ export class SessionRecorder {
     if (this.failure) return;
     this.failure = e;
     this.closed = true;
-    // A write that failed before reaching the file (not the file itself): close what was written.
-    if (!this.writer.error) {
-      try {
-        this.writer.close();
-      } catch {
-        // the file keeps what reached it
-      }
-    }
     this.onError(e);
   }
 }

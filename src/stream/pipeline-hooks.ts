@@ -13,8 +13,11 @@ export type PipelineStage = 'input' | 'decode';
 export interface PipelineHooks {
   /** Called once per stage with the index of the first sample that stage saw. */
   onStart?: (stage: PipelineStage, firstSample: number) => void;
-  /** Called when a model starts decoding (trained, loaded or retrained), with its JSON form. */
-  onModel?: (model: unknown) => void;
+  /**
+   * Called when a model starts decoding (trained, loaded or retrained) with a function giving its
+   * JSON form (which may throw: a model whose weights live in files it has not written yet).
+   */
+  onModel?: (model: () => unknown) => void;
   /**
    * Replay: the decoder starts at this sample index, as it did in the recorded live run (samples
    * before it only feed the filters).
@@ -40,6 +43,11 @@ export function onFirstChunk(report: ((firstSample: number) => void) | undefined
         complete: () => subscriber.complete(),
       });
     });
+}
+
+/** Passes chunks through, reporting the first one as the start of every stage in `stages`. */
+export function reportStages(onStart: PipelineHooks['onStart'], ...stages: PipelineStage[]): MonoTypeOperatorFunction<Chunk> {
+  return onFirstChunk(onStart && ((n) => stages.forEach((stage) => onStart(stage, n))));
 }
 
 /**
