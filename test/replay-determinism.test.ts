@@ -61,14 +61,14 @@ async function jitteredSource(uri: string, chunks: number): Promise<Source> {
   return { ...base, finite: true, chunks$ };
 }
 
-describe('deterministic replay of emotion and MEG sessions (TensorFlow.js-free decoders)', () => {
-  it('an emotion session: valence and arousal estimates reproduced byte for byte', async () => {
-    const file = path.join(dir, 'emotion.xdf');
+describe('deterministic replay of emotion and MEG sessions', () => {
+  it.each(['emotion-linear', 'emotion-histn'])('an emotion session (%s): valence and arousal estimates reproduced byte for byte', async (kind) => {
+    const file = path.join(dir, `${kind}.xdf`);
     const config = parseConfig({
       source: { uri: 'synthetic:emotion?seed=3&subject=5&clips=2&leadIn=12', replay: { speed: 'max', chunkSize: 16 } },
       pipeline: {
         kind: 'emotion',
-        decoder: { kind: 'emotion-linear' },
+        decoder: { kind },
         calibration: { from: 'dataset', dataset: 'synthetic-emotion', subjects: 3 },
         normalization: { baselineSeconds: 10 },
       },
