@@ -6,7 +6,6 @@ import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { slidingWindows, type Window } from '../../src/dsp/windows.js';
 import { cueSchedule, withGeneratedCues } from '../../src/session/cue-generator.js';
 import type { Decision } from '../../src/stream/decision.js';
-import type { MarkerInjector } from '../../src/stream/marker-injector.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';
 import { fromSample, reportStages, type PipelineHooks } from '../../src/stream/pipeline-hooks.js';
@@ -33,10 +32,8 @@ export type PipelineEvent =
   | { kind: 'cue'; label: string; marker: string; time: number }
   | { kind: 'decision'; decision: Decision | ControlledDecision };
 
-export interface PipelineOptions extends PipelineHooks {
-  /** Markers from outside the signal (e.g. a game's cues over WebSocket), merged into the stream. */
-  markers?: MarkerInjector;
-}
+/** Markers from outside the signal (a game's cues over WebSocket) join the source before the pipeline (see run-session). */
+export type PipelineOptions = PipelineHooks;
 
 /** Classifies each sliding window of a preprocessed stream with the current model. */
 export function classifyWindows(model: MotorImageryModel | (() => MotorImageryModel), window: MotorImagerySettings['window']): OperatorFunction<Chunk, Decision> {
@@ -74,7 +71,6 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
   const cal = settings.calibration;
   const classes = [...new Set(Object.values(settings.events))].sort();
   let chunks$ = source.chunks$.pipe(reportStages(opts.onStart, 'input'));
-  if (opts.markers) chunks$ = chunks$.pipe(opts.markers.operator());
   if (cal.from === 'stream' && cal.cues === 'generator') {
     // The generated cue markers carry the keys of `events`, so epoching treats them as any cue.
     chunks$ = withGeneratedCues(chunks$, cueSchedule(Object.keys(settings.events), cal.trialsPerClass, cal.generator));

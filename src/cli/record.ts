@@ -1,8 +1,7 @@
 import { openSource } from '../../devices/open-source.js';
 import { exportEdfBeside } from '../session/record-session.js';
 import { SessionRecorder } from '../session/session-recorder.js';
-import type { Chunk } from '../stream/types.js';
-import { lastSampleTime } from '../stream/types.js';
+import { sliceChunk } from '../stream/chunk.js';
 
 export interface RecordOptions {
   /** Stream seconds to record; undefined = until the source ends or the process is stopped. */
@@ -33,7 +32,7 @@ export async function recordSource(uri: string, out: string, o: RecordOptions): 
     const sub = source.chunks$.subscribe({
       next(chunk) {
         const left = target - recorder.sampleCount;
-        recorder.signal(chunk.samples > left ? firstSamples(chunk, left) : chunk);
+        recorder.signal(chunk.samples > left ? sliceChunk(chunk, 0, left) : chunk);
         if (recorder.sampleCount >= target || recorder.failure) {
           sub?.unsubscribe();
           resolve();
@@ -59,12 +58,4 @@ export async function recordSource(uri: string, out: string, o: RecordOptions): 
   if (o.edf) o.log(`exported ${await exportEdfBeside(out, o.overwrite)}`);
   if (failure) throw new Error(`source failed after ${recorder.sampleCount} samples (kept in ${out}): ${failure.message}`);
   return { samples: recorder.sampleCount, seconds };
-}
-
-/** The first `n` samples of a chunk, with the markers up to the last of them. */
-function firstSamples(chunk: Chunk, n: number): Chunk {
-  const nCh = chunk.info.channels.length;
-  const cut: Chunk = { ...chunk, samples: n, data: chunk.data.subarray(0, n * nCh), ...(chunk.timestamps ? { timestamps: chunk.timestamps.subarray(0, n) } : {}) };
-  const end = lastSampleTime(cut);
-  return { ...cut, markers: chunk.markers.filter((m) => m.time <= end) };
 }

@@ -74,7 +74,6 @@ export async function sessionReplayConfig(file: string, o: { speed: number | 'ma
       source: { uri: `file:${file}?stream=${encodeURIComponent(rec.signal.name)}`, replay: { speed: o.speed, chunkSize: o.chunk, loop: o.loop } },
       pipeline,
       server: { ...rec.config.server, port: o.port },
-      record: undefined,
     },
     `${file}: recorded config`,
   );

@@ -29,7 +29,7 @@ export async function exportEdfFromRecording(xdfPath: string, edfPath: string, o
 }
 
 /** A recorded session as a Recording: times relative to its first sample; generated cues added as markers. */
-export function sessionRecording(rec: RecordedSession): Recording {
+function sessionRecording(rec: RecordedSession): Recording {
   const s = rec.signal;
   const t0 = s.sampleCount > 0 ? s.timeStamps[0] : 0;
   const seen = new Set(rec.markers.map((m) => `${m.time}|${m.value}`));

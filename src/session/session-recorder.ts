@@ -137,10 +137,6 @@ export class SessionRecorder {
     this.guard(() => this.writer.push(this.sessionId, [JSON.stringify(entry)], [this.lastTime]));
   }
 
-  flush(): void {
-    if (!this.closed) this.guard(() => this.writer.flush());
-  }
-
   close(): void {
     if (this.closed) return;
     this.guard(() => this.writer.close());

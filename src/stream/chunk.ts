@@ -1,4 +1,5 @@
 import type { Chunk, ChannelInfo, StreamInfo } from './types.js';
+import { sampleTime } from './types.js';
 
 /** A chunk with the same timing and markers as `source` but new data (and possibly channels). */
 export function withData(source: Chunk, data: Float32Array, info: StreamInfo = source.info): Chunk {
@@ -7,6 +8,26 @@ export function withData(source: Chunk, data: Float32Array, info: StreamInfo = s
     throw new Error(`chunk data has ${data.length} values, expected ${source.samples} samples x ${info.channels.length} channels = ${expected}`);
   }
   return { ...source, info, data };
+}
+
+/**
+ * Samples `start` (inclusive) to `end` (exclusive) of a chunk, as views (no copy). A cut at the
+ * front drops the markers before the first kept sample; a cut at the back drops those after the
+ * last kept sample; the side that is not cut keeps its markers (early or late ones included).
+ */
+export function sliceChunk(chunk: Chunk, start: number, end: number): Chunk {
+  const nCh = chunk.info.channels.length;
+  const time = start === 0 ? chunk.time : sampleTime(chunk, start);
+  const last = end === chunk.samples ? Infinity : sampleTime(chunk, end - 1);
+  return {
+    ...chunk,
+    data: chunk.data.subarray(start * nCh, end * nCh),
+    samples: end - start,
+    firstSample: chunk.firstSample + start,
+    time,
+    ...(chunk.timestamps ? { timestamps: chunk.timestamps.subarray(start, end) } : {}),
+    markers: chunk.markers.filter((m) => (start === 0 || m.time >= time) && m.time <= last),
+  };
 }
 
 /** Same stream info with another channel list. */

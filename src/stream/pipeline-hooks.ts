@@ -1,6 +1,6 @@
-import { identity, Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { filter, identity, map, Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { sliceChunk } from './chunk.js';
 import type { Chunk } from './types.js';
-import { sampleTime } from './types.js';
 
 /**
  * Where a pipeline's stages started on the stream: what a recording needs to reproduce a live run.
@@ -57,27 +57,8 @@ export function reportStages(onStart: PipelineHooks['onStart'], ...stages: Pipel
 export function fromSample(first: number | undefined): MonoTypeOperatorFunction<Chunk> {
   if (first === undefined) return identity;
   return (source) =>
-    new Observable<Chunk>((subscriber) =>
-      source.subscribe({
-        next(chunk) {
-          const end = chunk.firstSample + chunk.samples;
-          if (end <= first) return;
-          if (chunk.firstSample >= first) return subscriber.next(chunk);
-          const skip = first - chunk.firstSample;
-          const nCh = chunk.info.channels.length;
-          const time = sampleTime(chunk, skip);
-          subscriber.next({
-            ...chunk,
-            data: chunk.data.subarray(skip * nCh, chunk.samples * nCh),
-            samples: chunk.samples - skip,
-            firstSample: first,
-            time,
-            ...(chunk.timestamps ? { timestamps: chunk.timestamps.subarray(skip, chunk.samples) } : {}),
-            markers: chunk.markers.filter((m) => m.time >= time),
-          });
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      }),
+    source.pipe(
+      filter((chunk) => chunk.firstSample + chunk.samples > first),
+      map((chunk) => (chunk.firstSample >= first ? chunk : sliceChunk(chunk, first - chunk.firstSample, chunk.samples))),
     );
 }
