@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { AffectiveSimulator, generateAffectiveRecording, type AffectiveOptions } from './synthetic/affective.js';
 import { MegImageSimulator } from './synthetic/meg-stream.js';
+import { LossLog } from '../src/stream/losses.js';
 import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
@@ -30,6 +31,8 @@ export interface Source {
   readonly chunks$: Observable<Chunk>;
   /** Device counters (packets, garbage bytes, drops, reconnects) when the source keeps them. */
   readonly stats?: () => Record<string, unknown>;
+  /** Everything the source lost or could not read: gaps and reader warnings (see losses.ts). */
+  readonly losses: LossLog;
 }
 
 /**
@@ -40,16 +43,16 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
   const uri = parseSourceUri(raw);
   if (uri.scheme === 'serial') {
     const serial = openSerialSource(uri, (m) => console.error(m));
-    return { uri: raw, info: serial.info, finite: false, chunks$: serial.chunks$, stats: () => ({ ...serial.stats, drops: serial.stats.drops.slice(0, 100) }) };
+    return { uri: raw, info: serial.info, finite: false, chunks$: serial.chunks$, stats: () => ({ ...serial.stats, drops: serial.stats.drops.slice(0, 100) }), losses: new LossLog() };
   }
   if (uri.scheme === 'lsl') {
     const lsl = await openLslSource(uri);
-    return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$ };
+    return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$, losses: new LossLog() };
   }
   const pace = paceOf(uri, replay);
   if (uri.scheme === 'synthetic' && uri.target === 'emotion' && !uri.params.has('clips')) {
     const opts = affectiveOptions(uri);
-    return { uri: raw, finite: false, ...simulatedChunks(() => new AffectiveSimulator(opts), pace) };
+    return { uri: raw, finite: false, ...simulatedChunks(() => new AffectiveSimulator(opts), pace), losses: new LossLog() };
   }
   if (uri.scheme === 'synthetic' && uri.target === 'meg') {
     const opts = {
@@ -60,14 +63,22 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
       subject: numberParam(uri, 'subject', 1),
       session: numberParam(uri, 'session', 1),
     };
-    return { uri: raw, finite: false, ...simulatedChunks(() => new MegImageSimulator(opts), pace) };
+    return { uri: raw, finite: false, ...simulatedChunks(() => new MegImageSimulator(opts), pace), losses: new LossLog() };
   }
   if (uri.scheme === 'synthetic' && uri.target !== 'emotion' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
-    return { uri: raw, finite: false, ...simulatedChunks(() => new MotorImagerySimulator(opts), pace) };
+    return { uri: raw, finite: false, ...simulatedChunks(() => new MotorImagerySimulator(opts), pace), losses: new LossLog() };
   }
   const rec = await loadRecording(uri);
-  return { uri: raw, info: rec.info, finite: !pace.loop, chunks$: replayRecording(rec, pace) };
+  return { uri: raw, info: rec.info, finite: !pace.loop, chunks$: replayRecording(rec, pace), losses: recordingLosses(rec) };
+}
+
+/** A recording's reader warnings and missing stretches, as a source's loss log. */
+export function recordingLosses(rec: Recording): LossLog {
+  const losses = new LossLog();
+  for (const w of rec.warnings ?? []) losses.warning(w);
+  for (const g of rec.gaps ?? []) losses.gap(g);
+  return losses;
 }
 
 /** A simulator's endless stream; a new subscription starts the (deterministic) stream again. */

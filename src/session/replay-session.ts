@@ -11,6 +11,7 @@ import { megImagePipeline, megModelFor } from '../../pipelines/meg/pipeline.js';
 import { motorImageryPipeline } from '../../pipelines/motor-imagery/pipeline.js';
 import type { Config } from '../config/config-schema.js';
 import type { ServerMessage } from '../server/messages.js';
+import { LossLog } from '../stream/losses.js';
 import type { Marker } from '../stream/types.js';
 import { canonicalDecisionLine, DECISION_TYPES, decodingMessage, type SessionEvent } from './event-messages.js';
 import { signalInfo, type RecordedSession } from './recorded-session.js';
@@ -139,6 +140,7 @@ export function recordedSource(rec: RecordedSession, chunkSize?: number): Source
     chunks$: chunks$.pipe(
       map((c) => ({ ...c, firstSample: c.firstSample + offset, timestamps: stamps.subarray(start + c.firstSample, start + c.firstSample + c.samples), receivedAt: performance.now() })),
     ),
+    losses: new LossLog(),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Gap } from './losses.js';
 import type { Marker, StreamInfo } from './types.js';
 
 /**
@@ -13,4 +14,8 @@ export interface Recording {
   readonly markers: readonly Marker[];
   /** Wall-clock start of the recording when the file states it. */
   readonly startDate?: Date;
+  /** What the reader skipped, repaired or could not read (each names the byte or field). */
+  readonly warnings?: readonly string[];
+  /** Stretches of signal the file lacks (a truncated file, acquisition skips), on the recording's clock. */
+  readonly gaps?: readonly Gap[];
 }
