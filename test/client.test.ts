@@ -260,7 +260,7 @@ describe('NeurorxClient edge cases (scripted peers)', () => {
 
   it('passes the token, and with reconnect: false rejects connect when refused', async () => {
     const hello = () => ({ type: 'hello' as const, protocol: 2 as const, server: 'test', pipeline: { kind: 'x', name: 'x' }, stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] }, state: 'running' as const });
-    const server = await BciServer.start({ port: 0, token: 's3cret' }, hello);
+    const server = await BciServer.start({ port: 0, token: 's3cret-token-of-24-chars' }, hello);
     cleanup.push(() => server.close());
     const refused = new NeurorxClient();
     await expect(refused.connect(server.address.url, { reconnect: false })).rejects.toThrow(/cannot connect/);
@@ -268,7 +268,7 @@ describe('NeurorxClient edge cases (scripted peers)', () => {
     await expect(wrong.connect(server.address.url, { token: 'nope', reconnect: false })).rejects.toThrow(/cannot connect.*401/);
     const ok = new NeurorxClient();
     cleanup.push(() => ok.close());
-    await expect(ok.connect(server.address.url, { token: 's3cret' })).resolves.toMatchObject({ type: 'hello', server: 'test' });
+    await expect(ok.connect(server.address.url, { token: 's3cret-token-of-24-chars' })).resolves.toMatchObject({ type: 'hello', server: 'test' });
     // the standard WebSocket API cannot set headers: the token then goes in the query string
     const { default: WS } = await import('ws');
     class Standard extends WS {
@@ -278,6 +278,6 @@ describe('NeurorxClient edge cases (scripted peers)', () => {
     }
     const viaQuery = new NeurorxClient();
     cleanup.push(() => viaQuery.close());
-    await expect(viaQuery.connect(server.address.url, { token: 's3cret', WebSocket: Standard as never })).resolves.toMatchObject({ type: 'hello' });
+    await expect(viaQuery.connect(server.address.url, { token: 's3cret-token-of-24-chars', WebSocket: Standard as never })).resolves.toMatchObject({ type: 'hello' });
   });
 });

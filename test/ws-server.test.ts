@@ -134,12 +134,12 @@ describe('WebSocket server (protocol v2) on loopback', () => {
 
   it('requires the token when one is set (header or ?token=), and refuses to expose itself without one', async () => {
     await expect(BciServer.start({ port: 0, host: '0.0.0.0' }, hello)).rejects.toThrow(/server\.host 0\.0\.0\.0 .* set server\.token/);
-    const s = await start({ host: '0.0.0.0', token: 's3cret-token' });
+    const s = await start({ host: '0.0.0.0', token: 's3cret-token-of-24-chars' });
     const url = `ws://127.0.0.1:${s.address.port}`;
     expect(await handshake(url)).toBe(401);
     expect(await handshake(`${url}/?token=wrong`)).toBe(401);
-    expect(await handshake(`${url}/?token=s3cret-token`)).toBe(101);
-    expect(await handshake(url, { headers: { authorization: 'Bearer s3cret-token' } })).toBe(101);
+    expect(await handshake(`${url}/?token=s3cret-token-of-24-chars`)).toBe(101);
+    expect(await handshake(url, { headers: { authorization: 'Bearer s3cret-token-of-24-chars' } })).toBe(101);
   });
 
   it('refuses browser pages from other origins, accepts its own and listed ones', async () => {

@@ -4,9 +4,9 @@ import { emotionDecoderSpec } from './emotion-decoder-spec.js';
 
 export const featureSettingsSchema = z
   .object({
-    window: z.number().positive().default(2).describe('feature window, seconds'),
-    hop: z.number().positive().default(0.5).describe('seconds between feature frames (and decisions)'),
-    welchSegment: z.number().positive().default(1).describe('Welch segment length, seconds (50% overlap, Hann)'),
+    window: z.number().positive().max(60).default(2).describe('feature window, seconds'),
+    hop: z.number().positive().max(60).default(0.5).describe('seconds between feature frames (and decisions)'),
+    welchSegment: z.number().positive().max(60).default(1).describe('Welch segment length, seconds (50% overlap, Hann)'),
     filterOrder: z.number().int().min(1).max(8).default(4).describe('Butterworth order of the band filters for differential entropy'),
   })
   .strict();
@@ -17,7 +17,7 @@ export const emotionCalibrationSchema = z.discriminatedUnion('from', [
       from: z.literal('dataset'),
       dataset: z.string().min(1).default('synthetic-emotion').describe('synthetic-emotion, dreamer, deap or seed'),
       path: z.string().optional().describe('where the dataset lies (default: under $NEURORX_DATA)'),
-      subjects: z.number().int().min(2).default(12).describe('synthetic-emotion: how many simulated subjects to train on'),
+      subjects: z.number().int().min(2).max(1000).default(12).describe('synthetic-emotion: how many simulated subjects to train on'),
     })
     .strict(),
   z.object({ from: z.literal('model'), path: z.string().min(1).describe('a model saved by an earlier training') }).strict(),
@@ -31,9 +31,9 @@ export const emotionSettingsSchema = z
     levels: z.union([z.literal(2), z.literal(5)]).default(2).describe('2: low/high; 5: rating levels 1-5'),
     normalization: z
       .object({
-        baselineSeconds: z.number().positive().default(20).describe('resting signal at the start of a session whose feature statistics z-score the rest'),
+        baselineSeconds: z.number().positive().max(3600).default(20).describe('resting signal at the start of a session whose feature statistics z-score the rest'),
         mode: z.enum(['baseline', 'running']).default('baseline').describe('"running": keep adapting the statistics after the baseline'),
-        halfLifeSeconds: z.number().positive().default(300).describe('running mode: half-life of the statistics, seconds'),
+        halfLifeSeconds: z.number().positive().max(86_400).default(300).describe('running mode: half-life of the statistics, seconds'),
       })
       .strict()
       .prefault({}),

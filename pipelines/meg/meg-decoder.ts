@@ -11,12 +11,12 @@ export const megDecoderSpec = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('meg-brain-module'),
-      epochs: z.number().int().min(1).default(40).describe('at most; early stopping on held-out training images'),
-      learningRate: z.number().positive().default(1e-3),
-      batchSize: z.number().int().min(2).default(256).describe('windows per step: the CLIP loss contrasts the windows of a batch'),
+      epochs: z.number().int().min(1).max(10_000).default(40).describe('at most; early stopping on held-out training images'),
+      learningRate: z.number().positive().max(10).default(1e-3),
+      batchSize: z.number().int().min(2).max(65_536).default(256).describe('windows per step: the CLIP loss contrasts the windows of a batch'),
       dropout: z.number().min(0).max(0.9).default(0.5).describe('dropout on the pooled features'),
-      mseWeight: z.number().min(0).default(0.5).describe('weight of the MSE term beside the CLIP loss'),
-      seed: z.number().int().default(1),
+      mseWeight: z.number().min(0).max(1000).default(0.5).describe('weight of the MSE term beside the CLIP loss'),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     })
     .strict(),
 ]);

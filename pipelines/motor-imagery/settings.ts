@@ -5,8 +5,8 @@ import { cueGeneratorSchema } from '../../src/session/cue-generator.js';
 
 const band = z
   .object({
-    low: z.number().positive().describe('lower cut-off, Hz'),
-    high: z.number().positive().describe('upper cut-off, Hz'),
+    low: z.number().positive().max(10_000).describe('lower cut-off, Hz'),
+    high: z.number().positive().max(10_000).describe('upper cut-off, Hz'),
     order: z.number().int().min(1).max(10).default(4).describe('Butterworth order (per band edge)'),
   })
   .refine((b) => b.high > b.low, { message: 'high must be greater than low', path: ['high'] });
@@ -18,7 +18,7 @@ export const calibrationSchema = z.discriminatedUnion('from', [
   }),
   z.object({
     from: z.literal('stream'),
-    trialsPerClass: z.number().int().min(2).describe('cued trials of each class to collect from the live stream before training'),
+    trialsPerClass: z.number().int().min(2).max(1000).describe('cued trials of each class to collect from the live stream before training'),
     cues: z
       .enum(['stream', 'generator'])
       .default('stream')
@@ -28,6 +28,7 @@ export const calibrationSchema = z.discriminatedUnion('from', [
       .number()
       .int()
       .min(1)
+      .max(10_000)
       .nullable()
       .default(null)
       .describe('after calibration, retrain on all labelled trials each time this many new cued trials have arrived (null: never)'),
@@ -41,10 +42,10 @@ export const calibrationSchema = z.discriminatedUnion('from', [
 export const motorImagerySettingsSchema = z
   .object({
     kind: z.literal('motor-imagery'),
-    channels: z.array(z.string().min(1)).min(2).optional().describe('channel labels to use; default: every EEG channel'),
+    channels: z.array(z.string().min(1)).min(2).max(4096).optional().describe('channel labels to use; default: every EEG channel'),
     reference: z.enum(['none', 'average']).default('none'),
     notch: z
-      .object({ freq: z.number().positive(), q: z.number().positive().default(30) })
+      .object({ freq: z.number().positive().max(10_000), q: z.number().positive().max(1000).default(30) })
       .nullable()
       .default(null),
     bandpass: band.default({ low: 7, high: 30, order: 4 }),
@@ -54,12 +55,12 @@ export const motorImagerySettingsSchema = z
       .default({ left: 'left', right: 'right' })
       .describe('cue marker value -> class label'),
     epoch: z
-      .object({ tmin: z.number(), tmax: z.number() })
+      .object({ tmin: z.number().min(-60).max(60), tmax: z.number().min(-60).max(60) })
       .refine((e) => e.tmax > e.tmin, { message: 'tmax must be greater than tmin', path: ['tmax'] })
       .default({ tmin: 0.5, tmax: 2.5 })
       .describe('training epoch relative to each cue, seconds'),
     window: z
-      .object({ length: z.number().positive(), hop: z.number().positive() })
+      .object({ length: z.number().positive().max(60).describe('seconds, at most 60'), hop: z.number().positive().max(60) })
       .default({ length: 2, hop: 0.25 })
       .describe('online sliding window, seconds'),
     decoder: decoderSpecSchema.default({ kind: 'csp-lda', components: 4, regularization: 0, shrinkage: 'auto' }).describe('the decoder and its hyper-parameters'),

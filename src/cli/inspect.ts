@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { openSource } from '../../devices/open-source.js';
+import type { Gap, LossSummary } from '../stream/losses.js';
 import type { ChannelInfo } from '../stream/types.js';
 
 export interface ChannelSummary {
@@ -26,7 +27,18 @@ export interface InspectReport {
   channels: ChannelSummary[];
   /** Device counters (serial boards: packets, garbage bytes, drops with their places, reconnects). */
   device?: Record<string, unknown>;
+  /** How the read ended: the seconds asked for arrived, the stream ended, or a live source missed its deadline. */
+  ended: 'complete' | 'end-of-stream' | 'deadline';
+  /** What the source skipped, repaired or could not read, and what the inspection itself noticed (a quiet device, a short file). */
+  warnings: string[];
+  /** Stretches of signal the source lost (LSL outages, lost serial packets, a truncated file). */
+  gaps: Gap[];
+  /** Totals over every gap and warning (the lists above keep the first ones). */
+  losses: LossSummary['totals'] & { omitted: number };
 }
+
+/** A live source gets this long beyond the seconds asked for (connecting, handshakes) before inspect gives up waiting. */
+export const LIVE_GRACE_SECONDS = 5;
 
 /**
  * Reads `seconds` of stream time from a source and summarises it. Recordings are read as fast as
@@ -52,7 +64,20 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
   // The rate is measured from the first chunk's arrival (connecting and handshakes excluded).
   let t0 = 0;
   let firstChunkSamples = 0;
-  await new Promise<void>((resolve, reject) => {
+  let lastChunkAt = 0;
+  const started = performance.now();
+  const ended = await new Promise<InspectReport['ended']>((resolve, reject) => {
+    // A live device that goes quiet must not hold inspect forever: it ends at its deadline with what it got.
+    const deadline = isRecording
+      ? undefined
+      : setTimeout(() => {
+          sub.unsubscribe();
+          resolve('deadline');
+        }, (seconds + LIVE_GRACE_SECONDS) * 1000);
+    const finish = (how: InspectReport['ended']): void => {
+      clearTimeout(deadline);
+      resolve(how);
+    };
     const sub = source.chunks$.subscribe({
       next(chunk) {
         if (chunks === 0) {
@@ -60,6 +85,7 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
           firstChunkSamples = chunk.samples;
         }
         chunks++;
+        lastChunkAt = performance.now();
         if (chunk.firstSample > expected) dropped += chunk.firstSample - expected;
         expected = chunk.firstSample + chunk.samples;
         const take = Math.min(chunk.samples, wanted - samples);
@@ -82,14 +108,30 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
         samples += take;
         if (samples >= wanted) {
           sub.unsubscribe();
-          resolve();
+          finish('complete');
         }
       },
-      error: reject,
-      complete: resolve,
+      error: (e: unknown) => {
+        clearTimeout(deadline);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+      complete: () => finish('end-of-stream'),
     });
   });
   const elapsed = (performance.now() - t0) / 1000;
+  const losses = source.losses.summary();
+  const warnings = [...losses.warnings];
+  const got = samples / info.sampleRate;
+  if (ended === 'deadline') {
+    const waited = (performance.now() - started) / 1000;
+    warnings.push(
+      chunks === 0
+        ? `the source sent nothing in ${waited.toFixed(1)} s`
+        : `the source went quiet: ${got.toFixed(2)} s of the ${seconds} s asked for arrived, the last ${((performance.now() - lastChunkAt) / 1000).toFixed(1)} s before the deadline (${waited.toFixed(1)} s) brought nothing`,
+    );
+  } else if (ended === 'end-of-stream' && samples < wanted) {
+    warnings.push(`the stream ended after ${got.toFixed(2)} s of the ${seconds} s asked for`);
+  }
   return {
     source: uri,
     stream: { name: info.name, type: info.type, sourceId: info.sourceId, sampleRate: info.sampleRate, channelCount: n },
@@ -112,5 +154,9 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
       };
     }),
     ...(source.stats ? { device: source.stats() } : {}),
+    ended,
+    warnings,
+    gaps: losses.gaps,
+    losses: { ...losses.totals, omitted: losses.omitted },
   };
 }

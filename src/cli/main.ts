@@ -8,6 +8,7 @@ import { startSession } from '../session/run-session.js';
 import { projectPath } from '../util/project-path.js';
 import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
+import { describeLoss } from '../stream/losses.js';
 import { recordSource } from './record.js';
 import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
 import { exportEdfFromRecording } from '../session/export-edf.js';
@@ -147,6 +148,9 @@ program
     for (const c of report.channels) {
       console.log(`  ${c.label.padEnd(8)} ${c.type.padEnd(5)} mean ${fmt(c.mean)} std ${fmt(c.std)} min ${fmt(c.min)} max ${fmt(c.max)} ${c.unit}`);
     }
+    for (const g of report.gaps) console.log(`gap: ${describeLoss({ kind: 'gap', ...g })}`);
+    for (const w of report.warnings) console.log(`warning: ${w}`);
+    if (report.losses.omitted > 0) console.log(`(${report.losses.omitted} more gap(s)/warning(s) not listed)`);
   });
 
 program

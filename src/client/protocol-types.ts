@@ -196,6 +196,10 @@ export interface StatusMessage {
   classes?: string[];
   /** In the answer to subscribe/unsubscribe: this client's topics now. */
   subscribed?: Topic[];
+  /** The source lost a stretch of signal (an LSL outage, lost serial packets, a truncated file). */
+  gap?: { time: number; samples: number; seconds: number; cause: string };
+  /** The source skipped, repaired or could not read something (a corrupt block, a silent device). */
+  warning?: string;
 }
 
 /** A problem with the session or with this client's last message. */

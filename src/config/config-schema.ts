@@ -1,15 +1,16 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { isLoopback } from '../server/access.js';
 import { issueLines } from './zod-issues.js';
+import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
 import { emotionSettingsSchema } from '../../pipelines/emotion/settings.js';
 import { megImageSettingsSchema } from '../../pipelines/meg/settings.js';
 
 export const replaySchema = z
   .object({
-    speed: z.union([z.number().positive(), z.literal('max')]).default(1).describe('1 = real time; "max" = as fast as possible'),
-    chunkSize: z.number().int().min(1).default(16).describe('samples per chunk'),
+    speed: z.union([z.number().positive().max(1e6), z.literal('max')]).default(1).describe('1 = real time; "max" = as fast as possible'),
+    chunkSize: z.number().int().min(1).max(65_536).default(16).describe('samples per chunk'),
     loop: z.boolean().default(false),
   })
   .strict();
@@ -18,15 +19,20 @@ export const serverSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1').describe('bind address; anything but loopback needs a token'),
     port: z.number().int().min(0).max(65535).default(8765),
-    token: z.string().min(16).optional().describe('clients must present it (?token= or Authorization: Bearer); default $NEURORX_TOKEN'),
-    allowedOrigins: z.array(z.string().min(1)).default([]).describe('browser origins allowed besides the server\'s own ("*": any)'),
+    token: z.string().min(16).max(4096).optional().describe('clients must present it (?token= or Authorization: Bearer); default $NEURORX_TOKEN'),
+    allowedOrigins: z.array(z.string().min(1)).max(1000).default([]).describe('browser origins allowed besides the server\'s own ("*": any)'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .max(1000)
+      .default([])
+      .describe('host names clients may reach the server by (the HTTP Host header), besides address literals, localhost and host ("*": any); refuses DNS rebinding'),
     rateLimit: z
-      .object({ perSecond: z.number().positive().default(50), burst: z.number().int().min(1).default(100) })
+      .object({ perSecond: z.number().positive().max(100_000).default(50), burst: z.number().int().min(1).max(1_000_000).default(100) })
       .strict()
       .default({ perSecond: 50, burst: 100 })
       .describe('inbound messages per client; beyond it the client is closed'),
-    maxQueue: z.number().int().min(1).default(256).describe('frames queued per slow client before the oldest is dropped'),
-    stallTimeoutMs: z.number().int().min(100).default(10_000).describe('a client backlogged this long is disconnected'),
+    maxQueue: z.number().int().min(1).max(1_000_000).default(256).describe('frames queued per slow client before the oldest is dropped'),
+    stallTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000).describe('a client backlogged this long is disconnected'),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -56,7 +62,7 @@ export const configSchema = z
       })
       .strict(),
     pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema, megImageSettingsSchema]).describe('what decodes the signal: motor-imagery, emotion or meg-image'),
-    server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
+    server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], allowedHosts: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
     record: recordSchema.optional().describe('write every stream of the session (signal, markers, decisions, config, models) to XDF as it happens'),
     lsl: z
       .object({
@@ -80,19 +86,25 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A config is a page of settings: anything larger or deeper is a mistake (or an attack), refused before it is parsed. */
+export const CONFIG_LIMITS: JsonLimits = { maxLength: 1024 * 1024, maxDepth: 32 };
+
 /** Reads and validates a JSON config file. */
 export async function loadConfig(path: string): Promise<Config> {
   let text: string;
   try {
+    const { size } = await stat(path);
+    if (size > CONFIG_LIMITS.maxLength) throw new ConfigError(`${path}: the config is ${size} bytes; at most ${CONFIG_LIMITS.maxLength} are read`);
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseBoundedJson(text, CONFIG_LIMITS);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError(`${path}: ${e instanceof JsonLimitError ? 'config refused' : 'not valid JSON'}: ${(e as Error).message}`);
   }
   return parseConfig(json, path);
 }

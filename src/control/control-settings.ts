@@ -14,7 +14,7 @@ export const smoothingSchema = z
       .max(1)
       .default(0.3)
       .describe('EMA weight of the newest decision, in (0, 1]; 1 = no smoothing (used when kind is "ema")'),
-    window: z.number().int().min(1).default(4).describe('decisions averaged (used when kind is "mean")'),
+    window: z.number().int().min(1).max(1000).default(4).describe('decisions averaged (used when kind is "mean")'),
   })
   .strict();
 
@@ -42,11 +42,13 @@ export const controlSchema = z
     dwellMs: z
       .number()
       .min(0)
+      .max(600_000)
       .default(500)
       .describe('stream time (ms, from decision timestamps) a class must stay above threshold before its command fires'),
     refractoryMs: z
       .number()
       .min(0)
+      .max(600_000)
       .default(1000)
       .describe('stream time (ms) after a command fires during which no command fires'),
     rearm: z

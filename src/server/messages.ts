@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
 
 /**
  * The WebSocket protocol: every message is one JSON object, an envelope `{ "v": 2, "type": ...,
@@ -135,6 +136,16 @@ export const statusMessage = z.object({
   calibrationAccuracy: z.number().nullable().optional(),
   classes: z.array(z.string()).optional(),
   subscribed: z.array(z.enum(TOPICS)).optional().describe("in the answer to subscribe/unsubscribe: this client's topics now"),
+  gap: z
+    .object({
+      time: z.number().describe('stream time (s) where the missing stretch begins'),
+      samples: z.number().int().nonnegative().describe('samples missing (estimated where the source cannot count them)'),
+      seconds: z.number().nonnegative(),
+      cause: z.string(),
+    })
+    .optional()
+    .describe('the source lost a stretch of signal (an LSL outage, lost serial packets, a truncated file)'),
+  warning: z.string().optional().describe('the source skipped, repaired or could not read something (a corrupt block, a silent device)'),
 });
 
 export const errorMessage = z.object({
@@ -261,20 +272,33 @@ export function messageJsonSchemas(): Record<string, unknown> {
   };
 }
 
+/** Client messages are flat: anything nested deeper is refused before it is validated. */
+export const CLIENT_MESSAGE_LIMITS: JsonLimits = { maxLength: 64 * 1024, maxDepth: 8 };
+
 /** Parses an inbound frame; returns the message or an error message naming the problem. */
 export function parseClientMessage(raw: string): ClientMessage | ErrorMessage {
   let json: unknown;
   try {
-    json = JSON.parse(raw);
+    json = parseBoundedJson(raw, CLIENT_MESSAGE_LIMITS);
   } catch (e) {
-    return { type: 'error', message: `message is not JSON: ${(e as Error).message}` };
+    const why = e instanceof JsonLimitError ? `message refused: ${e.message}` : `message is not JSON: ${(e as Error).message}`;
+    return { type: 'error', message: why };
   }
   if (json !== null && typeof json === 'object' && 'v' in json && (json as { v: unknown }).v !== PROTOCOL_VERSION) {
-    return { type: 'error', message: `protocol version ${JSON.stringify((json as { v: unknown }).v)} is not supported (this server speaks ${PROTOCOL_VERSION})`, path: 'v' };
+    return { type: 'error', message: `protocol version ${describeValue((json as { v: unknown }).v)} is not supported (this server speaks ${PROTOCOL_VERSION})`, path: 'v' };
   }
   const parsed = clientMessage.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const path = issue.path.join('.');
   return { type: 'error', message: `invalid message${path ? ` at "${path}"` : ''}: ${issue.message}`, ...(path ? { path } : {}) };
+}
+
+/** A client's value named in an error: primitives as JSON (cut short), containers by kind only. */
+function describeValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const s = JSON.stringify(value) ?? String(value);
+    return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+  }
+  return Array.isArray(value) ? 'an array' : 'an object';
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isLoopback, originAllowed, requestToken, tokenMatches } from './access.js';
+import { hostAllowed, originAllowed, requestToken, resolvesToLoopbackOnly, tokenMatches, weakTokenReason } from './access.js';
 import { ClientChannel, type ChannelLimits } from './client-channel.js';
 import { DEFAULT_TOPICS, parseClientMessage, PROTOCOL_VERSION, topicOf, TOPICS, type ClientMessage, type HelloInfo, type ServerMessage, type Topic } from './messages.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -17,6 +17,8 @@ export interface ServerOptions extends ChannelLimits {
   token?: string;
   /** Browser origins allowed besides the server's own ("*": any). */
   allowedOrigins: string[];
+  /** Host names (the HTTP Host header) accepted besides address literals, localhost and `host` ("*": any). */
+  allowedHosts: string[];
   /** Inbound messages per second per client, and the burst allowed; beyond it the client is closed (1008). */
   rateLimit: { perSecond: number; burst: number };
   /** Handles valid session-control messages (marker, calibration, pause, resume); a thrown error goes back to that client. */
@@ -31,6 +33,7 @@ export const DEFAULT_SERVER: ServerOptions = {
   maxQueue: 256,
   stallTimeoutMs: 10_000,
   allowedOrigins: [],
+  allowedHosts: [],
   rateLimit: { perSecond: 50, burst: 100 },
 };
 
@@ -66,19 +69,37 @@ export class BciServer {
 
   static async start(options: Partial<ServerOptions>, hello: () => HelloInfo): Promise<BciServer> {
     const opts: ServerOptions = { ...DEFAULT_SERVER, ...options };
-    if (!isLoopback(opts.host) && !opts.token) {
+    const weak = opts.token !== undefined ? weakTokenReason(opts.token) : undefined;
+    if (weak) throw new Error(`server token (server.token or NEURORX_TOKEN): ${weak}`);
+    if (!opts.token && !(await resolvesToLoopbackOnly(opts.host))) {
       throw new Error(`server.host ${opts.host} is reachable from other machines: set server.token (or NEURORX_TOKEN) so that only your clients connect`);
     }
-    const server = http.createServer((req, res) => void serveHttp(req, res));
+    const hostRefusal = (req: http.IncomingMessage): string | undefined =>
+      hostAllowed(req, opts.host, opts.allowedHosts) ? undefined : `host ${JSON.stringify(req.headers.host)} is not allowed (DNS rebinding protection): add it to server.allowedHosts`;
+    const server = http.createServer((req, res) => {
+      const refused = hostRefusal(req);
+      if (refused) res.writeHead(403, { 'content-type': 'text/plain' }).end(`${refused}\n`);
+      else void serveHttp(req, res);
+    });
     const wss = new WebSocketServer({
       server,
       maxPayload: opts.maxPayload,
       verifyClient: (info, done) => {
-        if (opts.token && !tokenMatches(opts.token, requestToken(info.req))) return done(false, 401, 'a valid token is required');
-        if (!originAllowed(info.req, opts.allowedOrigins)) return done(false, 403, `origin ${info.origin} is not allowed`);
-        done(true);
+        // Everything here reads what an unauthenticated client sent: nothing may throw.
+        try {
+          const refused = hostRefusal(info.req);
+          if (refused) return done(false, 403, refused);
+          if (opts.token && !tokenMatches(opts.token, requestToken(info.req))) return done(false, 401, 'a valid token is required');
+          if (!originAllowed(info.req, opts.allowedOrigins)) return done(false, 403, `origin ${JSON.stringify(info.origin).slice(0, 200)} is not allowed (server.allowedOrigins)`);
+          done(true);
+        } catch {
+          done(false, 400, 'bad request');
+        }
       },
     });
+    // ws re-emits the HTTP server's errors on itself: without a listener EADDRINUSE would be thrown
+    // as an unhandled 'error' event (with a stack trace) instead of the message below.
+    wss.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(new Error(e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use (set server.port)` : e.message)),

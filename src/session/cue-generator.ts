@@ -6,10 +6,10 @@ import type { Chunk } from '../stream/types.js';
 
 export const cueGeneratorSchema = z
   .object({
-    leadIn: z.number().min(0).default(3).describe('seconds of stream before the first cue'),
-    trialSeconds: z.number().positive().default(8).describe('seconds from one cue to the next (imagery plus rest)'),
-    jitter: z.number().min(0).default(1).describe('extra random rest before each cue, 0..jitter seconds'),
-    seed: z.number().int().default(1).describe('seed of the cue order and jitter'),
+    leadIn: z.number().min(0).max(3600).default(3).describe('seconds of stream before the first cue'),
+    trialSeconds: z.number().positive().max(600).default(8).describe('seconds from one cue to the next (imagery plus rest)'),
+    jitter: z.number().min(0).max(600).default(1).describe('extra random rest before each cue, 0..jitter seconds'),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1).describe('seed of the cue order and jitter'),
   })
   .strict();
 
@@ -49,7 +49,8 @@ export function cueSchedule(classes: readonly string[], trialsPerClass: number, 
  */
 export function withGeneratedCues(chunks$: Observable<Chunk>, schedule: readonly ScheduledCue[]): Observable<Chunk> {
   return defer(() => {
-    const injector = new MarkerInjector();
+    // Our own schedule, bounded by the config: the limits for clients' markers do not apply.
+    const injector = new MarkerInjector(Infinity, Infinity);
     let started = false;
     return chunks$.pipe(
       map((chunk) => {

@@ -12,6 +12,7 @@ import type { Config } from '../config/config-schema.js';
 import type { ClientMessage, HelloInfo, ServerMessage } from '../server/messages.js';
 import { PROTOCOL_VERSION } from '../server/messages.js';
 import { BciServer } from '../server/ws-server.js';
+import { describeLoss, gapOf, reportLosses } from '../stream/losses.js';
 import { MarkerInjector } from '../stream/marker-injector.js';
 import { VERSION } from '../version.js';
 import { decodingMessage, type SessionEvent } from './event-messages.js';
@@ -77,7 +78,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     ...(lastTrials && state === 'calibrating' ? { trials: { ...lastTrials } } : {}),
   });
   // Cue markers from clients (a game running the calibration) join the signal stream.
-  const markers = new MarkerInjector();
+  const markers = new MarkerInjector(undefined, undefined, (why) => status(why));
   const stats = new SessionStats();
   // Exists while someone views the signal; a new viewer starts from a fresh frame, not a stale one.
   let monitor: SignalMonitor | undefined;
@@ -263,6 +264,13 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     server?.broadcastEach('status', (messagesDropped) => ({ type: 'stats', ...s, messagesDropped, clients: server?.clientCount ?? 0 }));
   }, 1000);
   statsTimer.unref();
+  const lossSub = reportLosses(source.losses, (loss) => {
+    recorder?.entry({ kind: 'loss', loss });
+    const detail = `source: ${describeLoss(loss)}`;
+    lastDetail = detail;
+    server?.broadcast({ type: 'status', state: paused ? 'paused' : state, detail, ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }) });
+    log(`[${paused ? 'paused' : state}] ${detail}`);
+  });
   run(config.pipeline);
   const theServer = server;
   let stopping: Promise<void> | undefined;
@@ -280,6 +288,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   };
   async function stopAll(): Promise<void> {
     clearInterval(statsTimer);
+    lossSub.unsubscribe();
     pipelineSub?.unsubscribe();
     anchor?.unsubscribe();
     // The recording is complete now: closed first, whatever happens to the outlets and the server.

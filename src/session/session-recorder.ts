@@ -1,3 +1,4 @@
+import type { Loss } from '../stream/losses.js';
 import { NEURORX_CHUNKS_STREAM, NEURORX_DECISIONS_STREAM, NEURORX_SESSION_STREAM } from '../../devices/file/xdf-format.js';
 import { XdfWriter } from '../../devices/file/xdf-writer.js';
 import type { ServerMessage } from '../server/messages.js';
@@ -26,7 +27,9 @@ export type SessionEntry =
   | { kind: 'model'; error: string }
   | { kind: 'start'; stage: PipelineStage; firstSample: number }
   | { kind: 'control'; message: unknown }
-  | { kind: 'restart'; reason: string };
+  | { kind: 'restart'; reason: string }
+  /** Something the source lost or could not read (see src/stream/losses.ts). */
+  | { kind: 'loss'; loss: Loss };
 
 export interface RecorderOptions {
   /** The source URI, kept in the file. */

@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { concat, from, Subject, type Observable, type Subscription } from 'rxjs';
 
 /**
  * What a source lost or could not read. Nothing is dropped silently: a reader that skips a
@@ -87,4 +87,25 @@ export class LossLog {
 export function describeLoss(loss: Loss): string {
   if (loss.kind === 'warning') return loss.message;
   return `gap of ${loss.seconds.toFixed(2)} s (${loss.samples} samples) at ${loss.time.toFixed(2)} s: ${loss.cause}`;
+}
+
+/** The gap fields of a gap loss (without its `kind`). */
+export function gapOf(loss: Extract<Loss, { kind: 'gap' }>): Gap {
+  return { time: loss.time, samples: loss.samples, seconds: loss.seconds, cause: loss.cause };
+}
+
+/** Entries of a log reported before anyone listened (a file's reader warnings) that are passed on one by one; the rest are summed up. */
+const EARLIER_LOSSES_SHOWN = 20;
+
+/**
+ * Hands `report` what `log` holds already (the first few, then one line for the rest) and then
+ * every loss as it happens.
+ */
+export function reportLosses(log: LossLog, report: (loss: Loss) => void): Subscription {
+  const s = log.summary();
+  const earlier: Loss[] = [...s.warnings.map((message) => ({ kind: 'warning' as const, message })), ...s.gaps.map((g) => ({ kind: 'gap' as const, ...g }))];
+  const shown = earlier.slice(0, EARLIER_LOSSES_SHOWN);
+  const more = s.totals.gaps + s.totals.warnings - shown.length;
+  if (more > 0) shown.push({ kind: 'warning', message: `and ${more} more gap(s)/warning(s) from the source (${s.totals.samples} samples missing in all)` });
+  return concat(from(shown), log.losses$).subscribe(report);
 }

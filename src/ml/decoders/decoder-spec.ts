@@ -12,7 +12,7 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('csp-lda'),
-      components: z.number().int().min(1).default(4).describe('CSP filters kept'),
+      components: z.number().int().min(1).max(256).default(4).describe('CSP filters kept'),
       regularization: z.union([z.number().min(0).max(1), z.literal('ledoit-wolf')]).default(0).describe('class covariance shrinkage'),
       shrinkage: shrinkage.default('auto').describe('LDA shrinkage: null, a number in [0, 1], or "auto" (Ledoit-Wolf)'),
     })
@@ -20,7 +20,7 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('csp-ovr'),
-      components: z.number().int().min(1).default(4).describe('CSP filters per one-vs-rest problem'),
+      components: z.number().int().min(1).max(256).default(4).describe('CSP filters per one-vs-rest problem'),
       shrinkage: shrinkage.default('auto'),
     })
     .strict(),
@@ -28,13 +28,13 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('fbcsp'),
       bands: z
-        .array(z.object({ low: z.number().positive(), high: z.number().positive() }).strict())
+        .array(z.object({ low: z.number().positive().max(10_000), high: z.number().positive().max(10_000) }).strict())
         .min(1)
         .default(DEFAULT_FILTER_BANK)
         .describe('filter bank bands, Hz'),
       order: z.number().int().min(1).max(10).default(4).describe('Butterworth order of each band'),
-      components: z.number().int().min(1).default(4).describe('CSP filters per band (and per one-vs-rest problem)'),
-      select: z.number().int().min(1).default(8).describe('features kept by mutual information'),
+      components: z.number().int().min(1).max(256).default(4).describe('CSP filters per band (and per one-vs-rest problem)'),
+      select: z.number().int().min(1).max(4096).default(8).describe('features kept by mutual information'),
       regularization: z
         .union([z.number().min(0).max(1), z.literal('ledoit-wolf')])
         .default('ledoit-wolf')
@@ -53,7 +53,7 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('tangent-space-lr'),
       estimator: estimator.default('oas'),
-      c: z.number().positive().default(1).describe('inverse L2 regularisation of the logistic regression'),
+      c: z.number().positive().max(1e6).default(1).describe('inverse L2 regularisation of the logistic regression'),
       reference: z
         .enum(['riemann', 'euclid'])
         .default('riemann')
@@ -64,10 +64,10 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('eegnet'),
-      epochs: z.number().int().min(1).default(300).describe('training passes over the calibration trials'),
-      batchSize: z.number().int().min(1).default(16),
-      learningRate: z.number().positive().default(1e-3),
-      seed: z.number().int().default(42),
+      epochs: z.number().int().min(1).max(10_000).default(300).describe('training passes over the calibration trials'),
+      batchSize: z.number().int().min(1).max(65_536).default(16),
+      learningRate: z.number().positive().max(10).default(1e-3),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
     })
     .strict(),
 ]);
