@@ -1,0 +1,96 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSource } from '../devices/open-source.js';
+import { parseConfig } from '../src/config/config-schema.js';
+import { readRecordedSession } from '../src/session/recorded-session.js';
+import { startSession, type Session } from '../src/session/run-session.js';
+import { LossLog } from '../src/stream/losses.js';
+import { PROJECT_ROOT } from './helpers/data.js';
+import { haveSocat, PtyPair } from './helpers/pty-pair.js';
+import { connect, until } from './helpers/ws-client.js';
+
+// Every loss reaches the user (issue 15): inspect's report, the session's status messages, the recording.
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
+const cleanup: (() => unknown)[] = [];
+let session: Session | undefined;
+afterEach(async () => {
+  await session?.stop();
+  session = undefined;
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+describe('losses reach the user', () => {
+  it('a session passes the source\'s gaps and warnings to clients as status messages and into its recording', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-loss-'));
+    const config = parseConfig({
+      source: { uri: 'synthetic:motor-imagery?seed=5', replay: { speed: 4, chunkSize: 16 } },
+      pipeline: { kind: 'motor-imagery', calibration: { from: 'recording', source: 'synthetic:motor-imagery?seed=5&trials=10' } },
+      server: { port: 0 },
+      record: { path: path.join(dir, 'rec.xdf'), flushIntervalMs: 100 },
+    });
+    const source = await openSource(config.source.uri, config.source.replay);
+    // A loss the source knew before anyone listened (a file's reader warning) ...
+    source.losses.warning('block at byte 1234 is corrupt: skipped to byte 2048');
+    session = await startSession(config, { source });
+    const { ws, messages } = await connect(session.server.address.url);
+    await until(() => messages.some((m) => m.type === 'decision'), 30_000);
+    // ... and one that happens while the session runs (an outage that ended).
+    source.losses.gap({ time: 12.5, samples: 1120, seconds: 7, cause: 'LSL outlet unreachable' });
+    await until(() => messages.some((m) => m.type === 'status' && m.gap !== undefined), 10_000);
+    ws.close();
+    const gapStatus = messages.find((m) => m.type === 'status' && m.gap !== undefined)!;
+    expect(gapStatus.gap).toEqual({ time: 12.5, samples: 1120, seconds: 7, cause: 'LSL outlet unreachable' });
+    expect(gapStatus.detail).toBe('source: gap of 7.00 s (1120 samples) at 12.50 s: LSL outlet unreachable');
+    // A late joiner is told the last thing that happened in its hello.
+    const late = await connect(session.server.address.url);
+    await until(() => late.messages.length >= 1);
+    expect(late.messages[0].detail).toMatch(/gap of 7\.00 s/);
+    late.ws.close();
+    await session.stop();
+    const rec = await readRecordedSession(path.join(dir, 'rec.xdf'));
+    const losses = rec.entries.filter((e) => e.entry.kind === 'loss').map((e) => (e.entry as { loss: unknown }).loss);
+    expect(losses).toEqual([
+      { kind: 'warning', message: 'block at byte 1234 is corrupt: skipped to byte 2048' },
+      { kind: 'gap', time: 12.5, samples: 1120, seconds: 7, cause: 'LSL outlet unreachable' },
+    ]);
+  }, 60_000);
+
+  it('a loss log keeps a bounded number of entries and counts every one', () => {
+    const log = new LossLog(3);
+    for (let i = 0; i < 10; i++) log.gap({ time: i, samples: 10, seconds: 0.1, cause: 'x' });
+    log.warning('w');
+    const s = log.summary();
+    expect(s.gaps.map((g) => g.time)).toEqual([0, 1, 2]);
+    expect(s.warnings).toEqual(['w']);
+    expect(s.totals).toEqual({ gaps: 10, samples: 100, seconds: expect.closeTo(1, 9), warnings: 1 });
+    expect(s.omitted).toBe(7);
+  });
+});
+
+const socat = haveSocat();
+describe.skipIf(!socat)('inspect of a live device that goes quiet (defect 10)', () => {
+  it('ends at its deadline with what it got and says the device went quiet', async () => {
+    const pty = await new PtyPair().start();
+    cleanup.push(() => pty.kill());
+    const sim: ChildProcess = spawn(process.execPath, [CLI, 'serial', 'simulate', pty.board], { stdio: ['ignore', 'ignore', 'pipe'] });
+    cleanup.push(() => sim.kill('SIGKILL'));
+    let simSaid = '';
+    sim.stderr!.on('data', (d) => (simSaid += String(d)));
+    await until(() => simSaid.includes('waiting for commands'), 30_000);
+    const inspect = promisify(execFile)(process.execPath, [CLI, 'inspect', `serial:cyton:${pty.host}`, '--seconds', '5', '--json'], { timeout: 120_000 });
+    // The board streams for a while, then goes silent (the process dies, the port stays).
+    await new Promise((r) => setTimeout(r, 3000));
+    sim.kill('SIGKILL');
+    const { stdout } = await inspect;
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+    expect(report.ended).toBe('deadline');
+    expect(report.samples).toBeGreaterThan(0);
+    expect(report.samples).toBeLessThan(5 * 250);
+    expect(report.warnings.join('\n')).toMatch(/the source went quiet: \d+\.\d\d s of the 5 s asked for arrived/);
+  }, 150_000);
+});
