@@ -186,6 +186,18 @@ describe('hardening: hostile WebSocket input', () => {
     ws.close();
   });
 
+  it('connections are bounded: beyond server.maxClients an upgrade gets 503, and a freed place is taken again', async () => {
+    const s = await start({ maxClients: 2 });
+    const a = await connect(s.address.url);
+    const b = await connect(s.address.url);
+    const host = { Host: `127.0.0.1:${s.address.port}` };
+    expect(await rawRequest(s.address.port, upgrade('/', host))).toBe(503);
+    a.ws.close();
+    await until(() => s.clientCount === 1);
+    expect(await rawRequest(s.address.port, upgrade('/', host))).toBe(101);
+    b.ws.close();
+  });
+
   it('defect 11: a port in use ends neurorx run with one clear line, no stack trace', async () => {
     const busy = net.createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));

@@ -31,6 +31,7 @@ export const serverSchema = z
       .strict()
       .default({ perSecond: 50, burst: 100 })
       .describe('inbound messages per client; beyond it the client is closed'),
+    maxClients: z.number().int().min(1).max(100_000).default(1024).describe('clients connected at once at most; further ones are refused (503)'),
     maxQueue: z.number().int().min(1).max(1_000_000).default(256).describe('frames queued per slow client before the oldest is dropped'),
     stallTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000).describe('a client backlogged this long is disconnected'),
   })
@@ -62,7 +63,7 @@ export const configSchema = z
       })
       .strict(),
     pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema, megImageSettingsSchema]).describe('what decodes the signal: motor-imagery, emotion or meg-image'),
-    server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], allowedHosts: [], rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
+    server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], allowedHosts: [], maxClients: 1024, rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
     record: recordSchema.optional().describe('write every stream of the session (signal, markers, decisions, config, models) to XDF as it happens'),
     lsl: z
       .object({

@@ -19,6 +19,8 @@ export interface ServerOptions extends ChannelLimits {
   allowedOrigins: string[];
   /** Host names (the HTTP Host header) accepted besides address literals, localhost and `host` ("*": any). */
   allowedHosts: string[];
+  /** Clients connected at once at most; further upgrades get 503. */
+  maxClients: number;
   /** Inbound messages per second per client, and the burst allowed; beyond it the client is closed (1008). */
   rateLimit: { perSecond: number; burst: number };
   /** Handles valid session-control messages (marker, calibration, pause, resume); a thrown error goes back to that client. */
@@ -34,6 +36,7 @@ export const DEFAULT_SERVER: ServerOptions = {
   stallTimeoutMs: 10_000,
   allowedOrigins: [],
   allowedHosts: [],
+  maxClients: 1024,
   rateLimit: { perSecond: 50, burst: 100 },
 };
 
@@ -81,6 +84,7 @@ export class BciServer {
       if (refused) res.writeHead(403, { 'content-type': 'text/plain' }).end(`${refused}\n`);
       else void serveHttp(req, res);
     });
+    const clientCount = (): number => wss.clients.size;
     const wss = new WebSocketServer({
       server,
       maxPayload: opts.maxPayload,
@@ -90,6 +94,7 @@ export class BciServer {
           const refused = hostRefusal(info.req);
           if (refused) return done(false, 403, refused);
           if (opts.token && !tokenMatches(opts.token, requestToken(info.req))) return done(false, 401, 'a valid token is required');
+          if (clientCount() >= opts.maxClients) return done(false, 503, `${opts.maxClients} clients are connected: no room for another (server.maxClients)`);
           if (!originAllowed(info.req, opts.allowedOrigins)) return done(false, 403, `origin ${JSON.stringify(info.origin).slice(0, 200)} is not allowed (server.allowedOrigins)`);
           done(true);
         } catch {
