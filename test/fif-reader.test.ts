@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FifFormatError, findEvents, layoutPositions, parseFif, readFif, type FifRecording } from '../devices/file/fif-reader.js';
 import { loadRecording } from '../devices/open-source.js';
 import { DATA_DIR, dataFile, FIXTURES } from './helpers/data.js';
-import { smallFif } from './helpers/fif-bytes.js';
+import { FifBytes, smallFif } from './helpers/fif-bytes.js';
 
 interface MneFifFile {
   file: string;
@@ -315,5 +315,39 @@ describe('FIF reader details', () => {
     expect(lay[5]).toEqual({ x: NaN, y: NaN });
     expect(lay[6]).toEqual({ x: NaN, y: NaN });
     expect(layoutPositions([])).toEqual([]);
+  });
+});
+
+describe('FIF damage and hostile tags (issue 15)', () => {
+  it('reports acquisition skips as gaps on the recording clock', () => {
+    const rec = parseFif(smallFif({ middleSkip: 2 }), { source: 'mid.fif' });
+    expect(rec.gaps).toEqual([{ time: 0.03, samples: 6, seconds: 0.06, cause: 'acquisition skip (FIFF_DATA_SKIP), filled with zeros' }]);
+    expect(parseFif(smallFif({}), { source: 'whole.fif' }).gaps).toEqual([]);
+  });
+
+  it('refuses a skip count asking for billions of zeros, before allocating', () => {
+    const bytes = smallFif({ middleSkip: 2 ** 31 - 1 });
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => parseFif(bytes, { source: 'skip.fif' })).toThrow(
+      /^skip\.fif: tag 301 \(FIFF_DATA_SKIP\) at byte \d+: 1 FIFF_DATA_SKIP tag\(s\) and the data buffers ask for 6442450947 samples of 2 channels: the recording would hold 12884901894 values/,
+    );
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('refuses a negative skip count naming the tag', () => {
+    expect(() => parseFif(smallFif({ middleSkip: -3 }), { source: 'neg.fif' })).toThrow(/^neg\.fif: tag 301 \(FIFF_DATA_SKIP\) at byte \d+: negative skip count -3$/);
+  });
+
+  it('refuses a calibration that is not a finite number, naming the channel', () => {
+    const f = new FifBytes().start(100).start(101).ints(200, 1).float(201, 100);
+    f.channel({ name: 'EEG 001', kind: 2, unit: 107, coil: 1, range: 1, cal: Infinity });
+    const bytes = f.end(101).start(102).shorts(300, 2, [1, 2, 3]).end(102).end(100).bytes();
+    expect(() => parseFif(bytes, { source: 'cal.fif' })).toThrow('cal.fif: tag 104 (FIFF_BLOCK_START) at byte 76: channel 1 (EEG 001): range 1 * cal Infinity is not a finite number');
+  });
+
+  it('refuses blocks nested absurdly deep with an error naming the tag, not a stack overflow', () => {
+    const f = new FifBytes();
+    for (let k = 0; k < 50_000; k++) f.start(999);
+    expect(() => parseFif(f.bytes(), { source: 'deep.fif' })).toThrow(/^deep\.fif: tag 104 \(FIFF_BLOCK_START\) at byte \d+: blocks nested more than 64 deep \(corrupt file\)$/);
   });
 });
