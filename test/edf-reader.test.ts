@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EdfFormatError } from '../devices/file/edf-header.js';
 import { parseEdf, readEdf } from '../devices/file/edf-reader.js';
+import { openSource } from '../devices/open-source.js';
 import { DATA_DIR, dataFile, FIXTURES } from './helpers/data.js';
 import { buildEdf } from './helpers/edf-bytes.js';
 
@@ -166,5 +168,88 @@ describe('EDF reader edge cases', () => {
     const rec = parseEdf(buf, 'ann.edf');
     expect(rec.samples).toBe(8);
     expect(rec.warnings.join('\n')).toMatch(/ann\.edf: record 2 annotation signal "EDF Annotations" at byte \d+: annotation without the 0x14 byte/);
+  });
+});
+
+describe('EDF reader: hostile and damaged headers (issue 15)', () => {
+  const ramp = (n: number, from: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+  const setField = (b: Uint8Array, offset: number, text: string, width = 8): Uint8Array => {
+    for (let i = 0; i < width; i++) b[offset + i] = i < text.length ? text.charCodeAt(i) : 0x20;
+    return b;
+  };
+
+  it('refuses a 2 MB file whose 199 slow signals would be held up to 1,000,000 samples per record, before allocating', () => {
+    const bytes = buildEdf({
+      signals: [{ label: 'Fast', records: [new Array<number>(1_000_000).fill(1)] }, ...Array.from({ length: 199 }, (_, i) => ({ label: `S${i}`, records: [[i]] }))],
+    });
+    expect(bytes.length).toBeLessThan(2.1e6);
+    const before = process.memoryUsage().arrayBuffers;
+    // samples per record of signal 1: after the first 216 bytes of each of the 200 signal headers
+    expect(() => parseEdf(bytes, 'bomb.edf')).toThrow(
+      /^bomb\.edf: signal 1 samples per record at byte 43456: 200 data signals held up to the 1000000 samples per record of signal 1 \(Fast\) over 1 records: the recording would hold 200000000 values \(763 MB\) for the 1000199 the file stores, 200 times as many/,
+    );
+    // the 763 MB were never asked for
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('reports a truncated file as a warning naming where it ends and a gap of the missing records', async () => {
+    const full = buildEdf({ signals: [{ label: 'Cz', records: Array.from({ length: 125 }, (_, r) => ramp(4, 4 * r)) }] });
+    const cut = full.subarray(0, 512 + 62 * 8 + 5); // 62 records and 5 bytes of the 63rd
+    const rec = parseEdf(cut, 'cut.edf');
+    expect(rec.samples).toBe(62 * 4);
+    expect(rec.warnings).toEqual([
+      'cut.edf: the header declares 125 data records but the file holds 62 complete ones (truncated at byte 1013, record 63 starts at byte 1008); ' +
+        'kept the 62 complete records, 63 records (63 s) are missing',
+    ]);
+    expect(rec.gaps).toEqual([{ time: 62, samples: 63 * 4, seconds: 63, cause: 'file truncated' }]);
+    // and a source opened on the file says so in its loss log
+    const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-edf-'));
+    try {
+      writeFileSync(path.join(dir, 'cut.edf'), cut);
+      const source = await openSource(`file:${path.join(dir, 'cut.edf')}`);
+      const losses = source.losses.summary();
+      expect(losses.gaps).toEqual([{ time: 62, samples: 252, seconds: 63, cause: 'file truncated' }]);
+      expect(losses.warnings[0]).toMatch(/63 records \(63 s\) are missing/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads header numbers as ASCII decimals only ("0x10", "1e3", "1e308", "Infinity" refused), naming the field and signal', () => {
+    const good = buildEdf({ signals: [{ label: 'Cz', records: [ramp(4, 0)] }, { label: 'Pz', records: [ramp(4, 0)] }] });
+    // 2 signals: physical maximum of signal 2 at 256 + 2 * (16 + 80 + 8 + 8) + 8, samples per record of signal 1 at 256 + 2 * 216
+    expect(() => parseEdf(setField(good.slice(), 688, '0x4'), 'a.edf')).toThrow(
+      'a.edf: signal 1 samples per record at byte 688: expected a number, found "0x4     " (EDF numbers are ASCII decimals: an optional sign, digits, an optional point and digits)',
+    );
+    expect(() => parseEdf(setField(good.slice(), 488, '1e308'), 'b.edf')).toThrow('b.edf: signal 2 physical maximum at byte 488: expected a number, found "1e308   "');
+    expect(() => parseEdf(setField(good.slice(), 244, '1e0'), 'c.edf')).toThrow('c.edf: data record duration at byte 244: expected a number, found "1e0     "');
+    expect(() => parseEdf(setField(good.slice(), 244, 'Infinity'), 'd.edf')).toThrow('d.edf: data record duration at byte 244: expected a number');
+    // what writers do write: a sign, a trailing point, a leading point, a decimal comma
+    expect(parseEdf(setField(good.slice(), 244, '+1.'), 'e.edf').info.sampleRate).toBe(4);
+    expect(parseEdf(setField(good.slice(), 244, '.5'), 'f.edf').info.sampleRate).toBe(8);
+    expect(parseEdf(setField(good.slice(), 244, '0,25'), 'g.edf').info.sampleRate).toBe(16);
+  });
+
+  it('skips an annotation whose onset is too large for a number, saying so, instead of a marker at Infinity', () => {
+    const huge = `+1${'9'.repeat(320)}`;
+    const buf = buildEdf({
+      signals: [{ label: 'Cz', records: [ramp(4, 0), ramp(4, 4)] }],
+      annotations: ['+0\x14\x14\x00+0.5\x14ok\x14\x00', `+1\x14\x14\x00${huge}\x14far\x14\x00`],
+      annotationBytes: 400,
+    });
+    const rec = parseEdf(buf, 'far.edf');
+    expect(rec.markers).toEqual([{ time: 0.5, duration: 0, value: 'ok' }]);
+    expect(rec.warnings.join('\n')).toMatch(/far\.edf: record 2 annotation signal "EDF Annotations" at byte \d+: annotation onset \+19{22}\.\.\. is too large/);
+  });
+
+  it('names labels with control characters, empty and repeated labels in the warnings', () => {
+    const buf = buildEdf({ signals: [{ label: 'C\x013', records: [ramp(2, 0)] }, { label: '', records: [ramp(2, 0)] }, { label: 'C?3', records: [ramp(2, 0)] }] });
+    const rec = parseEdf(buf, 'labels.edf');
+    expect(rec.info.channels.map((c) => c.label)).toEqual(['C?3', 'signal 2', 'C?3']);
+    expect(rec.warnings).toEqual([
+      'signal 1 label at byte 256: control characters in "C\\u00013" shown as "?"',
+      'signal 2 label at byte 272: empty; named "signal 2"',
+      'signal 3 label at byte 288: "C?3" is also the label of signal 1',
+    ]);
   });
 });

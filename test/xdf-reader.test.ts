@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dejitter, detectClockResets, synchronizeClock } from '../devices/file/xdf-clock.js';
-import { parseXdf, readXdf, XdfFormatError, type XdfDocument, type XdfReadOptions, type XdfStream } from '../devices/file/xdf-reader.js';
+import { parseXdf, readXdf, XdfFormatError, XdfReadError, type XdfDocument, type XdfReadOptions, type XdfStream } from '../devices/file/xdf-reader.js';
 import { readXdfRecording, xdfToRecording } from '../devices/file/xdf-recording.js';
 import { loadRecording } from '../devices/open-source.js';
 import { DATA_DIR, dataFile, FIXTURES } from './helpers/data.js';
@@ -946,5 +946,98 @@ describe('XDF files as recordings', () => {
     expect(eeg.markers.length).toBe(175);
     expect(eeg.warnings.join('\n')).toMatch(/effective rate 92\.9344 Hz differs from the nominal 100 Hz/);
     expect(eeg.warnings.join('\n')).toMatch(/1 break\(s\) \(segments 0-12875, 12876-27814\)/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 6. Damage the user is told about (issue 15)
+
+describe('XDF damage: every skip reaches the error or the recording', () => {
+  /** A file whose only stream header sits in a chunk with a corrupt length prefix. */
+  function corruptHeaderFile(): XdfBuilder {
+    const b = new XdfBuilder().fileHeader();
+    b.stream(1, { name: 'EEG', type: 'EEG', format: 'float32', channels: 1, srate: 10 });
+    b.samples(1, [{ t: 1, v: [1] }]);
+    return b;
+  }
+
+  it('a read that finds no signal carries what the reader skipped at which byte, in the message and in warnings', async () => {
+    const b = corruptHeaderFile();
+    const bytes = b.bytes();
+    bytes[b.chunks[1].start] = 3; // the StreamHeader's length prefix
+    const file = tmpFile(bytes);
+    const skipped = `byte ${b.chunks[1].start}: corrupt chunk: its length prefix must be 1, 4 or 8, found 3; no boundary chunk follows, so the last ${bytes.length - b.chunks[1].start} bytes were not read`;
+    const err = await readXdfRecording(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(XdfReadError);
+    expect((err as XdfReadError).warnings).toEqual([skipped]);
+    expect((err as Error).message).toBe(`${file}: no regularly sampled numeric stream with samples to use as the signal; the file has no streams; before that the reader reported: ${skipped}`);
+  });
+
+  it('a format error after skipped chunks lists them too', () => {
+    const b = new XdfBuilder().fileHeader();
+    b.chunk(77, Buffer.from('junk'));
+    b.rawStream(9, '<?xml version="1.0"?><info><name>N</name><type>T</type><channel_count>1</channel_count><nominal_srate>5</nominal_srate></info>');
+    const err = (() => {
+      try {
+        parseXdf(b.bytes());
+      } catch (e) {
+        return e as XdfFormatError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err).toBeInstanceOf(XdfFormatError);
+    expect(err.warnings).toEqual([`byte ${b.chunks[1].start}: chunk with unknown tag 77 (6 bytes) skipped`]);
+    expect(err.message).toBe(
+      `byte ${b.chunks[2].start} (stream id 9): StreamHeader: no <channel_format>; before that the reader reported: byte ${b.chunks[1].start}: chunk with unknown tag 77 (6 bytes) skipped`,
+    );
+  });
+
+  it('a recording read from a damaged file has the reader\'s warnings in Recording.warnings', () => {
+    const b = new XdfBuilder().fileHeader();
+    b.stream(1, { name: 'EEG', type: 'EEG', format: 'float32', channels: 1, srate: 10 });
+    b.samples(1, [{ t: 1, v: [1] }, { v: [2] }]);
+    b.chunk(77, Buffer.from('junk'));
+    const rec = xdfToRecording(parseXdf(b.bytes()), 'damaged.xdf');
+    expect(rec.samples).toBe(2);
+    expect(rec.warnings).toEqual([`byte ${b.chunks[3].start}: chunk with unknown tag 77 (6 bytes) skipped`]);
+  });
+
+  it('markers whose time stamps are not finite are dropped with a warning, not placed at NaN', () => {
+    const b = new XdfBuilder().fileHeader();
+    b.stream(1, { name: 'EEG', type: 'EEG', format: 'float32', channels: 1, srate: 10 });
+    b.stream(2, { name: 'Cues', type: 'Markers', format: 'string', channels: 1, srate: 0 });
+    b.samples(1, [{ t: 1, v: [1] }, { v: [2] }, { v: [3] }]);
+    b.samples(2, [{ t: 1.1, v: ['left'] }, { t: NaN, v: ['lost'] }, { t: Infinity, v: ['lost too'] }]);
+    const rec = xdfToRecording(parseXdf(b.bytes(), RAW), 'nan.xdf');
+    expect(rec.markers.map((m) => m.value)).toEqual(['left']);
+    expect(rec.markers[0].time).toBeCloseTo(0.1, 12);
+    expect(rec.warnings).toEqual(['stream id 2 (Cues): 2 marker(s) dropped: their time stamps are not finite numbers (a corrupt file?)']);
+  });
+
+  it('clock offsets too large to fit (a corrupt value) are not applied, with a warning, instead of turning every time stamp into NaN', () => {
+    const ts = Float64Array.from([5, 5.1, 5.2]);
+    const huge = synchronizeClock(ts, [5, 6], [0, -1.797693134862316e305], { handleClockResets: false });
+    expect(Array.from(huge.timeStamps)).toEqual([5, 5.1, 5.2]);
+    expect(huge.warnings).toEqual(['clock offsets 0..1 cannot be used for synchronization (not finite, or too large for a fit: corrupt offsets?)']);
+    const nan = synchronizeClock(ts, [5], [NaN]);
+    expect(Array.from(nan.timeStamps)).toEqual([5, 5.1, 5.2]);
+    expect(nan.warnings).toEqual(['clock offsets 0..0 cannot be used for synchronization (not finite, or too large for a fit: corrupt offsets?)']);
+  });
+});
+
+describe('XDF allocation', () => {
+  it('a stream of very wide samples reserves no more samples than the file can hold (a 4 MB file once reserved 1 GB)', () => {
+    const n = 1_000_000;
+    const b = new XdfBuilder().fileHeader();
+    b.rawStream(1, `<?xml version="1.0"?><info><name>wide</name><type>EEG</type><channel_count>${n}</channel_count><nominal_srate>1</nominal_srate><channel_format>float32</channel_format></info>`);
+    const sample = Buffer.alloc(1 + 8 + 4 * n);
+    sample[0] = 8;
+    sample.writeDoubleLE(1, 1);
+    b.chunk(3, Buffer.concat([u32(1), varlen(1), sample]), 4);
+    const bytes = b.bytes();
+    const before = process.memoryUsage().arrayBuffers;
+    const doc = parseXdf(bytes, RAW);
+    expect(doc.streams[0].sampleCount).toBe(1);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
   });
 });

@@ -52,12 +52,14 @@ function parseTal(tal: Uint8Array, where: () => string): Tal {
     throw new Error(`${where()}: annotation onset must be "+seconds" or "-seconds", found ${JSON.stringify(onsetText)}`);
   }
   const onset = Number(onsetText);
+  if (!Number.isFinite(onset)) throw new Error(`${where()}: annotation onset ${onsetText.slice(0, 24)}... is too large`);
   let duration = 0;
   if (durationText !== '') {
     if (!/^\d+(\.\d*)?$/.test(durationText)) {
       throw new Error(`${where()}: annotation duration must be a number of seconds, found ${JSON.stringify(durationText)}`);
     }
     duration = Number(durationText);
+    if (!Number.isFinite(duration)) throw new Error(`${where()}: annotation duration ${durationText.slice(0, 24)}... is too large`);
   }
   const texts: string[] = [];
   let from = stampEnd + 1;

@@ -70,7 +70,11 @@ const SIGNAL_FIELDS: readonly (readonly [string, number])[] = [
 ];
 const SIGNAL_HEADER = SIGNAL_FIELDS.reduce((sum, [, width]) => sum + width, 0);
 
-export function parseEdfHeader(buf: Uint8Array, source: string): EdfHeader {
+/**
+ * Parses and checks the header. `warnings` receives what is odd but readable (a label with control
+ * characters, an empty or repeated label).
+ */
+export function parseEdfHeader(buf: Uint8Array, source: string, warnings: string[] = []): EdfHeader {
   if (buf.length < FIXED_HEADER) {
     throw new EdfFormatError(source, 'header', 0, `file has ${buf.length} bytes, an EDF/BDF header needs at least ${FIXED_HEADER}`);
   }
@@ -99,12 +103,9 @@ export function parseEdfHeader(buf: Uint8Array, source: string): EdfHeader {
     throw new EdfFormatError(source, 'signal headers', buf.length, `file ends inside the header (${buf.length} of ${expected} bytes)`);
   }
 
-  const fieldOffset = (fieldIndex: number, signal: number): number => {
-    let offset = FIXED_HEADER;
-    for (let f = 0; f < fieldIndex; f++) offset += SIGNAL_FIELDS[f][1] * ns;
-    return offset + signal * SIGNAL_FIELDS[fieldIndex][1];
-  };
-  const text = (f: number, s: number): string => ascii(buf, fieldOffset(f, s), SIGNAL_FIELDS[f][1]).trim();
+  const fieldOffset = (fieldIndex: number, signal: number): number => signalFieldOffset(ns, fieldIndex, signal);
+  // Text fields are padded with spaces (some writers use NULs).
+  const text = (f: number, s: number): string => ascii(buf, fieldOffset(f, s), SIGNAL_FIELDS[f][1]).replace(/^[\s\0]+|[\s\0]+$/g, '');
   const signalNum = (f: number, s: number): number =>
     parseNumberField(buf, source, `signal ${s + 1} ${SIGNAL_FIELDS[f][0]}`, fieldOffset(f, s), SIGNAL_FIELDS[f][1]);
   const signalInt = (f: number, s: number): number =>
@@ -114,9 +115,15 @@ export function parseEdfHeader(buf: Uint8Array, source: string): EdfHeader {
   const signals: EdfSignalHeader[] = [];
   const signalOffsets: number[] = [];
   let recordBytes = 0;
+  const seen = new Map<string, number>();
   for (let s = 0; s < ns; s++) {
-    const label = text(0, s);
+    const label = labelOf(text(0, s), s, fieldOffset(0, s), warnings);
     const isAnnotation = flavour !== 'edf' && flavour !== 'bdf' && /^(EDF|BDF) Annotations$/.test(label);
+    if (!isAnnotation) {
+      const first = seen.get(label);
+      if (first === undefined) seen.set(label, s);
+      else warnings.push(`signal ${s + 1} label at byte ${fieldOffset(0, s)}: "${label}" is also the label of signal ${first + 1}`);
+    }
     const digitalMin = signalInt(5, s);
     const digitalMax = signalInt(6, s);
     const samplesPerRecord = signalInt(8, s);
@@ -155,6 +162,24 @@ export function parseEdfHeader(buf: Uint8Array, source: string): EdfHeader {
   };
 }
 
+/** Byte offset of per-signal field `fieldIndex` (0 label ... 8 samples per record) of `signal` in a header of `ns` signals. */
+export function signalFieldOffset(ns: number, fieldIndex: number, signal: number): number {
+  let offset = FIXED_HEADER;
+  for (let f = 0; f < fieldIndex; f++) offset += SIGNAL_FIELDS[f][1] * ns;
+  return offset + signal * SIGNAL_FIELDS[fieldIndex][1];
+}
+
+export const SAMPLES_PER_RECORD_FIELD = 8;
+
+/** A label as we report it: control characters (EDF allows ASCII 32-126) become "?", an empty one "signal N". */
+function labelOf(raw: string, s: number, offset: number, warnings: string[]): string {
+  const clean = raw.replace(/[\x00-\x1f\x7f]/g, '?');
+  if (clean !== raw) warnings.push(`signal ${s + 1} label at byte ${offset}: control characters in ${JSON.stringify(raw)} shown as "?"`);
+  if (clean !== '') return clean;
+  warnings.push(`signal ${s + 1} label at byte ${offset}: empty; named "signal ${s + 1}"`);
+  return `signal ${s + 1}`;
+}
+
 function flavourOf(isBdf: boolean, reserved: string): EdfFlavour {
   if (reserved.startsWith('EDF+D') || reserved.startsWith('BDF+D')) return isBdf ? 'bdf+d' : 'edf+d';
   if (reserved.startsWith('EDF+C') || reserved.startsWith('BDF+C')) return isBdf ? 'bdf+c' : 'edf+c';
@@ -167,14 +192,21 @@ function ascii(buf: Uint8Array, offset: number, width: number): string {
   return s;
 }
 
+/**
+ * EDF numbers are ASCII decimals: an optional sign, digits, an optional point and digits (a decimal
+ * comma, which some writers use, is read as a point). Anything else ("0x10", "1e3", "Infinity")
+ * is refused: JavaScript's Number() would read it as some other number than the writer meant.
+ */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
 function parseNumberField(buf: Uint8Array, source: string, field: string, offset: number, width: number): number {
   const raw = ascii(buf, offset, width);
-  const trimmed = raw.trim();
-  const value = trimmed === '' ? NaN : Number(trimmed.replace(',', '.'));
-  if (!Number.isFinite(value)) {
-    throw new EdfFormatError(source, field, offset, `expected a number, found ${JSON.stringify(raw)}`);
+  const trimmed = raw.trim().replace(',', '.');
+  if (!DECIMAL.test(trimmed)) {
+    const why = trimmed === '' ? '' : ' (EDF numbers are ASCII decimals: an optional sign, digits, an optional point and digits)';
+    throw new EdfFormatError(source, field, offset, `expected a number, found ${JSON.stringify(raw)}${why}`);
   }
-  return value;
+  return Number(trimmed);
 }
 
 function parseIntField(buf: Uint8Array, source: string, field: string, offset: number, width: number): number {

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Gap } from '../../src/stream/losses.js';
 import type { Recording } from '../../src/stream/recording.js';
 import type { ChannelInfo, ChannelType, Marker, StreamInfo } from '../../src/stream/types.js';
 import { parseTals } from './edf-annotations.js';
-import { EdfFormatError, parseEdfHeader, type EdfHeader, type EdfSignalHeader } from './edf-header.js';
+import { EdfFormatError, parseEdfHeader, SAMPLES_PER_RECORD_FIELD, signalFieldOffset, type EdfHeader, type EdfSignalHeader } from './edf-header.js';
+import { refuseAllocation } from './read-limits.js';
 
 /**
  * EDF, EDF+ (continuous and discontinuous) and BDF/BDF+ reader.
@@ -31,6 +33,8 @@ export interface EdfRecording extends Recording {
   readonly header: EdfHeader;
   /** Things that were wrong but readable: a truncated last record, a missing scale, ... */
   readonly warnings: readonly string[];
+  /** The records a truncated file lacks (the header declares them). */
+  readonly gaps: readonly Gap[];
 }
 
 export async function readEdf(file: string, opts: EdfReadOptions = {}): Promise<EdfRecording> {
@@ -42,19 +46,21 @@ const STIM_NAMES = new Set(['status', 'trigger']);
 const STIM_MASK = 2 ** 17 - 1;
 
 export function parseEdf(buf: Uint8Array, source: string): EdfRecording {
-  const header = parseEdfHeader(buf, source);
   const warnings: string[] = [];
-  const records = countRecords(buf, header, source, warnings);
+  const header = parseEdfHeader(buf, source, warnings);
 
   const dataSignals = header.signals.filter((s) => !s.isAnnotation);
   const annotationSignals = header.signals.filter((s) => s.isAnnotation);
   if (dataSignals.length === 0) {
     throw new EdfFormatError(source, 'signal headers', 256, 'the file has no data signals, only annotations');
   }
-  const perRecord = Math.max(...dataSignals.filter((s) => !isStim(s)).map((s) => s.samplesPerRecord), 0) ||
-    Math.max(...dataSignals.map((s) => s.samplesPerRecord));
+  // The stream rate is the fastest signal's (stim channels count only when there is nothing else).
+  const rated = dataSignals.filter((s) => !isStim(s));
+  const fastest = (rated.length > 0 ? rated : dataSignals).reduce((a, s) => (s.samplesPerRecord > a.samplesPerRecord ? s : a));
+  const perRecord = fastest.samplesPerRecord;
   const sampleRate = header.recordDuration > 0 ? perRecord / header.recordDuration : 1;
   if (header.recordDuration === 0) warnings.push('data record duration is 0 (no signal data per record); sample rate set to 1 Hz');
+  const { records, gaps } = countRecords(buf, header, source, perRecord, warnings);
 
   const scales = dataSignals.map((s) => scaleOf(s, warnings));
   const channels: ChannelInfo[] = dataSignals.map((s, i) => ({ label: s.label, type: typeOf(s), unit: scales[i].unit }));
@@ -66,6 +72,14 @@ export function parseEdf(buf: Uint8Array, source: string): EdfRecording {
 
   const nch = dataSignals.length;
   const samples = records * perRecord;
+  const refused = refuseAllocation({
+    values: samples * nch,
+    stored: records * dataSignals.reduce((n, s) => n + s.samplesPerRecord, 0),
+    because: `${nch} data signals held up to the ${perRecord} samples per record of signal ${fastest.index + 1} (${fastest.label}) over ${records} records`,
+  });
+  if (refused) {
+    throw new EdfFormatError(source, `signal ${fastest.index + 1} samples per record`, signalFieldOffset(header.signals.length, SAMPLES_PER_RECORD_FIELD, fastest.index), refused);
+  }
   const data = new Float32Array(samples * nch);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const bps = header.bytesPerSample;
@@ -99,29 +113,33 @@ export function parseEdf(buf: Uint8Array, source: string): EdfRecording {
     channels,
     sampleRate,
   };
-  return { info, data, samples, markers, startDate: startDateOf(header, buf, annotationSignals), header, warnings };
+  return { info, data, samples, markers, startDate: startDateOf(header, buf, annotationSignals), header, warnings, gaps };
 }
 
-function countRecords(buf: Uint8Array, header: EdfHeader, source: string, warnings: string[]): number {
+/** Records to read; a file shorter than its header says loses the missing records as a gap. */
+function countRecords(buf: Uint8Array, header: EdfHeader, source: string, perRecord: number, warnings: string[]): { records: number; gaps: Gap[] } {
   const available = buf.length - header.headerBytes;
   const complete = header.recordBytes > 0 ? Math.floor(available / header.recordBytes) : 0;
   const partial = available - complete * header.recordBytes;
   if (header.recordsDeclared === -1) {
     if (partial > 0) warnings.push(`the last ${partial} bytes are an incomplete data record and were ignored`);
-    return complete;
+    return { records: complete, gaps: [] };
   }
   if (complete < header.recordsDeclared) {
     const at = header.headerBytes + complete * header.recordBytes;
+    const missing = header.recordsDeclared - complete;
+    const seconds = missing * header.recordDuration;
     warnings.push(
       `${source}: the header declares ${header.recordsDeclared} data records but the file holds ${complete} complete ones ` +
-        `(truncated at byte ${buf.length}, record ${complete + 1} starts at byte ${at}); kept the ${complete} complete records`,
+        `(truncated at byte ${buf.length}, record ${complete + 1} starts at byte ${at}); kept the ${complete} complete records, ` +
+        `${missing} records (${seconds} s) are missing`,
     );
-    return complete;
+    return { records: complete, gaps: [{ time: complete * header.recordDuration, samples: missing * perRecord, seconds, cause: 'file truncated' }] };
   }
   if (complete > header.recordsDeclared || partial > 0) {
     warnings.push(`the file has ${available - header.recordsDeclared * header.recordBytes} bytes after the declared ${header.recordsDeclared} records; ignored`);
   }
-  return header.recordsDeclared;
+  return { records: header.recordsDeclared, gaps: [] };
 }
 
 interface Scale {
@@ -251,5 +269,6 @@ function startDateOf(header: EdfHeader, buf: Uint8Array, annotationSignals: read
     return header.startDate;
   }
   if (!first || first.texts.length > 0) return header.startDate;
-  return new Date(header.startDate.getTime() + first.onset * 1000);
+  const date = new Date(header.startDate.getTime() + first.onset * 1000);
+  return Number.isNaN(date.getTime()) ? header.startDate : date;
 }

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Gap } from '../../src/stream/losses.js';
 import type { Recording } from '../../src/stream/recording.js';
 import type { ChannelInfo, ChannelType, Marker, StreamInfo } from '../../src/stream/types.js';
+import { refuseAllocation } from './read-limits.js';
 
 /**
  * Reader of MNE / Neuromag (Elekta, MEGIN) FIF raw files: `*_raw.fif`, `*_raw_sss.fif`,
@@ -24,8 +26,8 @@ import type { ChannelInfo, ChannelType, Marker, StreamInfo } from '../../src/str
  *   their raw trigger values (unit "");
  * - buffers stored as short (also the DAU_PACK16 flavour), int, float or double; a FIFF_DATA_SKIP
  *   of n buffers becomes n times the next buffer's sample count of zeros (MNE annotates these
- *   stretches BAD_ACQ_SKIP: see `skips`), except a skip right after the first-sample tag, which
- *   moves the first sample instead;
+ *   stretches BAD_ACQ_SKIP: see `skips`, and `gaps`, which report them as losses), except a skip
+ *   right after the first-sample tag, which moves the first sample instead;
  * - `firstSample` is MNE's `raw.first_samp`: the index of the first stored sample counted from the
  *   start of the acquisition (sample times in this recording start at 0 regardless);
  * - channel types follow MNE's `channel_type`: kind MEG with unit T/m is 'grad', with unit T is
@@ -43,7 +45,9 @@ import type { ChannelInfo, ChannelType, Marker, StreamInfo } from '../../src/str
  *   MNE's default stim channel lookup (which would use all stim channels in the last case). Each
  *   event is also a marker: time = (sample - firstSample) / sfreq, value = the code as a string.
  *
- * Damage: an error names the byte offset and the tag kind where the file stops making sense. A file
+ * Damage: an error names the byte offset and the tag kind where the file stops making sense. Skips
+ * and buffers may not make the recording hold much more than the file stores (see read-limits.ts);
+ * a calibration (range * cal) that is not a finite number is an error naming the channel. A file
  * cut inside the raw data keeps every complete data buffer and says what was dropped in `warnings`
  * (the buffers are not split); a file cut before its first complete buffer, or inside the
  * measurement info, is an error.
@@ -118,6 +122,8 @@ export interface FifRecording extends Recording {
   readonly dataFormat: 'short' | 'int' | 'single' | 'double';
   /** Things that were wrong or unusual but readable. */
   readonly warnings: readonly string[];
+  /** The acquisition skips (`skips`) as losses: stretches the file holds as zeros. */
+  readonly gaps: readonly Gap[];
 }
 
 export class FifFormatError extends Error {
@@ -468,12 +474,16 @@ interface FifNode {
   readonly children: FifNode[];
 }
 
+/** Blocks nested deeper than this are a corrupt file (real files nest a handful). */
+const MAX_BLOCK_DEPTH = 64;
+
 function buildTree(r: Reader, tags: readonly Tag[], warnings: string[]): { root: FifNode; open: FifNode[] } {
   const root: FifNode = { block: 0, pos: 0, tags: [], children: [] };
   const stack: FifNode[] = [root];
   for (const tag of tags) {
     const top = stack[stack.length - 1];
     if (tag.kind === K.BLOCK_START) {
+      if (stack.length > MAX_BLOCK_DEPTH) r.fail(tag, `blocks nested more than ${MAX_BLOCK_DEPTH} deep (corrupt file)`);
       const node: FifNode = { block: r.int(tag), pos: tag.pos, tags: [], children: [] };
       top.children.push(node);
       stack.push(node);
@@ -618,7 +628,9 @@ function readBads(r: Reader, node: FifNode, names: readonly string[]): string[] 
 // ---- raw data ----
 
 interface BufferEntry {
-  readonly tag: Tag | undefined; // undefined: a skip, zeros
+  /** The data buffer, or the FIFF_DATA_SKIP tag of a skip (zeros). */
+  readonly tag: Tag;
+  readonly skip: boolean;
   readonly samples: number;
 }
 
@@ -693,7 +705,7 @@ export function parseFif(buf: Uint8Array, opts: FifReadOptions = {}): FifRecordi
     r.fail({ pos: rawNode.pos, kind: K.BLOCK_START }, 'the raw data block holds no data buffer');
   }
   if (cutInData) {
-    const kept = layout.entries.filter((e) => e.tag !== undefined).length;
+    const kept = layout.entries.filter((e) => !e.skip).length;
     const samples = layout.entries.reduce((n, e) => n + e.samples, 0);
     warnings.push(
       `${source}: truncated at byte ${cut!.pos} (tag ${cut!.kind === undefined ? '?' : kindLabel(cut!.kind)}: ${cut!.detail}); kept the ${kept} complete data buffer(s), ${samples} samples`,
@@ -711,16 +723,28 @@ export function parseFif(buf: Uint8Array, opts: FifReadOptions = {}): FifRecordi
 
   // Decode.
   const cals = info.channels.map((c) => c.range * c.cal);
+  const badCal = info.channels.findIndex((_, i) => !Number.isFinite(cals[i]));
+  if (badCal >= 0) {
+    const c = info.channels[badCal];
+    r.fail({ pos: info.node.pos, kind: K.BLOCK_START }, `channel ${badCal + 1} (${c.name}): range ${c.range} * cal ${c.cal} is not a finite number`);
+  }
   const zeroCal = info.channels.filter((_, i) => cals[i] === 0);
   if (zeroCal.length > 0) warnings.push(`${source}: ${zeroCal.length} channel(s) (first: ${zeroCal[0].name}) have range * cal = 0 (MNE refuses such files): their values are all 0`);
   const samples = layout.entries.reduce((n, e) => n + e.samples, 0);
+  const skipEntries = layout.entries.filter((e) => e.skip);
+  const refused = refuseAllocation({
+    values: samples * nchan,
+    stored: (samples - skipEntries.reduce((n, e) => n + e.samples, 0)) * nchan,
+    because: `${skipEntries.length} FIFF_DATA_SKIP tag(s) and the data buffers ask for ${samples} samples of ${nchan} channels`,
+  });
+  if (refused) r.fail(skipEntries[0]?.tag ?? { pos: rawNode.pos, kind: K.BLOCK_START }, refused);
   const data = new Float32Array(samples * nchan);
   const stimIndex = pickStimChannel(info.channels, opts.stimChannel, source);
   const trigger = stimIndex >= 0 ? new Float64Array(samples) : undefined;
   const skips: FifSkip[] = [];
   let s0 = 0;
   for (const entry of layout.entries) {
-    if (entry.tag === undefined) {
+    if (entry.skip) {
       skips.push({ start: s0, samples: entry.samples });
     } else {
       decodeBuffer(r, entry.tag, entry.samples, nchan, cals, data, s0, stimIndex, trigger);
@@ -764,6 +788,12 @@ export function parseFif(buf: Uint8Array, opts: FifReadOptions = {}): FifRecordi
     maxshield,
     dataFormat: layout.format,
     warnings,
+    gaps: skips.map((k) => ({
+      time: k.start / info.sfreq,
+      samples: k.samples,
+      seconds: k.samples / info.sfreq,
+      cause: 'acquisition skip (FIFF_DATA_SKIP), filled with zeros',
+    })),
   };
 }
 
@@ -773,16 +803,21 @@ function rawLayout(r: Reader, node: FifNode, nchan: number, warnings: string[]):
   let first = 0;
   let firstSample = 0;
   let firstSkip = 0;
+  const skipCount = (tag: Tag): number => {
+    const n = r.int(tag);
+    if (n < 0) r.fail(tag, `negative skip count ${n}`);
+    return n;
+  };
   if (dir[first]?.kind === K.FIRST_SAMPLE) firstSample = r.int(dir[first++]);
-  if (dir[first]?.kind === K.DATA_SKIP) firstSkip = r.int(dir[first++]);
+  if (dir[first]?.kind === K.DATA_SKIP) firstSkip = skipCount(dir[first++]);
   const entries: BufferEntry[] = [];
-  let pendingSkip = 0;
+  let pendingSkip: Tag | undefined;
   let format: FifRecording['dataFormat'] | undefined;
   let skipSampWarned = false;
   for (let k = first; k < dir.length; k++) {
     const tag = dir[k];
     if (tag.kind === K.DATA_SKIP) {
-      pendingSkip = r.int(tag);
+      pendingSkip = skipCount(tag) > 0 ? tag : undefined;
     } else if (tag.kind === K.DATA_SKIP_SAMP && !skipSampWarned) {
       warnings.push(`${r.source}: FIFF_DATA_SKIP_SAMP at byte ${tag.pos} ignored, as MNE ignores it`);
       skipSampWarned = true;
@@ -800,11 +835,11 @@ function rawLayout(r: Reader, node: FifNode, nchan: number, warnings: string[]):
         firstSample += n * firstSkip;
         firstSkip = 0;
       }
-      if (pendingSkip > 0) {
-        entries.push({ tag: undefined, samples: pendingSkip * n });
-        pendingSkip = 0;
+      if (pendingSkip) {
+        entries.push({ tag: pendingSkip, skip: true, samples: r.int(pendingSkip) * n });
+        pendingSkip = undefined;
       }
-      entries.push({ tag, samples: n });
+      entries.push({ tag, skip: false, samples: n });
     }
   }
   return { entries, firstSample, format: format ?? 'single' };

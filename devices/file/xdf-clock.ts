@@ -232,24 +232,17 @@ export function synchronizeClock(
   if (ts.length === 0 || nOffsets === 0) return { timeStamps: ts, clockSegments, warnings };
   const ranges: Segment[] = o.handleClockResets && nOffsets > 1 ? detectClockResets(clockTimes, clockValues, o) : [[0, nOffsets - 1]];
 
-  const w = o.winsorThreshold;
   const coefs: [number, number][] = ranges.map(([first, last]) => {
-    if (first === last) return [clockValues[first], 0];
-    // In units of the winsor threshold (the Huber threshold is 1), relative to the first offset.
-    const t0 = clockTimes[first];
-    const v0 = clockValues[first];
-    const x = new Float64Array(last - first + 1);
-    const y = new Float64Array(last - first + 1);
-    for (let i = first; i <= last; i++) {
-      x[i - first] = (clockTimes[i] - t0) / w;
-      y[i - first] = (clockValues[i] - v0) / w;
-    }
-    const fit = robustLinearFit(x, y);
-    if (!fit) {
+    const coef = fitOffsets(clockTimes, clockValues, first, last, o.winsorThreshold);
+    if (coef === undefined) {
       warnings.push(`clock offsets ${first}..${last} cannot be used for synchronization (their collection times are all equal)`);
       return [0, 0];
     }
-    return [v0 + fit[0] * w - fit[1] * t0, fit[1]];
+    if (!coef.every(Number.isFinite)) {
+      warnings.push(`clock offsets ${first}..${last} cannot be used for synchronization (not finite, or too large for a fit: corrupt offsets?)`);
+      return [0, 0];
+    }
+    return coef;
   });
 
   if (ranges.length === 1) {
@@ -288,6 +281,22 @@ export function synchronizeClock(
     start = stop;
   }
   return { timeStamps: ts, clockSegments, warnings };
+}
+
+/** Offset = c0 + c1 * time over clock offsets first..last; undefined when their times are all equal. */
+function fitOffsets(clockTimes: ArrayLike<number>, clockValues: ArrayLike<number>, first: number, last: number, w: number): [number, number] | undefined {
+  if (first === last) return [clockValues[first], 0];
+  // In units of the winsor threshold (the Huber threshold is 1), relative to the first offset.
+  const t0 = clockTimes[first];
+  const v0 = clockValues[first];
+  const x = new Float64Array(last - first + 1);
+  const y = new Float64Array(last - first + 1);
+  for (let i = first; i <= last; i++) {
+    x[i - first] = (clockTimes[i] - t0) / w;
+    y[i - first] = (clockValues[i] - v0) / w;
+  }
+  const fit = robustLinearFit(x, y);
+  return fit && [v0 + fit[0] * w - fit[1] * t0, fit[1]];
 }
 
 /**

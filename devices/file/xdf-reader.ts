@@ -115,17 +115,43 @@ export interface XdfDocument {
   readonly warnings: readonly string[];
 }
 
+/**
+ * An XDF file that could not be read (or used as a recording). `warnings` are what the reader had
+ * skipped or repaired before it gave up (a corrupt chunk at byte N, ...): often the real cause,
+ * so the message lists them too.
+ */
+export class XdfReadError extends Error {
+  override name = 'XdfReadError';
+  constructor(
+    message: string,
+    readonly warnings: readonly string[] = [],
+  ) {
+    super(message + describeWarnings(warnings));
+  }
+}
+
+/** Most warnings a message lists (all are in `warnings`). */
+const WARNINGS_IN_MESSAGE = 5;
+
+function describeWarnings(warnings: readonly string[]): string {
+  if (warnings.length === 0) return '';
+  const more = warnings.length > WARNINGS_IN_MESSAGE ? `; and ${warnings.length - WARNINGS_IN_MESSAGE} more` : '';
+  return `; before that the reader reported: ${warnings.slice(0, WARNINGS_IN_MESSAGE).join('; ')}${more}`;
+}
+
 /** A file that is not XDF, or a stream header that does not say what the stream is. */
-export class XdfFormatError extends Error {
+export class XdfFormatError extends XdfReadError {
   override name = 'XdfFormatError';
   constructor(
     /** Offset in the file of the byte (or chunk) at fault. */
     readonly byte: number,
-    detail: string,
+    /** What is wrong there. */
+    readonly problem: string,
     readonly streamId?: number,
-    source?: string,
+    readonly source?: string,
+    warnings: readonly string[] = [],
   ) {
-    super(`${source ? `${source}: ` : ''}byte ${byte}${streamId !== undefined ? ` (stream id ${streamId})` : ''}: ${detail}`);
+    super(`${source ? `${source}: ` : ''}byte ${byte}${streamId !== undefined ? ` (stream id ${streamId})` : ''}: ${problem}`, warnings);
   }
 }
 
@@ -134,7 +160,11 @@ const DEFAULT_BLOCK = 16 * 1024 * 1024;
 /** Parses a whole XDF file held in memory. */
 export function parseXdf(bytes: Uint8Array, options: XdfReadOptions = {}): XdfDocument {
   const parser = new XdfParser(bytes.length, options);
-  parser.feed(bytes, 0, true);
+  try {
+    parser.feed(bytes, 0, true);
+  } catch (e) {
+    throw parser.failed(e);
+  }
   return parser.finish();
 }
 
@@ -160,7 +190,12 @@ export async function readXdf(path: string, options: XdfReadOptions = {}): Promi
         else eof = pos >= size;
       }
       if (eof) parser.setSize(base + filled);
-      const consumed = parser.feed(buf.subarray(0, filled), base, eof);
+      let consumed: number;
+      try {
+        consumed = parser.feed(buf.subarray(0, filled), base, eof);
+      } catch (e) {
+        throw parser.failed(e);
+      }
       if (eof) break;
       if (consumed === 0 && filled === buf.length) {
         // One chunk header, XML chunk or sample is bigger than the buffer: grow it.
@@ -238,11 +273,13 @@ class StreamBuilder {
   reserve(more: number, dataStart: number, filePos: number, fileSize: number): void {
     const need = this.count + more;
     if (need <= this.capacity) return;
-    let cap = Math.max(need, Math.ceil(this.capacity * 1.5), 256);
+    // Never more samples than the whole file could hold (a wide sample must not reserve 256 of itself).
+    const minBytes = 1 + (this.header.channelFormat === 'string' ? 2 * this.header.channelCount : this.sampleBytes);
+    const most = Math.floor(fileSize / minBytes) + 1;
+    let cap = Math.max(need, Math.min(Math.max(Math.ceil(this.capacity * 1.5), 256), most));
     if (filePos > dataStart && fileSize > filePos) {
-      const minBytes = 1 + (this.header.channelFormat === 'string' ? 2 * this.header.channelCount : this.sampleBytes);
       const guess = Math.ceil((need * (fileSize - dataStart) * 1.03) / (filePos - dataStart)) + 16;
-      cap = Math.max(cap, Math.min(guess, Math.floor(fileSize / minBytes) + 1));
+      cap = Math.max(cap, Math.min(guess, most));
     }
     let stamps: Float64Array;
     let values: NumericArray | undefined;
@@ -314,6 +351,12 @@ class XdfParser {
 
   setSize(size: number): void {
     this.totalSize = size;
+  }
+
+  /** The error to throw for `e`, a format error raised while parsing: with the warnings so far. */
+  failed(e: unknown): unknown {
+    if (!(e instanceof XdfFormatError) || this.warnings.length === 0) return e;
+    return new XdfFormatError(e.byte, e.problem, e.streamId, e.source, [...this.warnings]);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Recording } from '../../src/stream/recording.js';
 import type { ChannelInfo, ChannelType, Marker, StreamInfo } from '../../src/stream/types.js';
 import type { NumericArray } from '../lsl/sample-codec.js';
 import { NEURORX_DECISIONS_STREAM, NEURORX_SESSION_STREAM } from './xdf-format.js';
-import { readXdf, type XdfDocument, type XdfReadOptions, type XdfStream } from './xdf-reader.js';
+import { readXdf, XdfReadError, type XdfDocument, type XdfReadOptions, type XdfStream } from './xdf-reader.js';
 
 /**
  * An XDF file as one neurorx Recording: one numeric, regularly sampled stream is the signal; every
@@ -20,10 +20,13 @@ import { readXdf, type XdfDocument, type XdfReadOptions, type XdfStream } from '
  *   log, which are JSON records, not events), its non-empty channels joined by ", " (a sample
  *   whose channels are all empty is skipped), at its time minus `timeOrigin` (the signal's first
  *   time stamp), sorted by time (stable).
- *   Markers before the first sample or after the last are kept (negative or late times).
+ *   Markers before the first sample or after the last are kept (negative or late times); markers
+ *   whose time stamp is not a finite number (a corrupt file) are dropped, with a warning.
  * - The Recording model knows only the nominal rate: the signal's samples are taken as regular.
  *   `warnings` says so when its effective rate differs from the nominal one by more than 1 %, or
  *   when its time stamps have breaks (several jitter segments); it also carries the reader's warnings.
+ * - A file that has no usable signal is an XdfReadError that carries (and lists) the reader's
+ *   warnings: what it skipped at which byte is usually why.
  */
 export interface XdfRecordingOptions extends XdfReadOptions {
   /** The signal stream: id, name or type. */
@@ -95,10 +98,17 @@ function toRecording(doc: XdfDocument, origin: string, wanted: string | number |
     if (s.channelFormat !== 'string' || s.channelCount === 0) continue;
     if (s.type === NEURORX_DECISIONS_STREAM || s.type === NEURORX_SESSION_STREAM) continue;
     const values = s.timeSeries as string[];
+    let unplaced = 0;
     for (let i = 0; i < s.sampleCount; i++) {
       const row = values.slice(i * s.channelCount, (i + 1) * s.channelCount).filter((v) => v !== '');
       if (row.length === 0) continue;
-      markers.push({ time: s.timeStamps[i] - timeOrigin, value: row.join(', '), duration: 0 });
+      const time = s.timeStamps[i] - timeOrigin;
+      if (Number.isFinite(time)) markers.push({ time, value: row.join(', '), duration: 0 });
+      else unplaced++;
+    }
+    if (unplaced > 0) {
+      const why = Number.isFinite(timeOrigin) ? 'their time stamps are not finite numbers' : `the signal's first time stamp is ${timeOrigin}`;
+      warnings.push(`stream id ${s.id} (${s.name}): ${unplaced} marker(s) dropped: ${why} (a corrupt file?)`);
     }
   }
   markers.sort((a, b) => a.time - b.time);
@@ -120,6 +130,9 @@ function describe(s: XdfStream): string {
 
 function pickSignal(doc: XdfDocument, origin: string, wanted: string | number | undefined): XdfStream {
   const list = (): string => (doc.streams.length === 0 ? 'the file has no streams' : `streams: ${doc.streams.map(describe).join('; ')}`);
+  const fail = (message: string): never => {
+    throw new XdfReadError(`${origin}: ${message}`, doc.warnings);
+  };
   if (wanted !== undefined && String(wanted).trim() !== '') {
     const key = String(wanted).trim();
     const asId = /^\d+$/.test(key) ? Number(key) : undefined;
@@ -128,16 +141,15 @@ function pickSignal(doc: XdfDocument, origin: string, wanted: string | number | 
       doc.streams.find((s) => s.name === key) ??
       doc.streams.find((s) => s.type === key) ??
       doc.streams.find((s) => s.type.toLowerCase() === key.toLowerCase());
-    if (!found) throw new Error(`${origin}: no stream with id, name or type "${key}"; ${list()}`);
-    if (found.channelFormat === 'string') throw new Error(`${origin}: stream ${describe(found)} holds strings, not a signal; ${list()}`);
-    if (found.sampleCount === 0) throw new Error(`${origin}: stream ${describe(found)} has no samples`);
-    if (found.nominalSrate <= 0) throw new Error(`${origin}: stream ${describe(found)} is irregular (nominal rate 0); a recording needs a sampling rate`);
+    if (!found) return fail(`no stream with id, name or type "${key}"; ${list()}`);
+    if (found.channelFormat === 'string') fail(`stream ${describe(found)} holds strings, not a signal; ${list()}`);
+    if (found.sampleCount === 0) fail(`stream ${describe(found)} has no samples`);
+    if (found.nominalSrate <= 0) fail(`stream ${describe(found)} is irregular (nominal rate 0); a recording needs a sampling rate`);
     return found;
   }
   const candidates = doc.streams.filter((s) => s.nominalSrate > 0 && s.channelFormat !== 'string' && s.sampleCount > 0);
   const pick = candidates.find((s) => ['EEG', 'MEG'].includes(s.type.toUpperCase())) ?? candidates[0];
-  if (!pick) throw new Error(`${origin}: no regularly sampled numeric stream with samples to use as the signal; ${list()}`);
-  return pick;
+  return pick ?? fail(`no regularly sampled numeric stream with samples to use as the signal; ${list()}`);
 }
 
 function toFloat32(values: NumericArray, length: number, copy: boolean): Float32Array {
