@@ -124,6 +124,24 @@ export class SampleFormatError extends Error {
   override name = 'SampleFormatError';
 }
 
+/** Largest sample a feed may send (all its values, 1.10 or 1.00): what a peer can make us buffer. */
+export const MAX_SAMPLE_BYTES = 64 * 1024 * 1024;
+
+/** Throws unless one sample of `channels` values of `format` fits in MAX_SAMPLE_BYTES. */
+export function checkSampleSize(format: ChannelFormat, channels: number): void {
+  const bytes = channels * Math.max(1, FORMAT_BYTES[format]);
+  if (!Number.isSafeInteger(channels) || channels < 0 || bytes > MAX_SAMPLE_BYTES) {
+    throw new SampleFormatError(`LSL feed: ${channels} channels of ${format} make samples over ${MAX_SAMPLE_BYTES} bytes`);
+  }
+}
+
+/** Throws when the bytes kept for an unfinished sample exceed MAX_SAMPLE_BYTES. */
+export function checkUnfinished(pending: number, offset: number): void {
+  if (pending > MAX_SAMPLE_BYTES + 9) {
+    throw new SampleFormatError(`LSL feed: the sample at byte ${offset} is still unfinished after ${pending} bytes (limit ${MAX_SAMPLE_BYTES})`);
+  }
+}
+
 /**
  * Incremental decoder of a 1.10 sample feed: push bytes as they arrive (any split), get whole
  * samples back. Numeric samples are decoded straight into a preallocated batch buffer.
@@ -145,6 +163,7 @@ export class SampleDecoder {
     /** Offset of the first byte given to this decoder in the whole TCP stream. */
     startOffset = 0,
   ) {
+    checkSampleSize(format, channels);
     this.size = FORMAT_BYTES[format];
     this.consumed = startOffset;
   }
@@ -174,6 +193,7 @@ export class SampleDecoder {
       batches.push(batch);
       if (batch.count < this.batchSize) break;
     }
+    checkUnfinished(this.pending.length, this.consumed);
     return batches;
   }
 
@@ -185,6 +205,7 @@ export class SampleDecoder {
     this.pending = saved.pending;
     this.lastTimestamp = saved.last;
     this.consumed = saved.consumed;
+    checkUnfinished(this.pending.length, this.consumed);
     return undefined;
   }
 
@@ -259,7 +280,7 @@ export class SampleDecoder {
         if (p + 1 + width > buf.length) break outer;
         const len =
           width === 1 ? buf[p + 1] : width === 2 ? buf.readUInt16LE(p + 1) : width === 4 ? buf.readUInt32LE(p + 1) : Number(buf.readBigUInt64LE(p + 1));
-        if (len > 64 * 1024 * 1024) throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} announces a string of ${len} bytes (limit 64 MiB)`);
+        if (len > MAX_SAMPLE_BYTES) throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} announces a string of ${len} bytes (limit ${MAX_SAMPLE_BYTES})`);
         p += 1 + width;
         if (p + len > buf.length) break outer;
         row.push(buf.toString('utf8', p, p + len));

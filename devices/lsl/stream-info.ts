@@ -154,7 +154,7 @@ export function parseInfoXml(text: string, origin = 'stream info'): ParsedInfo {
   const info: LslStreamInfo = {
     name,
     type: child('type'),
-    channelCount: int('channel_count', 0),
+    channelCount: int('channel_count', 0, 2 ** 31 - 1),
     channelFormat: format,
     sourceId: child('source_id'),
     nominalSrate: srate,
