@@ -6,7 +6,7 @@ import { everyLiveTick } from './live-ticks.js';
 import { localClock } from './lsl-clock.js';
 import { bindAddress, DEFAULT_LSL_CONFIG, type LslConfig } from './lsl-config.js';
 import { resolveStreams, sessionQuery } from './resolver.js';
-import { checkSampleSize, SampleDecoder, type SampleBatch } from './sample-codec.js';
+import { checkSampleSize, SampleDecoder, SampleFormatError, type SampleBatch } from './sample-codec.js';
 import { ArchiveFeedDecoder } from './portable-archive.js';
 import { channelsOf, parseInfoXml, type LslChannelDesc, type LslStreamInfo } from './stream-info.js';
 import { estimateTimeCorrection, type TimeEstimate } from './time-sync.js';
@@ -271,6 +271,8 @@ export class LslInlet {
           }
           for (const b of decoder!.drain()) this.deliver(b);
         } catch (e) {
+          // the samples before a corrupt byte are delivered, then the feed fails
+          if (e instanceof SampleFormatError) for (const b of e.decoded) this.deliver(b);
           fail(e as Error);
         }
       });

@@ -2,6 +2,7 @@ import { FORMAT_BYTES, type ChannelFormat } from './channel-format.js';
 import {
   checkSampleSize,
   checkUnfinished,
+  decodeUntilDone,
   DEDUCED_TIMESTAMP,
   deducedTimestamp,
   MAX_SAMPLE_BYTES,
@@ -195,6 +196,11 @@ export class ArchiveFeedDecoder {
     checkSampleSize(format, channels);
   }
 
+  /** Bytes received but not yet decoded. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
   append(bytes: Buffer): void {
     if (bytes.length > 0) this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
   }
@@ -223,15 +229,17 @@ export class ArchiveFeedDecoder {
     const saved = [this.pending, this.consumed, this.firstSample, this.lastTimestamp] as const;
     const batch = this.decode(n);
     if (batch && batch.count === n) return batch;
+    if (batch) this.decode(1); // fewer than n: throws if a fault stopped it, else the rest has not arrived
     [this.pending, this.consumed, this.firstSample, this.lastTimestamp] = saved;
     return undefined;
   }
 
   /** Decodes every whole sample buffered so far. */
   drain(): SampleBatch[] {
-    const out: SampleBatch[] = [];
-    for (let b = this.decode(this.batchSize); b; b = b.count === this.batchSize ? this.decode(this.batchSize) : undefined) out.push(b);
-    return out;
+    return decodeUntilDone(
+      () => this.decode(this.batchSize),
+      () => checkUnfinished(this.pending.length, this.consumed),
+    );
   }
 
   private decode(limit: number): SampleBatch | undefined {
@@ -258,7 +266,8 @@ export class ArchiveFeedDecoder {
           else row.push(r.int(width));
         }
       } catch (e) {
-        if (e instanceof NeedMore) break;
+        // a fault after whole samples: hand those out first; the next call fails on it
+        if (e instanceof NeedMore || stamps.length > 0) break;
         throw e;
       }
       this.firstSample = false;
@@ -267,8 +276,7 @@ export class ArchiveFeedDecoder {
       for (const v of row) values.push(v);
       this.advance(r.pos);
     }
-    checkUnfinished(this.pending.length, this.consumed);
-    if (stamps.length === 0) return undefined;
+    if (stamps.length === 0) return (checkUnfinished(this.pending.length, this.consumed), undefined);
     const out = newValueArray(this.format, values.length);
     for (let k = 0; k < values.length; k++) (out as unknown as unknown[])[k] = values[k];
     return { count: stamps.length, values: out, timestamps: Float64Array.from(stamps) };

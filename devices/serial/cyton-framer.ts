@@ -14,6 +14,11 @@ export class CytonFramer {
   // a stream is taken to begin at a packet boundary until a byte says otherwise
   private inSync = true;
 
+  /** Bytes kept for a packet not yet complete (or not yet confirmed): at most PACKET_BYTES. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
   /** Forgets a half-received packet (the port was reopened); the garbage count stays. */
   reset(): void {
     this.pending = Buffer.alloc(0);

@@ -65,6 +65,8 @@ export type BinaryProtocol = z.infer<typeof binaryProtocolSchema>;
 export interface FrameDecoder {
   /** Bytes that belonged to no sample. */
   readonly garbageBytes: number;
+  /** Bytes kept for a line or frame not yet complete. */
+  readonly buffered: number;
   push(bytes: Buffer, onSample: (values: Float32Array, counter?: number) => void): void;
   /** Forgets a half-received line or frame (the port was reopened); the garbage count stays. */
   reset(): void;
@@ -82,6 +84,10 @@ export class AsciiDecoder implements FrameDecoder {
 
   constructor(private readonly p: AsciiProtocol) {
     this.row = new Float32Array(p.channels.length);
+  }
+
+  get buffered(): number {
+    return this.text.length;
   }
 
   reset(): void {
@@ -140,6 +146,10 @@ export class BinaryDecoder implements FrameDecoder {
   constructor(private readonly p: BinaryProtocol) {
     this.frameBytes = p.header.length + (p.counter?.bytes ?? 0) + p.channels.length * TYPE_BYTES[p.sampleType] + (p.checksum === 'none' ? 0 : 1);
     this.row = new Float32Array(p.channels.length);
+  }
+
+  get buffered(): number {
+    return this.pending.length;
   }
 
   reset(): void {
