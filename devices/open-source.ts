@@ -43,11 +43,11 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
   const uri = parseSourceUri(raw);
   if (uri.scheme === 'serial') {
     const serial = openSerialSource(uri, (m) => console.error(m));
-    return { uri: raw, info: serial.info, finite: false, chunks$: serial.chunks$, stats: () => ({ ...serial.stats, drops: serial.stats.drops.slice(0, 100) }), losses: new LossLog() };
+    return { uri: raw, info: serial.info, finite: false, chunks$: serial.chunks$, stats: () => ({ ...serial.stats, drops: serial.stats.drops.slice(0, 100) }), losses: serial.losses };
   }
   if (uri.scheme === 'lsl') {
     const lsl = await openLslSource(uri);
-    return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$, losses: new LossLog() };
+    return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$, losses: lsl.losses };
   }
   const pace = paceOf(uri, replay);
   if (uri.scheme === 'synthetic' && uri.target === 'emotion' && !uri.params.has('clips')) {

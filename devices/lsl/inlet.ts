@@ -1,9 +1,12 @@
 import net from 'node:net';
 import os from 'node:os';
 import { FORMAT_BYTES, testPattern, TEST_PATTERN_TIMESTAMP } from './channel-format.js';
-import { DEFAULT_LSL_CONFIG, type LslConfig } from './lsl-config.js';
+import { LossLog } from '../../src/stream/losses.js';
+import { everyLiveTick } from './live-ticks.js';
+import { localClock } from './lsl-clock.js';
+import { bindAddress, DEFAULT_LSL_CONFIG, type LslConfig } from './lsl-config.js';
 import { resolveStreams, sessionQuery } from './resolver.js';
-import { SampleDecoder, type SampleBatch } from './sample-codec.js';
+import { checkSampleSize, SampleDecoder, SampleFormatError, type SampleBatch } from './sample-codec.js';
 import { ArchiveFeedDecoder } from './portable-archive.js';
 import { channelsOf, parseInfoXml, type LslChannelDesc, type LslStreamInfo } from './stream-info.js';
 import { estimateTimeCorrection, type TimeEstimate } from './time-sync.js';
@@ -14,8 +17,21 @@ import { estimateTimeCorrection, type TimeEstimate } from './time-sync.js';
  * offset, opens the feed (data protocol 1.10, or 1.00 when the outlet is that old), checks the two
  * test-pattern samples, then hands out sample batches.
  * When the outlet vanishes (connection closed, or silent past the watchdog) it re-resolves the
- * stream (by source_id when it has one, otherwise by name, type and shape) and continues; samples
- * already delivered are never delivered again.
+ * stream (by source_id when it has one, otherwise by name, type and shape) and continues.
+ *
+ * What it promises (liblsl's inlet without postprocessing is the reference):
+ * - batches in arrival order, each sample once: a feed, old or new, starts with the samples pushed
+ *   after it was opened (liblsl's send_buffer consumers and ours alike), so nothing is repeated;
+ * - `firstSample` numbers the samples of a regular stream and jumps over the samples missed while
+ *   the outlet was unreachable or silent (estimated from the nominal rate and the timestamps), so
+ *   firstSample strictly increases and every hole is counted;
+ * - timestamps are the outlet's own (deduced ones filled in), not postprocessed: they are NOT
+ *   promised to increase. liblsl's push_chunk convention (last sample "now", the others spaced
+ *   back at the nominal rate) makes them step back when an outlet pushes chunks in a burst, and a
+ *   restarted outlet stamps on its own clock. Monotonic times are the lsl: source's `monotonize`
+ *   option (liblsl's proc_monotonize);
+ * - every loss goes to `losses`: a warning when the outlet is noticed gone (at that moment) or
+ *   the stream falls silent, and a gap (time, samples, seconds, cause) when samples flow again.
  */
 export interface InletOptions {
   readonly config?: LslConfig;
@@ -23,15 +39,20 @@ export interface InletOptions {
   readonly maxBufferSeconds?: number;
   /** Seconds without data after which a regular stream counts as lost (liblsl: 15). */
   readonly watchdogSeconds?: number;
+  /** Seconds without samples after which a regular stream is reported silent (default max(1 s, 10 periods)). */
+  readonly silenceSeconds?: number;
   /** Re-estimate the clock offset this often, seconds. */
   readonly timeUpdateInterval?: number;
   readonly recover?: boolean;
   readonly log?: (message: string) => void;
+  /** Where the inlet reports what it lost (default: a log of its own, `inlet.losses`). */
+  readonly losses?: LossLog;
 }
 
 export type InletEvent =
   | { readonly kind: 'connected'; readonly info: LslStreamInfo; readonly channels: readonly LslChannelDesc[]; readonly recovered: boolean }
-  | { readonly kind: 'samples'; readonly batch: SampleBatch; readonly timeCorrection: number }
+  /** `firstSample`: index of the batch's first sample in the stream, missed samples counted. */
+  | { readonly kind: 'samples'; readonly batch: SampleBatch; readonly timeCorrection: number; readonly firstSample: number }
   | { readonly kind: 'lost'; readonly reason: string };
 
 /** Protocol errors from the outlet's side: bad status, bad header, wrong test pattern. */
@@ -39,15 +60,35 @@ export class LslProtocolError extends Error {
   override name = 'LslProtocolError';
 }
 
+/** A stretch without samples: since the last sample delivered, until samples flow again. */
+interface Outage {
+  /** The last sample delivered before it (local clock), if any. */
+  readonly lastTime: number | undefined;
+  /** Local clock when that sample arrived (or when the feed started). */
+  readonly since: number;
+  unreachable: boolean;
+}
+
+/** How often the inlet looks for silence, ms. */
+const SILENCE_CHECK_MS = 250;
+
 export class LslInlet {
+  readonly losses: LossLog;
   private stopped = false;
   private socket: net.Socket | undefined;
   private estimate: TimeEstimate | undefined;
-  private lastDelivered = -Infinity;
-  private dedupeBoundary: number | undefined;
   private readonly config: LslConfig;
   private readonly log: (m: string) => void;
   private timeTimer: NodeJS.Timeout | undefined;
+  private stopWatch: () => void = () => {};
+  /** Index of the next sample, missed ones counted. */
+  private nextSample = 0;
+  /** Local-clock time of the first and the last sample delivered. */
+  private firstTime: number | undefined;
+  private lastTime: number | undefined;
+  /** Local clock when the last batch arrived, or the feed started; undefined while not fed. */
+  private lastArrival: number | undefined;
+  private outage: Outage | undefined;
 
   constructor(
     private info: LslStreamInfo,
@@ -56,6 +97,7 @@ export class LslInlet {
   ) {
     this.config = opts.config ?? DEFAULT_LSL_CONFIG;
     this.log = opts.log ?? (() => {});
+    this.losses = opts.losses ?? new LossLog();
   }
 
   get streamInfo(): LslStreamInfo {
@@ -70,28 +112,59 @@ export class LslInlet {
   /** Runs until close(); resolves then. Rejects only when recovery is off and the link fails. */
   async run(): Promise<void> {
     let recovered = false;
-    while (!this.stopped) {
-      try {
-        await this.connectOnce(recovered);
-        if (this.stopped) break;
-        throw new Error('the outlet closed the connection');
-      } catch (e) {
-        if (this.stopped) break;
-        const reason = (e as Error).message;
-        this.dedupeBoundary = this.lastDelivered;
-        this.onEvent({ kind: 'lost', reason });
-        if (this.opts.recover === false) throw e;
-        this.log(`LSL inlet "${this.info.name}": ${reason}; resolving it again`);
-        await this.reresolve();
-        recovered = true;
+    this.stopWatch = this.watchSilence();
+    try {
+      while (!this.stopped) {
+        try {
+          await this.connectOnce(recovered);
+          if (this.stopped) break;
+          throw new Error('the outlet closed the connection');
+        } catch (e) {
+          if (this.stopped) break;
+          const reason = (e as Error).message;
+          this.noticeLost(reason);
+          this.onEvent({ kind: 'lost', reason });
+          if (this.opts.recover === false) throw e;
+          this.log(`LSL inlet "${this.info.name}": ${reason}; resolving it again`);
+          await this.reresolve();
+          recovered = true;
+        }
       }
+    } finally {
+      this.stopWatch();
+      clearInterval(this.timeTimer);
     }
   }
 
   close(): void {
     this.stopped = true;
     clearInterval(this.timeTimer);
+    this.stopWatch();
     this.socket?.destroy();
+  }
+
+  /** Seconds into the stream (since its first sample) of a local-clock time, for messages. */
+  private streamSeconds(t: number | undefined): string {
+    return t === undefined || this.firstTime === undefined ? 'the start' : `t=${(t - this.firstTime).toFixed(2)} s`;
+  }
+
+  private noticeLost(reason: string): void {
+    const since = this.lastArrival ?? localClock();
+    this.lastArrival = undefined;
+    const where = `${this.info.v4address}:${this.info.v4dataPort}`;
+    this.losses.warning(`LSL stream "${this.info.name}": outlet at ${where} unreachable (${reason}), no samples since ${this.streamSeconds(this.lastTime)}; resolving it again`);
+    if (this.outage) this.outage.unreachable = true;
+    else this.outage = { lastTime: this.lastTime, since, unreachable: true };
+  }
+
+  /** Reports a regular stream that stops sending while connected (liblsl only notices after 15 s). */
+  private watchSilence(): () => void {
+    const limit = this.opts.silenceSeconds ?? Math.max(1, 10 / this.info.nominalSrate);
+    return everyLiveTick(SILENCE_CHECK_MS, (now) => {
+      if (this.info.nominalSrate <= 0 || this.outage || this.lastArrival === undefined || now - this.lastArrival <= limit) return;
+      this.outage = { lastTime: this.lastTime, since: this.lastArrival, unreachable: false };
+      this.losses.warning(`LSL stream "${this.info.name}": silent since ${this.streamSeconds(this.lastTime)} (no samples for ${(now - this.lastArrival).toFixed(1)} s)`);
+    });
   }
 
   private recoveryQuery(): string {
@@ -119,6 +192,7 @@ export class LslInlet {
     const e = await estimateTimeCorrection(this.info.v4address, this.info.v4servicePort, {
       probes: this.config.timeProbeCount,
       interval: this.config.timeProbeInterval,
+      bindAddress: bindAddress(this.config),
     });
     if (e) this.estimate = e;
   }
@@ -132,8 +206,9 @@ export class LslInlet {
     this.timeTimer.unref();
 
     const info = this.info;
+    checkSampleSize(info.channelFormat, info.channelCount);
     const rate = info.nominalSrate;
-    const maxBuffer = Math.max(1, Math.round((this.opts.maxBufferSeconds ?? 360) * (rate > 0 ? rate : 100)));
+    const maxBuffer = Math.min(2 ** 31 - 1, Math.max(1, Math.round((this.opts.maxBufferSeconds ?? 360) * (rate > 0 ? rate : 100))));
     // The highest protocol both ends speak (liblsl data_receiver.cpp): 1.10, or 1.00 archives.
     const protocol = Math.min(this.config.protocolVersion, info.version) >= 110 ? 110 : 100;
     const request = protocol === 100 ? `LSL:streamfeed\r\n${maxBuffer} 0\r\n` :
@@ -191,10 +266,13 @@ export class LslInlet {
             verifyPatterns(patterns, info);
             decoder!.resetTimestamps();
             patternsChecked = true;
+            this.lastArrival = localClock();
             this.onEvent({ kind: 'connected', info, channels: full.channels, recovered });
           }
           for (const b of decoder!.drain()) this.deliver(b);
         } catch (e) {
+          // the samples before a corrupt byte are delivered, then the feed fails
+          if (e instanceof SampleFormatError) for (const b of e.decoded) this.deliver(b);
           fail(e as Error);
         }
       });
@@ -210,16 +288,43 @@ export class LslInlet {
   }
 
   private deliver(batch: SampleBatch): void {
-    // After a reconnect, never hand out a sample at or before the last one delivered before it.
-    let skip = 0;
-    if (this.dedupeBoundary !== undefined) {
-      while (skip < batch.count && batch.timestamps[skip] <= this.dedupeBoundary) skip++;
-      if (skip === batch.count) return;
-      this.dedupeBoundary = undefined;
+    const now = localClock();
+    const correction = this.timeCorrection;
+    if (this.outage) this.endOutage(this.outage, batch.timestamps[0] + correction, now);
+    this.firstTime ??= batch.timestamps[0] + correction;
+    this.lastTime = batch.timestamps[batch.count - 1] + correction;
+    this.lastArrival = now;
+    const firstSample = this.nextSample;
+    this.nextSample += batch.count;
+    this.onEvent({ kind: 'samples', batch, timeCorrection: correction, firstSample });
+  }
+
+  /**
+   * Samples flow again: the missing stretch, from the last sample before it to `first` (both on
+   * our clock), is reported as a gap and skipped in the sample numbering. When the timestamps do
+   * not line up (a restarted outlet on another clock), the time without samples measures it.
+   */
+  private endOutage(o: Outage, first: number, now: number): void {
+    this.outage = undefined;
+    const name = `LSL stream "${this.info.name}"`;
+    const cause = o.unreachable ? `LSL outlet unreachable (reconnected to "${this.info.name}" on ${this.info.hostname || this.info.v4address})` : `${name} silent`;
+    const rate = this.info.nominalSrate;
+    const wall = now - o.since;
+    if (o.lastTime === undefined || rate <= 0) {
+      this.losses.warning(`${name}: samples again after ${wall.toFixed(2)} s (${cause}); ${rate <= 0 ? 'samples sent meanwhile, if any, are lost' : 'nothing delivered before it'}`);
+      return;
     }
-    const out = skip === 0 ? batch : sliceBatch(batch, skip, this.info.channelCount);
-    this.lastDelivered = out.timestamps[out.count - 1];
-    this.onEvent({ kind: 'samples', batch: out, timeCorrection: this.timeCorrection });
+    const period = 1 / rate;
+    const byStamps = first - o.lastTime - period;
+    const lineUp = byStamps > -1 && byStamps < wall + (this.opts.maxBufferSeconds ?? 360);
+    const samples = Math.max(0, Math.round((lineUp ? byStamps : wall - period) * rate));
+    if (samples === 0) {
+      this.losses.warning(`${name}: samples again after ${wall.toFixed(2)} s (${cause}); none missing`);
+      return;
+    }
+    const how = lineUp ? '' : '; length from the time without samples, the timestamps do not line up';
+    this.losses.gap({ time: o.lastTime + period, samples, seconds: samples * period, cause: cause + how });
+    this.nextSample += samples;
   }
 }
 
@@ -240,15 +345,7 @@ function verifyPatterns(patterns: SampleBatch, info: LslStreamInfo): void {
   });
 }
 
-function sliceBatch(b: SampleBatch, from: number, channels: number): SampleBatch {
-  return {
-    count: b.count - from,
-    values: b.values.slice(from * channels) as SampleBatch['values'],
-    timestamps: b.timestamps.slice(from),
-  };
-}
-
-function checkFeedHeader(text: string, info: LslStreamInfo, ourVersion: number): void {
+export function checkFeedHeader(text: string, info: LslStreamInfo, ourVersion: number): void {
   const lines = text.split('\r\n');
   const status = lines[0].split(' ');
   const where = `${info.v4address}:${info.v4dataPort}`;

@@ -7,6 +7,13 @@ import os from 'node:os';
  */
 export type ResolveScope = 'machine' | 'link' | 'site' | 'organization' | 'global';
 
+/**
+ * Where our LSL sockets listen: 'any' (every interface, liblsl's default) or 'loopback' (127.0.0.1
+ * only, as liblsl's [multicast] ListenAddress = 127.0.0.1): outlets then serve this machine only,
+ * found by unicast on 127.0.0.1 (the multicast port and the port range), never over the network.
+ */
+export type BindScope = 'any' | 'loopback';
+
 export interface LslConfig {
   readonly multicastPort: number;
   readonly basePort: number;
@@ -21,6 +28,8 @@ export interface LslConfig {
   readonly timeProbeCount: number;
   readonly timeProbeInterval: number;
   readonly timeUpdateInterval: number;
+  /** Interfaces our outlets' TCP and UDP services (and our resolvers' reply sockets) listen on. */
+  readonly bind: BindScope;
 }
 
 export const DEFAULT_LSL_CONFIG: LslConfig = {
@@ -34,7 +43,13 @@ export const DEFAULT_LSL_CONFIG: LslConfig = {
   timeProbeCount: 8,
   timeProbeInterval: 0.064,
   timeUpdateInterval: 2,
+  bind: 'any',
 };
+
+/** The IPv4 address to bind to for a bind scope. */
+export function bindAddress(config: LslConfig): string {
+  return config.bind === 'loopback' ? '127.0.0.1' : '0.0.0.0';
+}
 
 const SCOPE_ADDRESSES: Record<ResolveScope, readonly string[]> = {
   machine: ['127.0.0.1'],
@@ -59,7 +74,8 @@ export function isMulticast(address: string): boolean {
 
 /**
  * Reads overrides from the environment: NEURORX_LSL_SCOPE, NEURORX_LSL_PEERS (comma list),
- * NEURORX_LSL_MULTICAST_PORT, NEURORX_LSL_BASE_PORT, NEURORX_LSL_SESSION.
+ * NEURORX_LSL_MULTICAST_PORT, NEURORX_LSL_BASE_PORT, NEURORX_LSL_SESSION, NEURORX_LSL_BIND
+ * (any or loopback).
  */
 export function lslConfigFromEnv(base: LslConfig = DEFAULT_LSL_CONFIG, env = process.env): LslConfig {
   const scope = env.NEURORX_LSL_SCOPE as ResolveScope | undefined;
@@ -72,6 +88,8 @@ export function lslConfigFromEnv(base: LslConfig = DEFAULT_LSL_CONFIG, env = pro
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}="${v}": expected a port number`);
     return n;
   };
+  const bind = env.NEURORX_LSL_BIND as BindScope | undefined;
+  if (bind && bind !== 'any' && bind !== 'loopback') throw new Error(`NEURORX_LSL_BIND="${bind}": expected any or loopback`);
   const multicastPort = port('NEURORX_LSL_MULTICAST_PORT');
   const basePort = port('NEURORX_LSL_BASE_PORT');
   return {
@@ -81,6 +99,7 @@ export function lslConfigFromEnv(base: LslConfig = DEFAULT_LSL_CONFIG, env = pro
     ...(multicastPort ? { multicastPort } : {}),
     ...(basePort ? { basePort } : {}),
     ...(env.NEURORX_LSL_SESSION ? { sessionId: env.NEURORX_LSL_SESSION } : {}),
+    ...(bind ? { bind } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { propQuery, sessionQuery } from './resolver.js';
 import type { SampleBatch } from './sample-codec.js';
 import type { LslChannelDesc, LslStreamInfo } from './stream-info.js';
 import { Dejitter } from '../../src/dsp/dejitter.js';
+import { LossLog } from '../../src/stream/losses.js';
 
 /**
  * `lsl:` source URIs:
@@ -15,9 +16,13 @@ import { Dejitter } from '../../src/dsp/dejitter.js';
  *   lsl:type='EEG' and channel_count>8                (any LSL/XPath predicate)
  * Parameters: timeout (seconds to wait for the stream, default 10), markers (a predicate for a
  * marker stream whose events are merged into the chunks by timestamp, e.g. markers=type=Markers),
- * dejitter (smooth the timestamps of a regular stream, default false).
+ * dejitter (smooth the timestamps of a regular stream, default false), monotonize (timestamps
+ * never decrease, liblsl's proc_monotonize: a stamp before the previous one is raised to it;
+ * default false).
  * Chunk times are on this machine's LSL clock: the outlet's timestamps plus the estimated clock
- * correction, so a remote amplifier and a local marker stream line up.
+ * correction, so a remote amplifier and a local marker stream line up. Without monotonize they are
+ * the outlet's and may step back (see inlet.ts for what the inlet promises); `firstSample` always
+ * strictly increases and skips the samples missed while the outlet was gone, which `losses` reports.
  */
 export function lslQueryOf(target: string, sessionId?: string): string {
   const prop = /^([a-z_][a-z0-9_]*)=([^'"=<>]*)$/i.exec(target.trim());
@@ -29,11 +34,14 @@ export interface LslSource {
   readonly info: StreamInfo;
   readonly lsl: LslStreamInfo;
   readonly chunks$: Observable<Chunk>;
+  /** Outages, silences and the samples they cost, of the signal and the marker stream. */
+  readonly losses: LossLog;
 }
 
-export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfigFromEnv()): Promise<LslSource> {
+export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfigFromEnv(), losses = new LossLog()): Promise<LslSource> {
   const timeout = numberParam(uri, 'timeout', 10);
   const dejitter = booleanParam(uri, 'dejitter', false);
+  const monotonize = booleanParam(uri, 'monotonize', false);
   const found = await resolveOne(lslQueryOf(uri.target, config.sessionId), timeout, config);
   if (found.channelFormat === 'string') {
     throw new Error(`source "${uri.raw}": "${found.name}" is a string (marker) stream; give it as markers=... next to a signal stream`);
@@ -45,18 +53,22 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
 
   const chunks$ = new Observable<Chunk>((subscriber) => {
     const pendingMarkers: Marker[] = [];
-    let next = 0;
     const smoother = dejitter && lsl.nominalSrate > 0 ? new Dejitter(lsl.nominalSrate) : undefined;
+    let floor = -Infinity;
+    // liblsl's postprocessing order: clock correction (in toChunk), dejitter, monotonize
+    const postprocess = (timestamps: Float64Array, firstSample: number): void => {
+      smoother?.apply(timestamps, firstSample);
+      if (monotonize) floor = raiseTo(timestamps, floor);
+    };
     const onSignal = (e: InletEvent): void => {
       if (e.kind !== 'samples') return;
-      const chunk = toChunk(info, e.batch, e.timeCorrection, next, smoother);
-      next += e.batch.count;
+      const chunk = toChunk(info, e.batch, e.timeCorrection, e.firstSample, postprocess);
       const last = chunk.timestamps![chunk.samples - 1];
       let take = 0;
       while (take < pendingMarkers.length && pendingMarkers[take].time <= last) take++;
       subscriber.next(take === 0 ? chunk : { ...chunk, markers: pendingMarkers.splice(0, take) });
     };
-    const inlet = new LslInlet(lsl, onSignal, { config });
+    const inlet = new LslInlet(lsl, onSignal, { config, losses });
     inlet.run().catch((err: Error) => subscriber.error(err));
     let markerInlet: LslInlet | undefined;
     let stopped = false;
@@ -75,7 +87,7 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
               pendingMarkers.push({ time: b.timestamps[i] + e.timeCorrection, value: String(b.values[i * per]), duration: 0 });
             }
             pendingMarkers.sort((x, y) => x.time - y.time);
-          }, { config });
+          }, { config, losses });
           return markerInlet.run();
         })
         .catch((err: Error) => subscriber.error(err));
@@ -86,16 +98,25 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
       markerInlet?.close();
     };
   });
-  return { info, lsl, chunks$ };
+  return { info, lsl, chunks$, losses };
 }
 
-function toChunk(info: StreamInfo, batch: SampleBatch, correction: number, firstSample: number, smoother: Dejitter | undefined): Chunk {
+/** Raises every timestamp below the one before it (or `floor`) to it; returns the new floor. */
+function raiseTo(timestamps: Float64Array, floor: number): number {
+  for (let i = 0; i < timestamps.length; i++) {
+    if (timestamps[i] < floor) timestamps[i] = floor;
+    else floor = timestamps[i];
+  }
+  return floor;
+}
+
+function toChunk(info: StreamInfo, batch: SampleBatch, correction: number, firstSample: number, postprocess: (t: Float64Array, first: number) => void): Chunk {
   const n = batch.count;
   const values = batch.values;
   const data = values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number | bigint>, Number);
   const timestamps = new Float64Array(n);
   for (let i = 0; i < n; i++) timestamps[i] = batch.timestamps[i] + correction;
-  if (smoother) smoother.apply(timestamps, firstSample);
+  postprocess(timestamps, firstSample);
   return { info, data, samples: n, firstSample, time: timestamps[0], timestamps, markers: [], receivedAt: performance.now() };
 }
 

@@ -22,6 +22,8 @@ export interface FeedServerInfo {
   readonly format: ChannelFormat;
   readonly channels: number;
   readonly protocolVersion: number;
+  /** Samples a consumer may have queued at most, whatever it asks for (liblsl: the outlet's max_buffered). */
+  readonly maxCapacity: number;
   matches(query: string): boolean;
   shortinfo(): string;
   fullinfo(): string;
@@ -95,35 +97,25 @@ export class FeedSession {
       this.socket.destroy();
       return;
     }
-    const text = this.buf.toString('latin1');
-    const eol = text.indexOf('\r\n');
-    if (eol < 0) return;
-    const method = text.slice(0, eol).trim();
-    if (method === 'LSL:fullinfo') {
-      this.socket.end(this.info.fullinfo());
-    } else if (method === 'LSL:shortinfo') {
-      const end = text.indexOf('\r\n', eol + 2);
-      if (end < 0) return;
-      const query = text.slice(eol + 2, end).trim();
-      if (this.info.matches(query)) this.socket.end(this.info.shortinfo());
-      else this.socket.end();
-    } else if (method.startsWith('LSL:streamfeed/')) {
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      this.startFeed(method, text.slice(eol + 2, end));
-    } else if (method === 'LSL:streamfeed') {
-      const end = text.indexOf('\r\n', eol + 2);
-      if (end < 0) return;
-      this.startFeed100(text.slice(eol + 2, end));
-    } else {
-      this.log(`client ${this.socket.remoteAddress}: unknown request "${method.slice(0, 60)}", closed`);
-      this.socket.destroy();
+    const req = parseFeedRequest(this.buf.toString('latin1'));
+    if (req === undefined) return;
+    switch (req.kind) {
+      case 'fullinfo':
+        return void this.socket.end(this.info.fullinfo());
+      case 'shortinfo':
+        return void (this.info.matches(req.query) ? this.socket.end(this.info.shortinfo()) : this.socket.end());
+      case 'feed':
+        return this.startFeed(req);
+      case 'feed100':
+        return this.startFeed100(req.maxBuffered);
+      case 'unknown':
+        this.log(`client ${this.socket.remoteAddress}: unknown request "${req.method.slice(0, 60)}", closed`);
+        this.socket.destroy();
     }
   }
 
-  private startFeed100(params: string): void {
-    const [maxBuffered] = params.trim().split(/\s+/).map(Number);
-    this.maxBuffered = Number.isFinite(maxBuffered) ? maxBuffered : 0;
+  private startFeed100(maxBuffered: number): void {
+    this.maxBuffered = Math.min(maxBuffered, this.info.maxCapacity);
     this.protocol = 100;
     const { format, channels } = this.info;
     const patterns = [4, 2].map((offset, k) => encodeSamples100(format, channels, testPatternSample(format, channels, offset), [TEST_PATTERN_TIMESTAMP], 1, k === 0));
@@ -133,18 +125,11 @@ export class FeedSession {
     this.feeding = true;
   }
 
-  private startFeed(requestLine: string, headerText: string): void {
-    const [versionPart, uid] = requestLine.split(/\s+/);
-    const version = Number(versionPart.slice('LSL:streamfeed/'.length));
-    if (!Number.isInteger(version)) return this.fail('400 Bad request');
-    if (Math.floor(version / 100) > Math.floor(this.info.protocolVersion / 100)) return this.fail('505 Version not supported');
-    if (uid && uid !== this.info.uid) return this.fail('404 Not found');
-    const headers = new Map<string, string>();
-    for (const line of headerText.split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon < 0) continue;
-      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).replace(/;.*$/, '').trim().toLowerCase());
-    }
+  private startFeed(req: FeedRequest & { kind: 'feed' }): void {
+    if (!Number.isInteger(req.version)) return this.fail('400 Bad request');
+    if (Math.floor(req.version / 100) > Math.floor(this.info.protocolVersion / 100)) return this.fail('505 Version not supported');
+    if (req.uid && req.uid !== this.info.uid) return this.fail('404 Not found');
+    const headers = req.headers;
     const valueSize = headers.get('value-size');
     const expected = FORMAT_BYTES[this.info.format];
     if (this.info.format !== 'string' && valueSize !== undefined && Number(valueSize) !== expected) {
@@ -153,7 +138,7 @@ export class FeedSession {
     const ieee = headers.get('has-ieee754-floats');
     if (ieee !== undefined && !['1', 'true'].includes(ieee)) return this.fail('400 Non-IEEE754 floats are not supported');
     const maxBuffered = Number(headers.get('max-buffer-length') ?? '0');
-    this.maxBuffered = Number.isFinite(maxBuffered) ? maxBuffered : 0;
+    this.maxBuffered = Number.isFinite(maxBuffered) ? Math.min(maxBuffered, this.info.maxCapacity) : 0;
     const head =
       `LSL/${this.info.protocolVersion} 200 OK\r\nUID: ${this.info.uid}\r\nByte-Order: 1234\r\n` +
       `Suppress-Subnormals: 0\r\nData-Protocol-Version: 110\r\n\r\n`;
@@ -165,4 +150,44 @@ export class FeedSession {
     if (this.maxBuffered <= 0) return void this.socket.end();
     this.feeding = true;
   }
+}
+
+export type FeedRequest =
+  | { readonly kind: 'fullinfo' }
+  | { readonly kind: 'shortinfo'; readonly query: string }
+  /** LSL:streamfeed/<version> [uid] with its headers (keys and values lowercased, comments cut). */
+  | { readonly kind: 'feed'; readonly version: number; readonly uid: string | undefined; readonly headers: Map<string, string> }
+  /** LSL:streamfeed (1.00) with "<max-buffered> <max-chunk>". */
+  | { readonly kind: 'feed100'; readonly maxBuffered: number }
+  | { readonly kind: 'unknown'; readonly method: string };
+
+/** A client's request (latin1 text received so far); undefined until it is complete. */
+export function parseFeedRequest(text: string): FeedRequest | undefined {
+  const eol = text.indexOf('\r\n');
+  if (eol < 0) return undefined;
+  const method = text.slice(0, eol).trim();
+  if (method === 'LSL:fullinfo') return { kind: 'fullinfo' };
+  if (method === 'LSL:shortinfo') {
+    const end = text.indexOf('\r\n', eol + 2);
+    return end < 0 ? undefined : { kind: 'shortinfo', query: text.slice(eol + 2, end).trim() };
+  }
+  if (method.startsWith('LSL:streamfeed/')) {
+    const end = text.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    const [versionPart, uid] = method.split(/\s+/);
+    const headers = new Map<string, string>();
+    for (const line of text.slice(eol + 2, end).split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).replace(/;.*$/, '').trim().toLowerCase());
+    }
+    return { kind: 'feed', version: Number(versionPart.slice('LSL:streamfeed/'.length)), uid, headers };
+  }
+  if (method === 'LSL:streamfeed') {
+    const end = text.indexOf('\r\n', eol + 2);
+    if (end < 0) return undefined;
+    const maxBuffered = Number(text.slice(eol + 2, end).trim().split(/\s+/)[0]);
+    return { kind: 'feed100', maxBuffered: Number.isFinite(maxBuffered) ? maxBuffered : 0 };
+  }
+  return { kind: 'unknown', method };
 }

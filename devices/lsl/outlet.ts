@@ -26,9 +26,13 @@ export interface OutletOptions {
   readonly log?: (message: string) => void;
 }
 
+/** Seconds of samples an outlet keeps at most for a slow consumer (liblsl's default max_buffered). */
+const MAX_BUFFERED_SECONDS = 360;
+
 /**
  * An LSL outlet: discoverable by liblsl resolvers (UDP), serving any number of inlets (TCP) with
- * their own bounded buffers, and answering time-sync probes.
+ * their own bounded buffers, and answering time-sync probes. With `config.bind` 'loopback' every
+ * socket listens on 127.0.0.1 only: this machine's inlets find and read it, the network cannot.
  */
 export class LslOutlet {
   private readonly sessions = new Set<FeedSession>();
@@ -94,6 +98,7 @@ export class LslOutlet {
           format: info.channelFormat,
           channels: info.channelCount,
           protocolVersion: config.protocolVersion,
+          maxCapacity: Math.max(1, Math.round(MAX_BUFFERED_SECONDS * (opts.nominalSrate > 0 ? opts.nominalSrate : 100))),
           matches: hooks.matches,
           shortinfo: hooks.shortinfo,
           fullinfo: () => outlet.infoXmlFull,
@@ -105,6 +110,16 @@ export class LslOutlet {
     });
     outlet.responder = await openResponder(config, hooks);
     return outlet;
+  }
+
+  /** Where this outlet listens ("address:port"): TCP data, UDP service, and the multicast-port responder if it has one. */
+  get endpoints(): { tcp: string; service: string; responder?: string } {
+    const at = (a: { address: string; port: number }): string => `${a.address}:${a.port}`;
+    return {
+      tcp: at(this.tcp.address() as net.AddressInfo),
+      service: at(this.service.address()),
+      ...(this.responder ? { responder: at(this.responder.address()) } : {}),
+    };
   }
 
   /** Inlets currently receiving samples. */

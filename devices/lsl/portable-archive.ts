@@ -1,5 +1,18 @@
 import { FORMAT_BYTES, type ChannelFormat } from './channel-format.js';
-import { DEDUCED_TIMESTAMP, deducedTimestamp, newValueArray, SampleFormatError, TAG_DEDUCED, TAG_TRANSMITTED, type NumericArray, type SampleBatch, type ValueArray } from './sample-codec.js';
+import {
+  checkSampleSize,
+  checkUnfinished,
+  decodeUntilDone,
+  DEDUCED_TIMESTAMP,
+  deducedTimestamp,
+  MAX_SAMPLE_BYTES,
+  newValueArray,
+  SampleFormatError,
+  TAG_DEDUCED,
+  TAG_TRANSMITTED,
+  type SampleBatch,
+  type ValueArray,
+} from './sample-codec.js';
 
 /**
  * LSL data protocol 1.00: the feed is a "portable binary archive" (liblsl
@@ -76,7 +89,7 @@ export class PortableReader {
     return b.readDoubleLE(0);
   }
 
-  string(limit = 64 * 1024 * 1024): string {
+  string(limit = MAX_SAMPLE_BYTES): string {
     const at = this.pos;
     const len = this.int(8, false);
     if (len > limit) throw new SampleFormatError(`LSL 1.00 feed: byte ${this.base + at} announces a string of ${len} bytes (limit ${limit})`);
@@ -179,7 +192,14 @@ export class ArchiveFeedDecoder {
     readonly channels: number,
     readonly rate: number,
     readonly batchSize = 1024,
-  ) {}
+  ) {
+    checkSampleSize(format, channels);
+  }
+
+  /** Bytes received but not yet decoded. */
+  get buffered(): number {
+    return this.pending.length;
+  }
 
   append(bytes: Buffer): void {
     if (bytes.length > 0) this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
@@ -196,7 +216,7 @@ export class ArchiveFeedDecoder {
       if (version > 17) throw new SampleFormatError(`LSL 1.00 feed: archive version ${version} is newer than supported`);
       this.shortinfo = r.string(1024 * 1024);
     } catch (e) {
-      if (e instanceof NeedMore) return false;
+      if (e instanceof NeedMore) return (checkUnfinished(this.pending.length, this.consumed), false);
       throw e;
     }
     this.advance(r.pos);
@@ -209,24 +229,26 @@ export class ArchiveFeedDecoder {
     const saved = [this.pending, this.consumed, this.firstSample, this.lastTimestamp] as const;
     const batch = this.decode(n);
     if (batch && batch.count === n) return batch;
+    if (batch) this.decode(1); // fewer than n: throws if a fault stopped it, else the rest has not arrived
     [this.pending, this.consumed, this.firstSample, this.lastTimestamp] = saved;
     return undefined;
   }
 
   /** Decodes every whole sample buffered so far. */
   drain(): SampleBatch[] {
-    const out: SampleBatch[] = [];
-    for (let b = this.decode(this.batchSize); b; b = b.count === this.batchSize ? this.decode(this.batchSize) : undefined) out.push(b);
-    return out;
+    return decodeUntilDone(
+      () => this.decode(this.batchSize),
+      () => checkUnfinished(this.pending.length, this.consumed),
+    );
   }
 
   private decode(limit: number): SampleBatch | undefined {
-    const values = newValueArray(this.format, limit * this.channels);
-    const timestamps = new Float64Array(limit);
-    let n = 0;
+    const values: (number | bigint | string)[] = [];
+    const stamps: number[] = [];
     const width = FORMAT_BYTES[this.format];
-    while (n < limit) {
+    while (stamps.length < limit) {
       const r = new PortableReader(this.pending, this.consumed);
+      const row: (number | bigint | string)[] = [];
       let ts: number;
       try {
         if (this.firstSample) r.raw(2);
@@ -237,24 +259,27 @@ export class ArchiveFeedDecoder {
         }
         ts = tag === TAG_TRANSMITTED ? r.float64() : deducedTimestamp(this.lastTimestamp, this.rate);
         for (let c = 0; c < this.channels; c++) {
-          const k = n * this.channels + c;
-          if (this.format === 'string') (values as string[])[k] = r.string();
-          else if (this.format === 'float32') (values as Float32Array)[k] = r.float32();
-          else if (this.format === 'double64') (values as Float64Array)[k] = r.float64();
-          else if (this.format === 'int64') (values as BigInt64Array)[k] = r.bigint(8, true);
-          else (values as NumericArray as Int32Array)[k] = r.int(width);
+          if (this.format === 'string') row.push(r.string());
+          else if (this.format === 'float32') row.push(r.float32());
+          else if (this.format === 'double64') row.push(r.float64());
+          else if (this.format === 'int64') row.push(r.bigint(8, true));
+          else row.push(r.int(width));
         }
       } catch (e) {
-        if (e instanceof NeedMore) break;
+        // a fault after whole samples: hand those out first; the next call fails on it
+        if (e instanceof NeedMore || stamps.length > 0) break;
         throw e;
       }
       this.firstSample = false;
       this.lastTimestamp = ts;
-      timestamps[n++] = ts;
+      stamps.push(ts);
+      for (const v of row) values.push(v);
       this.advance(r.pos);
     }
-    if (n === 0) return undefined;
-    return { count: n, values: (values as { slice(a: number, b: number): ValueArray }).slice(0, n * this.channels), timestamps: timestamps.slice(0, n) };
+    if (stamps.length === 0) return (checkUnfinished(this.pending.length, this.consumed), undefined);
+    const out = newValueArray(this.format, values.length);
+    for (let k = 0; k < values.length; k++) (out as unknown as unknown[])[k] = values[k];
+    return { count: stamps.length, values: out, timestamps: Float64Array.from(stamps) };
   }
 
   resetTimestamps(): void {

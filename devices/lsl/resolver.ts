@@ -46,12 +46,7 @@ export async function resolveStreams(query: string, opts: ResolveOptions = {}): 
   }
   const id = String(randomInt(1, 2 ** 47));
   const message = Buffer.from(`LSL:shortinfo\r\n${query}\r\n${sock.address().port} ${id}\r\n`, 'utf8');
-  const targets: [string, number][] = [];
-  for (const a of scopeAddresses(config.scope)) targets.push([a, config.multicastPort]);
-  // Several outlets share the multicast port, but a unicast datagram reaches only one of them:
-  // on this machine, also probe every service port of the range (as liblsl's KnownPeers does).
-  const peers = config.knownPeers.length > 0 ? config.knownPeers : config.scope === 'machine' ? ['127.0.0.1'] : [];
-  for (const peer of peers) for (let p = config.basePort; p < config.basePort + config.portRange; p++) targets.push([peer, p]);
+  const targets = queryTargets(config);
   const results = new Map<string, LslStreamInfo>();
   // Multicast goes out of every local interface (liblsl: one send per multicast interface), from
   // sockets of their own; the answers come back to `sock`, whose port the query names.
@@ -85,12 +80,9 @@ export async function resolveStreams(query: string, opts: ResolveOptions = {}): 
     };
     sock.on('error', () => {}); // unreachable targets, refused ports: other targets still count
     sock.on('message', (msg, from) => {
-      const text = msg.toString('utf8');
-      const nl = text.indexOf('\n');
-      if (nl < 0 || text.slice(0, nl).trim() !== id) return;
       try {
-        const { info } = parseInfoXml(text.slice(nl + 1), `answer from ${from.address}:${from.port}`);
-        if (!results.has(info.uid)) results.set(info.uid, info.v4address ? info : { ...info, v4address: from.address });
+        const info = parseResolverReply(msg, id, from.address);
+        if (info && !results.has(info.uid)) results.set(info.uid, info);
         if (minimum > 0 && results.size >= minimum) finish();
       } catch {
         // a malformed answer is skipped; the others still count
@@ -113,4 +105,31 @@ export async function resolveStreams(query: string, opts: ResolveOptions = {}): 
     const timer = setTimeout(finish, timeout * 1000);
     opts.signal?.addEventListener('abort', finish);
   });
+}
+
+/**
+ * Where queries go: the scope's addresses on the multicast port and, since several outlets share
+ * that port but a unicast datagram reaches only one of them, every port of the range on the known
+ * peers (on 127.0.0.1 in machine scope or when bound to loopback), as liblsl's KnownPeers. Bound
+ * to loopback, nothing leaves this machine.
+ */
+export function queryTargets(config: LslConfig): [string, number][] {
+  const targets: [string, number][] = [];
+  for (const a of scopeAddresses(config.scope)) targets.push([a, config.multicastPort]);
+  const local = config.scope === 'machine' || config.bind === 'loopback';
+  const peers = config.knownPeers.length > 0 ? config.knownPeers : local ? ['127.0.0.1'] : [];
+  for (const peer of peers) for (let p = config.basePort; p < config.basePort + config.portRange; p++) targets.push([peer, p]);
+  return config.bind === 'loopback' ? targets.filter(([a]) => a.startsWith('127.')) : targets;
+}
+
+/**
+ * An answer to query `id`: "<query-id>\r\n<shortinfo xml>"; undefined when it answers another
+ * query. Throws StreamInfoError for a malformed info. An empty v4address is filled with `from`.
+ */
+export function parseResolverReply(msg: Buffer, id: string, from: string): LslStreamInfo | undefined {
+  const text = msg.toString('utf8');
+  const nl = text.indexOf('\n');
+  if (nl < 0 || text.slice(0, nl).trim() !== id) return undefined;
+  const { info } = parseInfoXml(text.slice(nl + 1), `answer from ${from}`);
+  return info.v4address ? info : { ...info, v4address: from };
 }

@@ -119,9 +119,44 @@ function encodeStringSamples(channels: number, values: string[], timestamps: Arr
   return Buffer.concat(parts);
 }
 
-/** Thrown on bytes that cannot be samples; names the byte offset in the feed. */
+/**
+ * Thrown on bytes that cannot be samples; names the byte offset in the feed. `decoded` holds the
+ * whole samples of the same call that came before the fault: nothing received is lost.
+ */
 export class SampleFormatError extends Error {
   override name = 'SampleFormatError';
+  decoded: SampleBatch[] = [];
+}
+
+/** Runs `decode` until it has nothing more; a fault carries the batches decoded before it. */
+export function decodeUntilDone(decode: () => SampleBatch | undefined, unfinished: () => void): SampleBatch[] {
+  const batches: SampleBatch[] = [];
+  try {
+    for (let b = decode(); b; b = decode()) batches.push(b);
+    unfinished();
+  } catch (e) {
+    if (e instanceof SampleFormatError) e.decoded = batches;
+    throw e;
+  }
+  return batches;
+}
+
+/** Largest sample a feed may send (all its values, 1.10 or 1.00): what a peer can make us buffer. */
+export const MAX_SAMPLE_BYTES = 64 * 1024 * 1024;
+
+/** Throws unless one sample of `channels` values of `format` fits in MAX_SAMPLE_BYTES. */
+export function checkSampleSize(format: ChannelFormat, channels: number): void {
+  const bytes = channels * Math.max(1, FORMAT_BYTES[format]);
+  if (!Number.isSafeInteger(channels) || channels < 0 || bytes > MAX_SAMPLE_BYTES) {
+    throw new SampleFormatError(`LSL feed: ${channels} channels of ${format} make samples over ${MAX_SAMPLE_BYTES} bytes`);
+  }
+}
+
+/** Throws when the bytes kept for an unfinished sample exceed MAX_SAMPLE_BYTES. */
+export function checkUnfinished(pending: number, offset: number): void {
+  if (pending > MAX_SAMPLE_BYTES + 9) {
+    throw new SampleFormatError(`LSL feed: the sample at byte ${offset} is still unfinished after ${pending} bytes (limit ${MAX_SAMPLE_BYTES})`);
+  }
 }
 
 /**
@@ -145,6 +180,7 @@ export class SampleDecoder {
     /** Offset of the first byte given to this decoder in the whole TCP stream. */
     startOffset = 0,
   ) {
+    checkSampleSize(format, channels);
     this.size = FORMAT_BYTES[format];
     this.consumed = startOffset;
   }
@@ -167,24 +203,23 @@ export class SampleDecoder {
 
   /** Decodes every whole sample buffered so far. */
   drain(): SampleBatch[] {
-    const batches: SampleBatch[] = [];
-    for (;;) {
-      const batch = this.format === 'string' ? this.decodeStrings() : this.decodeNumeric();
-      if (!batch) break;
-      batches.push(batch);
-      if (batch.count < this.batchSize) break;
-    }
-    return batches;
+    return decodeUntilDone(
+      () => (this.format === 'string' ? this.decodeStrings() : this.decodeNumeric()),
+      () => checkUnfinished(this.pending.length, this.consumed),
+    );
   }
 
   /** Decodes exactly `n` samples if they are all buffered (used for the test patterns). */
   take(n: number): SampleBatch | undefined {
     const saved = { pending: this.pending, last: this.lastTimestamp, consumed: this.consumed };
-    const batch = this.format === 'string' ? this.decodeStrings(n) : this.decodeNumeric(n);
+    const decode = (k: number): SampleBatch | undefined => (this.format === 'string' ? this.decodeStrings(k) : this.decodeNumeric(k));
+    const batch = decode(n);
     if (batch && batch.count === n) return batch;
+    if (batch) decode(1); // fewer than n: throws if a fault stopped it, else the rest has not arrived
     this.pending = saved.pending;
     this.lastTimestamp = saved.last;
     this.consumed = saved.consumed;
+    checkUnfinished(this.pending.length, this.consumed);
     return undefined;
   }
 
@@ -211,7 +246,10 @@ export class SampleDecoder {
     let n = 0;
     while (n < limit && at < buf.length) {
       const tag = buf[at];
-      if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) this.badTag(tag, at);
+      if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) {
+        if (n > 0) break; // hand out the samples before it; the next call fails on it
+        this.badTag(tag, at);
+      }
       const len = 1 + (tag === TAG_TRANSMITTED ? 8 : 0) + rowBytes;
       if (at + len > buf.length) break;
       at += len;
@@ -241,39 +279,51 @@ export class SampleDecoder {
     const stamps: number[] = [];
     let at = 0;
     let last = this.lastTimestamp;
-    outer: while (stamps.length < limit && at < buf.length) {
-      let p = at;
-      const tag = buf[p];
-      if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) this.badTag(tag, p);
-      p++;
-      if (tag === TAG_TRANSMITTED && p + 8 > buf.length) break;
-      const ts = this.deduce(tag, p, buf, last);
-      if (tag === TAG_TRANSMITTED) p += 8;
-      const row: string[] = [];
-      for (let c = 0; c < this.channels; c++) {
-        if (p >= buf.length) break outer;
-        const width = buf[p];
-        if (width !== 1 && width !== 2 && width !== 4 && width !== 8) {
-          throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} gives a string length size of ${width}, expected 1, 2, 4 or 8: the stream is corrupt`);
-        }
-        if (p + 1 + width > buf.length) break outer;
-        const len =
-          width === 1 ? buf[p + 1] : width === 2 ? buf.readUInt16LE(p + 1) : width === 4 ? buf.readUInt32LE(p + 1) : Number(buf.readBigUInt64LE(p + 1));
-        if (len > 64 * 1024 * 1024) throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} announces a string of ${len} bytes (limit 64 MiB)`);
-        p += 1 + width;
-        if (p + len > buf.length) break outer;
-        row.push(buf.toString('utf8', p, p + len));
-        p += len;
+    while (stamps.length < limit && at < buf.length) {
+      let sample: { row: string[]; ts: number; end: number } | undefined;
+      try {
+        sample = this.stringSample(buf, at, last);
+      } catch (e) {
+        if (stamps.length > 0) break; // hand out the samples before the fault; the next call fails on it
+        throw e;
       }
-      values.push(...row);
-      stamps.push(ts);
-      last = ts;
-      at = p;
+      if (!sample) break;
+      values.push(...sample.row);
+      stamps.push(sample.ts);
+      last = sample.ts;
+      at = sample.end;
     }
     if (stamps.length === 0) return undefined;
     this.lastTimestamp = last;
     this.advance(at);
     return { count: stamps.length, values, timestamps: Float64Array.from(stamps) };
+  }
+
+  /** The string sample at `at`, or undefined while it has not all arrived. */
+  private stringSample(buf: Buffer, at: number, previous: number): { row: string[]; ts: number; end: number } | undefined {
+    let p = at;
+    const tag = buf[p];
+    if (tag !== TAG_DEDUCED && tag !== TAG_TRANSMITTED) this.badTag(tag, p);
+    p++;
+    if (tag === TAG_TRANSMITTED && p + 8 > buf.length) return undefined;
+    const ts = this.deduce(tag, p, buf, previous);
+    if (tag === TAG_TRANSMITTED) p += 8;
+    const row: string[] = [];
+    for (let c = 0; c < this.channels; c++) {
+      if (p >= buf.length) return undefined;
+      const width = buf[p];
+      if (width !== 1 && width !== 2 && width !== 4 && width !== 8) {
+        throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} gives a string length size of ${width}, expected 1, 2, 4 or 8: the stream is corrupt`);
+      }
+      if (p + 1 + width > buf.length) return undefined;
+      const len = width === 1 ? buf[p + 1] : width === 2 ? buf.readUInt16LE(p + 1) : width === 4 ? buf.readUInt32LE(p + 1) : Number(buf.readBigUInt64LE(p + 1));
+      if (len > MAX_SAMPLE_BYTES) throw new SampleFormatError(`LSL feed: byte ${this.consumed + p} announces a string of ${len} bytes (limit ${MAX_SAMPLE_BYTES})`);
+      p += 1 + width;
+      if (p + len > buf.length) return undefined;
+      row.push(buf.toString('utf8', p, p + len));
+      p += len;
+    }
+    return { row, ts, end: p };
   }
 
   private advance(n: number): void {

@@ -154,7 +154,7 @@ export function parseInfoXml(text: string, origin = 'stream info'): ParsedInfo {
   const info: LslStreamInfo = {
     name,
     type: child('type'),
-    channelCount: int('channel_count', 0),
+    channelCount: int('channel_count', 0, 2 ** 31 - 1),
     channelFormat: format,
     sourceId: child('source_id'),
     nominalSrate: srate,
@@ -193,29 +193,43 @@ function childElement(parent: Element | undefined | null, name: string): Element
 }
 
 /**
- * Whether an info matches an LSL query: an XPath 1.0 predicate evaluated on the `<info>` element,
- * as liblsl's `matches_query` does with pugixml (e.g. `type='EEG' and channel_count>8`). An
- * invalid query matches nothing (liblsl logs and answers false).
+ * Whether an info matches an LSL query: an XPath 1.0 expression evaluated on the `<info>` element
+ * and taken as a boolean, as liblsl's `matches_query` does with pugixml (e.g. `type='EEG' and
+ * channel_count>8`). An invalid query matches nothing (liblsl logs and answers false).
  */
 export function matchesQuery(doc: Document, query: string): boolean {
   if (query.trim() === '') return true;
   try {
-    return xpath.select(`boolean(${query})`, doc.documentElement as unknown as Parameters<typeof xpath.select>[1]) as unknown as boolean;
+    return xpathBoolean(evaluate(doc, query));
   } catch {
     return false;
   }
 }
 
-/** Throws with the parser's message when `query` is not a valid XPath predicate. */
+/** Throws with the parser's message when `query` is not a valid XPath expression. */
 let blankDoc: Document | undefined;
 
 export function checkQuery(query: string): void {
   const doc = (blankDoc ??= parseInfoXml(infoToXml(blankInfo())).doc);
   try {
-    xpath.select(`boolean(${query})`, doc.documentElement as unknown as Parameters<typeof xpath.select>[1]);
+    evaluate(doc, query);
   } catch (e) {
     throw new Error(`invalid LSL query "${query}": ${(e as Error).message}`);
   }
+}
+
+// The query is evaluated as it is, never pasted into another expression: "x) or (true()" must not
+// escape a boolean( ) around it.
+function evaluate(doc: Document, query: string): unknown {
+  return xpath.select(query, doc.documentElement as unknown as Parameters<typeof xpath.select>[1]);
+}
+
+/** XPath's boolean(): a non-empty node-set or string, a number other than 0 and NaN. */
+function xpathBoolean(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
+  if (typeof v === 'string') return v.length > 0;
+  return v === true;
 }
 
 function blankInfo(): LslStreamInfo {

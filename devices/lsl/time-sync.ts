@@ -22,7 +22,7 @@ export interface TimeEstimate {
 export async function estimateTimeCorrection(
   address: string,
   port: number,
-  opts: { probes?: number; interval?: number; wait?: number } = {},
+  opts: { probes?: number; interval?: number; wait?: number; bindAddress?: string } = {},
 ): Promise<TimeEstimate | undefined> {
   const probes = opts.probes ?? 8;
   const interval = opts.interval ?? 0.064;
@@ -32,14 +32,10 @@ export async function estimateTimeCorrection(
   sock.on('error', () => {});
   sock.on('message', (msg) => {
     const t3 = localClock();
-    const parts = msg.toString('latin1').trim().split(/\s+/).map(Number);
-    if (parts.length < 4 || parts[0] !== wave || parts.some((x) => !Number.isFinite(x))) return;
-    const [, t0, t1, t2] = parts;
-    const rtt = t3 - t0 - (t2 - t1);
-    const offset = (t1 - t0 + (t2 - t3)) / 2;
-    if (!best || rtt < best.rtt) best = { correction: -offset, rtt, at: t3 };
+    const e = parseTimeReply(msg, wave, t3);
+    if (e && (!best || e.rtt < best.rtt)) best = e;
   });
-  await new Promise<void>((r) => sock.bind(0, () => r()));
+  await new Promise<void>((r) => sock.bind(0, opts.bindAddress ?? '0.0.0.0', () => r()));
   for (let k = 0; k < probes; k++) {
     sock.send(`LSL:timedata\r\n${wave} ${localClock()}\r\n`, port, address, () => {});
     await new Promise((r) => setTimeout(r, interval * 1000));
@@ -47,4 +43,14 @@ export async function estimateTimeCorrection(
   await new Promise((r) => setTimeout(r, (opts.wait ?? 0.128) * 1000));
   sock.close();
   return best;
+}
+
+/** One answer " <wave-id> <t0> <t1> <t2>" to probe wave `wave`, received at t3; undefined if not one. */
+export function parseTimeReply(msg: Buffer, wave: number, t3: number): TimeEstimate | undefined {
+  const parts = msg.toString('latin1').trim().split(/\s+/).map(Number);
+  if (parts.length < 4 || parts[0] !== wave || parts.some((x) => !Number.isFinite(x))) return undefined;
+  const [, t0, t1, t2] = parts;
+  const rtt = t3 - t0 - (t2 - t1);
+  const offset = (t1 - t0 + (t2 - t3)) / 2;
+  return Number.isFinite(rtt) && Number.isFinite(offset) ? { correction: -offset, rtt, at: t3 } : undefined;
 }

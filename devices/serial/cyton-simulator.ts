@@ -6,7 +6,7 @@ import { CHANNEL_CHARS, CYTON_RATE, encodePacket, GAINS, microvoltsPerCount } fr
  * pseudo-terminal pair (`socat pty,raw,echo=0,link=/tmp/cyton pty,raw,echo=0,link=/tmp/cyton-host`)
  * and open the other end as `serial:cyton:/tmp/cyton-host`. It answers the commands the way the
  * firmware does (text ending in "$$$"), streams packets at 250 Hz paced by the clock, and can be
- * told to inject garbage or drop packets, for tests of the reader.
+ * told to inject garbage, drop packets or repeat them, for tests of the reader.
  */
 export type SignalFn = (sample: number, channel: number) => number;
 
@@ -26,12 +26,15 @@ export class CytonSimulator {
   private counter = 0;
   private sample = 0;
   private skip = 0;
+  private skipFrom: 'even' | 'odd' | undefined;
   private daisy: boolean;
   private readonly gains: number[];
   private command = '';
-  /** Packets written and packets deliberately not written. */
+  /** Packets written, deliberately not written, and written again. */
   packetsSent = 0;
   packetsDropped = 0;
+  packetsRepeated = 0;
+  private readonly recent: Buffer[] = [];
 
   private constructor(
     private readonly port: SerialPort,
@@ -58,9 +61,17 @@ export class CytonSimulator {
     this.port.write(bytes);
   }
 
-  /** The next `n` packets are counted but not sent. */
-  dropPackets(n: number): void {
+  /** The next `n` packets are counted but not sent (from the next one with an even or odd counter, if given). */
+  dropPackets(n: number, from?: 'even' | 'odd'): void {
     this.skip += n;
+    this.skipFrom = from;
+  }
+
+  /** Sends the last `n` packets sent (up to 16) once more, as a radio link repeating a block. */
+  repeatLast(n: number): void {
+    const again = this.recent.slice(-n);
+    this.packetsRepeated += again.length;
+    if (again.length > 0 && this.port.isOpen) this.port.write(Buffer.concat(again));
   }
 
   async close(): Promise<void> {
@@ -151,13 +162,16 @@ export class CytonSimulator {
       const packet = encodePacket(this.counter, counts);
       if (!this.daisy || !daisyHalf) this.sample++;
       this.counter = (this.counter + 1) & 0xff;
-      if (this.skip > 0) {
+      if (this.skipFrom !== undefined && (packet[1] % 2 === 0) === (this.skipFrom === 'even')) this.skipFrom = undefined;
+      if (this.skip > 0 && this.skipFrom === undefined) {
         this.skip--;
         this.packetsDropped++;
         continue;
       }
       parts.push(packet);
       this.packetsSent++;
+      this.recent.push(packet);
+      if (this.recent.length > 16) this.recent.shift();
     }
     if (parts.length > 0 && this.port.isOpen) this.port.write(Buffer.concat(parts));
   }

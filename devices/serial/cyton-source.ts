@@ -1,7 +1,10 @@
 import { Observable } from 'rxjs';
+import { LossLog } from '../../src/stream/losses.js';
 import type { ChannelInfo, Chunk, StreamInfo } from '../../src/stream/types.js';
 import { CytonFramer } from './cyton-framer.js';
 import { BAUD_RATE, channelSettingsCommand, CYTON_RATE, microvoltsPerCount, type CytonPacket } from './cyton-protocol.js';
+import { localClock } from '../lsl/lsl-clock.js';
+import { PacketCounter } from './packet-counter.js';
 import { newSerialStats, SampleAssembler, type SerialStats } from './sample-assembler.js';
 import { SerialConnection } from './serial-connection.js';
 
@@ -16,13 +19,19 @@ export interface CytonOptions {
   /** Send a soft reset ('v') and wait for the board's "$$$" before streaming (default true). */
   readonly reset?: boolean;
   readonly log?: (message: string) => void;
+  /** Where gaps, duplicates and silences are reported (default: a log of its own). */
+  readonly losses?: LossLog;
 }
 
 export interface CytonSource {
   readonly info: StreamInfo;
   readonly stats: SerialStats;
   readonly chunks$: Observable<Chunk>;
+  readonly losses: LossLog;
 }
+
+/** Characters of a command reply kept while waiting for its "$$$" (replies are a few lines). */
+const MAX_REPLY = 4096;
 
 export function openCytonSource(opts: CytonOptions): CytonSource {
   const nch = opts.daisy ? 16 : 8;
@@ -39,51 +48,56 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
     sampleRate: rate,
   };
   const stats = newSerialStats();
+  const losses = opts.losses ?? new LossLog();
   const log = opts.log ?? (() => {});
   const gainCommands = (): string[] => (opts.gain === undefined ? [] : Array.from({ length: nch }, (_, k) => channelSettingsCommand(k + 1, gain)));
 
   const chunks$ = new Observable<Chunk>((subscriber) => {
-    const samples = new SampleAssembler(info, stats, subscriber);
+    const samples = new SampleAssembler(info, stats, subscriber, losses, `serial ${opts.path}`, { counted: true });
     const row = new Float32Array(nch);
     const framer = new CytonFramer();
-    let lastCounter = -1;
+    const counter = new PacketCounter(256);
     let daisyHalf: Int32Array | undefined;
-    let daisyCounter = -1;
     // Handshake: each command answers with text ending in "$$$"; the next goes after it.
     let commands: string[] = [];
     let handshake = false;
     let text = '';
     let timer: NodeJS.Timeout | undefined;
 
-    const onPacket = (p: CytonPacket): void => {
+    const onPacket = (p: CytonPacket, at: number): void => {
       stats.packets++;
-      if (lastCounter >= 0) {
-        const lost = (p.counter - lastCounter - 1) & 0xff;
-        if (lost > 0) {
-          stats.droppedPackets += lost;
-          // with a Daisy a sample is two packets: count the odd (completing) counters skipped
-          let missing = lost;
-          if (opts.daisy) {
-            missing = 0;
-            for (let k = 1; k <= lost; k++) if (((lastCounter + k) & 0xff) % 2 === 1) missing++;
-          }
-          samples.lost(missing, 'counter');
-        }
+      const previous = counter.previous;
+      const silence = samples.takeSilence(at);
+      // packets come at 250 Hz with or without a Daisy
+      const verdict = counter.next(p.counter, silence === undefined ? undefined : silence * CYTON_RATE);
+      if (verdict.kind === 'duplicate') {
+        stats.duplicates++;
+        return;
       }
-      lastCounter = p.counter;
-      if (opts.daisy) {
+      const lost = verdict.lost;
+      stats.droppedPackets += lost;
+      if (!opts.daisy) {
+        samples.lost(lost, 'counter', at);
+      } else {
+        // A sample is a pair: an even packet (channels 9-16), then the odd one (1-8). Samples
+        // missing: the odd packets lost, and this one if its even half was lost.
+        const oddsLost = Math.floor((previous + lost + 1) / 2) - Math.floor((previous + 1) / 2);
         if (p.counter % 2 === 0) {
           daisyHalf = p.counts;
-          daisyCounter = p.counter;
+          samples.lost(oddsLost, 'counter', at);
           return;
         }
-        const half = daisyHalf;
+        const half = lost === 0 ? daisyHalf : undefined;
         daisyHalf = undefined;
-        if (!half || ((p.counter - 1) & 0xff) !== daisyCounter) return; // its Daisy half was lost (counted above)
+        if (!half) {
+          if (previous >= 0) samples.lost(oddsLost + 1, 'counter', at); // (a first packet without its half is no loss)
+          return;
+        }
+        samples.lost(oddsLost, 'counter', at);
         for (let c = 0; c < 8; c++) row[8 + c] = half[c] * scale;
       }
       for (let c = 0; c < 8; c++) row[c] = p.counts[c] * scale;
-      samples.push(row);
+      samples.push(row, at);
     };
 
     const link = new SerialConnection(opts.path, opts.baudRate ?? BAUD_RATE, {
@@ -93,6 +107,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
         if (reconnect) {
           samples.reconnected();
           port.write('b');
+          samples.streaming();
           return;
         }
         commands = [...(opts.reset !== false ? ['v'] : []), opts.daisy ? 'C' : 'c', ...gainCommands()];
@@ -104,6 +119,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
           if (cmd === undefined) {
             handshake = false;
             port.write('b');
+            samples.streaming();
             return;
           }
           port.write(cmd);
@@ -117,31 +133,37 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
         sendNext();
       },
       onData(d) {
+        const at = localClock();
         if (handshake) {
           text += d.toString('latin1');
           const end = text.indexOf('$$$');
-          if (end < 0) return;
+          if (end < 0) {
+            if (text.length > MAX_REPLY) text = text.slice(-2); // a reply is short: keep only what may start a "$$$"
+            return;
+          }
           const rest = Buffer.from(text.slice(end + 3), 'latin1');
           text = '';
           nextCommand();
           if (handshake || rest.length === 0) return;
           d = rest;
         }
-        framer.push(d, onPacket);
+        framer.push(d, (p) => onPacket(p, at));
         stats.garbageBytes = framer.garbageBytes;
-        samples.flush();
+        samples.flush(at);
       },
       onLost() {
-        lastCounter = -1;
+        counter.reset();
         daisyHalf = undefined;
+        samples.disconnected();
       },
     });
     let nextCommand: () => void = () => {};
     link.start();
     return () => {
       clearTimeout(timer);
+      samples.close();
       link.stop('s');
     };
   });
-  return { info, stats, chunks$ };
+  return { info, stats, chunks$, losses };
 }

@@ -8,8 +8,14 @@ import { z } from 'zod';
  * - "binary": fixed frames: `header` bytes, an optional sample `counter` (1 or 2 bytes, wrapping),
  *   the channels as `sampleType` values in `endian` order, and an optional one-byte `checksum`
  *   (xor or sum of the bytes after the header). A frame whose checksum fails is skipped byte by
- *   byte until the next header (the skipped bytes count as garbage); a counter jump counts drops.
+ *   byte until the next header (the skipped bytes count as garbage); a counter jump counts drops,
+ *   a repeated counter a duplicate (packet-counter.ts).
+ * Frames have a fixed length (at most 16 header bytes, MAX_CHANNELS channels), so nothing a device
+ * sends makes the decoder keep more than one frame; an ASCII line longer than MAX_LINE is garbage.
  */
+/** Channels a device config may declare: frames (and what a device can make us buffer) stay small. */
+export const MAX_CHANNELS = 1024;
+
 const channel = z
   .object({
     label: z.string().min(1),
@@ -34,7 +40,7 @@ export const asciiProtocolSchema = z
     ...common,
     separator: z.string().min(1).default(','),
     commentPrefix: z.string().default('#'),
-    channels: z.array(channel.extend({ column: z.number().int().min(0) }).strict()).min(1),
+    channels: z.array(channel.extend({ column: z.number().int().min(0) }).strict()).min(1).max(MAX_CHANNELS),
   })
   .strict();
 
@@ -42,12 +48,12 @@ export const binaryProtocolSchema = z
   .object({
     format: z.literal('binary'),
     ...common,
-    header: z.array(z.number().int().min(0).max(255)).min(1).describe('bytes that start every frame, e.g. [170, 85]'),
+    header: z.array(z.number().int().min(0).max(255)).min(1).max(16).describe('bytes that start every frame, e.g. [170, 85]'),
     counter: z.object({ bytes: z.union([z.literal(1), z.literal(2)]) }).strict().optional(),
     sampleType: z.enum(['int16', 'uint16', 'int24', 'int32', 'float32']),
     endian: z.enum(['little', 'big']).default('little'),
     checksum: z.enum(['none', 'xor', 'sum8']).default('none'),
-    channels: z.array(channel).min(1),
+    channels: z.array(channel).min(1).max(MAX_CHANNELS),
   })
   .strict();
 
@@ -59,46 +65,73 @@ export type BinaryProtocol = z.infer<typeof binaryProtocolSchema>;
 export interface FrameDecoder {
   /** Bytes that belonged to no sample. */
   readonly garbageBytes: number;
+  /** Bytes kept for a line or frame not yet complete. */
+  readonly buffered: number;
   push(bytes: Buffer, onSample: (values: Float32Array, counter?: number) => void): void;
   /** Forgets a half-received line or frame (the port was reopened); the garbage count stays. */
   reset(): void;
 }
 
+/** Longest line an ASCII device may send (characters before the newline); longer ones are garbage. */
+export const MAX_LINE = 4096;
+
 export class AsciiDecoder implements FrameDecoder {
   garbageBytes = 0;
   private text = '';
+  /** Inside a line longer than MAX_LINE: skipped to its newline. */
+  private discarding = false;
   private readonly row: Float32Array;
 
   constructor(private readonly p: AsciiProtocol) {
     this.row = new Float32Array(p.channels.length);
   }
 
+  get buffered(): number {
+    return this.text.length;
+  }
+
   reset(): void {
     this.text = '';
+    this.discarding = false;
   }
 
   push(bytes: Buffer, onSample: (values: Float32Array) => void): void {
-    this.text += bytes.toString('latin1');
+    const text = this.text + bytes.toString('latin1');
+    let start = 0;
     let nl: number;
-    while ((nl = this.text.indexOf('\n')) >= 0) {
-      const line = this.text.slice(0, nl).replace(/\r$/, '');
-      this.text = this.text.slice(nl + 1);
-      if (line.trim() === '' || (this.p.commentPrefix !== '' && line.startsWith(this.p.commentPrefix))) continue;
-      const fields = line.split(this.p.separator);
-      let ok = true;
-      this.p.channels.forEach((ch, c) => {
-        const v = Number(fields[ch.column]);
-        if (fields[ch.column] === undefined || fields[ch.column].trim() === '' || !Number.isFinite(v)) ok = false;
-        this.row[c] = v * ch.scale + ch.offset;
-      });
-      if (ok) onSample(this.row);
-      else this.garbageBytes += nl + 1;
+    while ((nl = text.indexOf('\n', start)) >= 0) {
+      const line = text.slice(start, nl);
+      start = nl + 1;
+      if (this.discarding || line.length > MAX_LINE) {
+        this.discarding = false;
+        this.garbageBytes += line.length + 1;
+        continue;
+      }
+      this.parseLine(line.replace(/\r$/, ''), line.length + 1, onSample);
     }
-    if (this.text.length > 4096) {
-      // no line end in sight: not this protocol
-      this.garbageBytes += this.text.length;
+    const rest = text.slice(start);
+    if (this.discarding || rest.length > MAX_LINE) {
+      // no line end in sight: the line is too long to be this protocol's; skip it to its end
+      this.discarding = true;
+      this.garbageBytes += rest.length;
       this.text = '';
+    } else {
+      this.text = rest;
     }
+  }
+
+  private parseLine(line: string, bytes: number, onSample: (values: Float32Array) => void): void {
+    if (line.trim() === '' || (this.p.commentPrefix !== '' && line.startsWith(this.p.commentPrefix))) return;
+    const fields = line.split(this.p.separator);
+    let ok = true;
+    this.p.channels.forEach((ch, c) => {
+      const field = fields[ch.column];
+      const v = Number(field);
+      if (field === undefined || field.trim() === '' || !Number.isFinite(v)) ok = false;
+      this.row[c] = v * ch.scale + ch.offset;
+    });
+    if (ok) onSample(this.row);
+    else this.garbageBytes += bytes;
   }
 }
 
@@ -113,6 +146,10 @@ export class BinaryDecoder implements FrameDecoder {
   constructor(private readonly p: BinaryProtocol) {
     this.frameBytes = p.header.length + (p.counter?.bytes ?? 0) + p.channels.length * TYPE_BYTES[p.sampleType] + (p.checksum === 'none' ? 0 : 1);
     this.row = new Float32Array(p.channels.length);
+  }
+
+  get buffered(): number {
+    return this.pending.length;
   }
 
   reset(): void {

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Observable } from 'rxjs';
+import { LossLog } from '../../src/stream/losses.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import { AsciiDecoder, BinaryDecoder, genericProtocolSchema, type FrameDecoder, type GenericProtocol } from './generic-protocol.js';
+import { localClock } from '../lsl/lsl-clock.js';
+import { PacketCounter } from './packet-counter.js';
 import { newSerialStats, SampleAssembler, type SerialStats } from './sample-assembler.js';
 import { SerialConnection } from './serial-connection.js';
 
@@ -25,9 +28,11 @@ export interface GenericSource {
   readonly info: StreamInfo;
   readonly stats: SerialStats;
   readonly chunks$: Observable<Chunk>;
+  /** Gaps, duplicates and silences (see sample-assembler.ts). */
+  readonly losses: LossLog;
 }
 
-export function openGenericSource(path: string, protocol: GenericProtocol, log: (m: string) => void = () => {}): GenericSource {
+export function openGenericSource(path: string, protocol: GenericProtocol, log: (m: string) => void = () => {}, losses = new LossLog()): GenericSource {
   const info: StreamInfo = {
     name: protocol.name,
     type: 'EEG',
@@ -39,22 +44,23 @@ export function openGenericSource(path: string, protocol: GenericProtocol, log: 
   const modulo = protocol.format === 'binary' && protocol.counter ? 2 ** (8 * protocol.counter.bytes) : 0;
 
   const chunks$ = new Observable<Chunk>((subscriber) => {
-    const samples = new SampleAssembler(info, stats, subscriber);
+    const samples = new SampleAssembler(info, stats, subscriber, losses, `serial ${path}`, { counted: modulo > 0 });
     const decoder: FrameDecoder = protocol.format === 'ascii' ? new AsciiDecoder(protocol) : new BinaryDecoder(protocol);
-    let lastCounter = -1;
-    const onSample = (values: Float32Array, counter?: number): void => {
+    const counter = modulo > 0 ? new PacketCounter(modulo) : undefined;
+    let at = 0;
+    const onSample = (values: Float32Array, count?: number): void => {
       stats.packets++;
-      if (counter !== undefined && modulo > 0) {
-        if (lastCounter >= 0) {
-          const lost = (counter - lastCounter - 1 + modulo) % modulo;
-          if (lost > 0) {
-            stats.droppedPackets += lost;
-            samples.lost(lost, 'counter');
-          }
+      if (counter && count !== undefined) {
+        const silence = samples.takeSilence(at);
+        const verdict = counter.next(count, silence === undefined ? undefined : silence * protocol.rate);
+        if (verdict.kind === 'duplicate') {
+          stats.duplicates++;
+          return;
         }
-        lastCounter = counter;
+        stats.droppedPackets += verdict.lost;
+        samples.lost(verdict.lost, 'counter', at);
       }
-      samples.push(values);
+      samples.push(values, at);
     };
     const link = new SerialConnection(path, protocol.baudRate, {
       log,
@@ -62,18 +68,24 @@ export function openGenericSource(path: string, protocol: GenericProtocol, log: 
         decoder.reset();
         if (reconnect) samples.reconnected();
         if (protocol.start) port.write(protocol.start);
+        samples.streaming();
       },
       onData(d) {
+        at = localClock();
         decoder.push(d, onSample);
         stats.garbageBytes = decoder.garbageBytes;
-        samples.flush();
+        samples.flush(at);
       },
       onLost() {
-        lastCounter = -1;
+        counter?.reset();
+        samples.disconnected();
       },
     });
     link.start();
-    return () => link.stop(protocol.stop);
+    return () => {
+      samples.close();
+      link.stop(protocol.stop);
+    };
   });
-  return { info, stats, chunks$ };
+  return { info, stats, chunks$, losses };
 }
