@@ -62,8 +62,10 @@ export class SoakClient {
   /** The session's running count of samples lost by the source (last stats). */
   samplesDropped = 0;
   lossNotices = 0;
-  errors: string[] = [];
-  closes: string[] = [];
+  /** Error messages from the server and disconnects (unasked for), counted; the first few kept. */
+  errors = 0;
+  disconnects = 0;
+  readonly reasons: string[] = [];
   onLoss: (notice: LossNotice) => void = () => {};
   onSamplesDropped: (total: number) => void = () => {};
   onDecision: () => void = () => {};
@@ -109,10 +111,12 @@ export class SoakClient {
         const dropped = /(\d+) messages dropped/.exec(why);
         this.droppedBefore += Math.max(this.droppedNow, dropped ? Number(dropped[1]) : 0);
         this.droppedNow = 0;
+        this.messagesDropped = this.droppedBefore;
         if (this.stopped) return;
-        this.closes.push(`${code} ${why}`.trim());
+        this.disconnects++;
+        this.note(`disconnected: ${code} ${why}`.trim());
         setTimeout(() => {
-          if (!this.stopped) this.connect().catch((e: Error) => this.closes.push(`reconnect failed: ${e.message}`));
+          if (!this.stopped) this.connect().catch((e: Error) => this.note(`reconnect failed: ${e.message}`));
         }, 1000);
       });
     });
@@ -161,7 +165,8 @@ export class SoakClient {
         }
         return;
       case 'error':
-        this.errors.push(String(m.message));
+        this.errors++;
+        this.note(`error: ${String(m.message)}`);
         return;
     }
     const notice = lossNotice(m);
@@ -169,6 +174,10 @@ export class SoakClient {
       this.lossNotices++;
       this.onLoss(notice);
     }
+  }
+
+  private note(reason: string): void {
+    if (this.reasons.length < 10) this.reasons.push(reason);
   }
 
   /** Keeps the socket paused (nothing read from the kernel) but for a short read every `pauseMs`. */

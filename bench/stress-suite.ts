@@ -93,7 +93,7 @@ function step(command: string, args: string[], log: string, verbose: boolean, ro
   return new Promise((resolve, reject) => {
     const out = createWriteStream(log, { flags: 'a' });
     out.write(`$ ${[path.basename(command), ...args].join(' ')}\n`);
-    const child = guard.spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = guard.spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
     current = child;
     for (const s of [child.stdout!, child.stderr!]) {
       s.pipe(out, { end: false });
