@@ -68,6 +68,10 @@ export const configSchema = z
     lsl: z
       .object({
         decisions: z.string().min(1).optional().describe('publish decisions as LSL outlets with this name (labels) and "<name>-probabilities"'),
+        bind: z
+          .enum(['any', 'loopback'])
+          .optional()
+          .describe('where the decision outlets serve: "any" interface (LSL\'s default: anyone on the network can read them, unauthenticated) or "loopback" (this machine only); default $NEURORX_LSL_BIND or any'),
       })
       .strict()
       .optional(),

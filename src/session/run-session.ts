@@ -199,7 +199,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   };
 
   const openDecisionOutlet = (eventClasses: readonly string[], name: string): void => {
-    opening = DecisionOutlet.open(eventClasses, name, { config: lslConfigFromEnv(), log }).then(
+    opening = DecisionOutlet.open(eventClasses, name, { config: { ...lslConfigFromEnv(), ...(config.lsl?.bind ? { bind: config.lsl.bind } : {}) }, log }).then(
       (o) => {
         decisionOutlet = o;
         log(`decisions published over LSL as "${name}" and "${name}-probabilities"`);
