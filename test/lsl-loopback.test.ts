@@ -106,7 +106,7 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
       }
     });
     cleanup.push(() => sub.unsubscribe());
-    await until(() => o.consumers === 1, 5000);
+    await until(() => o.consumers === 1, 20_000);
     // Push 10 samples every 10 ms for 60 s, paced against the clock.
     const block = new Float32Array(10 * channels);
     const stamps = new Float64Array(10);
@@ -190,11 +190,11 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
     const smoothed: number[] = [];
     const sub = source.chunks$.subscribe((c) => smoothed.push(...c.timestamps!));
     cleanup.push(() => sub.unsubscribe());
-    await until(() => o.consumers === 2, 5000);
+    await until(() => o.consumers === 2, 20_000);
     // two chunks pushed at once, each stamped back from "now" (liblsl's push_chunk convention)
     o.push(Float32Array.of(0, 1, 2), [99.98, 99.99, 100]);
     o.push(Float32Array.of(3, 4, 5), [99.985, 99.995, 100.005]);
-    await until(() => smoothed.length === 6 && raw.batches.reduce((n, b) => n + b.count, 0) === 6, 5000);
+    await until(() => smoothed.length === 6 && raw.batches.reduce((n, b) => n + b.count, 0) === 6, 20_000);
     expect(raw.batches.flatMap((b) => Array.from(b.timestamps))).toEqual([99.98, 99.99, 100, 99.985, 99.995, 100.005]);
     const c = smoothed[0] - 99.98; // the clock correction (about 0 on this machine)
     expect(smoothed.map((t) => +(t - c).toFixed(4))).toEqual([99.98, 99.99, 100, 100, 100, 100.005]);

@@ -113,51 +113,50 @@ function misplaced(chunks: Chunk[], channels: number): number {
 const gaps = (losses: Loss[]): Extract<Loss, { kind: 'gap' }>[] => losses.filter((l): l is Extract<Loss, { kind: 'gap' }> => l.kind === 'gap');
 
 describe.skipIf(!socat)('Cyton losses over a real pty pair', () => {
-  it('regression: five repeated packets are 5 duplicates, not 1,275 lost; 45 lost packets are 45', async () => {
+  it('regression: five repeated packets are 5 duplicates and 45 lost packets 45 (were 1,320 dropped)', async () => {
     const { chunks, sim, source, losses } = await rig(false);
-    await until(() => total(chunks) >= 100, 10_000);
+    await until(() => total(chunks) >= 100, 20_000);
     for (let k = 0; k < 5; k++) {
       const before = sim.packetsSent;
-      await until(() => sim.packetsSent > before, 5000);
+      await until(() => sim.packetsSent > before, 20_000);
       sim.repeatLast(1);
     }
     sim.dropPackets(45);
-    await until(() => source.stats.duplicates === 5 && source.stats.droppedPackets > 0, 10_000);
-    await until(() => total(chunks) >= 400, 10_000);
+    await until(() => source.stats.duplicates === 5 && source.stats.droppedPackets > 0, 20_000);
+    await until(() => total(chunks) >= 400, 20_000);
     expect(source.stats).toMatchObject({ duplicates: 5, droppedPackets: 45, droppedSamples: 45 });
     expect(gaps(losses).map((g) => [g.samples, g.cause])).toEqual([[45, 'serial packets lost']]);
     expect(gaps(losses)[0].seconds).toBeCloseTo(45 / 250, 9);
     const jumps = chunks.slice(1).reduce((s, c, i) => s + (c.firstSample - chunks[i].firstSample - chunks[i].samples), 0);
     expect(jumps).toBe(45);
     expect(misplaced(chunks, 8)).toBe(0);
-  }, 30_000);
+  }, 90_000);
 
   it('Daisy: a pair sent twice is two duplicates; a lost even half costs exactly its sample', async () => {
     const { chunks, sim, source, losses } = await rig(true);
-    await until(() => total(chunks) >= 50, 10_000);
+    await until(() => total(chunks) >= 50, 20_000);
     const before = sim.packetsSent;
-    await until(() => sim.packetsSent > before + 2, 5000);
+    await until(() => sim.packetsSent > before + 2, 20_000);
     sim.repeatLast(2);
-    await until(() => source.stats.duplicates >= 2, 5000);
+    await until(() => source.stats.duplicates >= 2, 20_000);
     sim.dropPackets(1, 'even');
-    await until(() => source.stats.droppedPackets > 0, 5000);
-    await until(() => total(chunks) >= 150, 10_000);
+    await until(() => source.stats.droppedPackets > 0, 20_000);
+    await until(() => total(chunks) >= 150, 20_000);
     expect(source.stats).toMatchObject({ droppedPackets: 1, droppedSamples: 1 });
     // the repeated pair: whether it reads as (behind, duplicate) or (duplicate, behind) depends on where the block started
     expect(source.stats.duplicates).toBe(2);
     expect(gaps(losses).map((g) => g.samples)).toEqual([1]);
     expect(misplaced(chunks, 16)).toBe(0);
-  }, 30_000);
+  }, 90_000);
 
   it('reports a board that goes silent, then the samples missed when it comes back', async () => {
     const { chunks, sim, source, losses } = await rig(false);
-    await until(() => total(chunks) >= 100, 10_000);
+    await until(() => total(chunks) >= 100, 20_000);
     sim.dropPackets(600); // 2.4 s of nothing: the board runs on, its packets never arrive
-    await until(() => losses.some((l) => l.kind === 'warning'), 10_000);
-    const warning = losses.find((l) => l.kind === 'warning') as { message: string };
-    expect(warning.message).toMatch(new RegExp(`^serial ${source.info.sourceId.split(':').pop()}: device silent since t=\\d+\\.\\d\\d s \\(no samples for \\d\\.\\d s\\)$`));
-    await until(() => gaps(losses).length > 0, 10_000);
-    await until(() => total(chunks) >= 800, 10_000);
+    const silent = new RegExp(`^serial ${source.info.sourceId.split(':').pop()}: device silent since t=\\d+\\.\\d\\d s \\(no samples for \\d\\.\\d s\\)$`);
+    await until(() => losses.some((l) => l.kind === 'warning' && silent.test(l.message)), 20_000);
+    await until(() => gaps(losses).length > 0, 20_000);
+    await until(() => total(chunks) >= 800, 20_000);
     const [gap] = gaps(losses);
     expect(gap.samples).toBe(600); // the counter, unwrapped by the time it was silent
     expect(gap.cause).toMatch(/^device silent \(no samples for \d+\.\d\d s\)$/);
@@ -166,7 +165,7 @@ describe.skipIf(!socat)('Cyton losses over a real pty pair', () => {
     const before = chunks.find((c) => c.firstSample + c.samples + 600 === chunks[chunks.indexOf(c) + 1]?.firstSample);
     expect(before).toBeDefined();
     expect(gap.time).toBeCloseTo(before!.timestamps![before!.samples - 1] + 1 / 250, 9);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe.skipIf(!socat)('generic devices going quiet', () => {
@@ -196,16 +195,18 @@ describe.skipIf(!socat)('generic devices going quiet', () => {
     };
     await new Promise((r) => setTimeout(r, 300)); // let the port open
     await send(50);
-    await until(() => losses.some((l) => l.kind === 'warning'), 10_000);
-    expect((losses[0] as { message: string }).message).toMatch(/device silent since t=0\.\d\d s/);
+    // (the device was silent before its first line too if the machine is slow: that is no gap)
+    await until(() => losses.some((l) => l.kind === 'warning' && /device silent since t=0\.50 s/.test(l.message)), 20_000);
     await send(50);
-    await until(() => total(chunks) >= 100, 10_000);
-    const [gap] = gaps(losses);
-    expect(gap.samples).toBeGreaterThan(0);
-    expect(gap.cause).toMatch(/^device silent \(no samples for/);
+    await until(() => total(chunks) >= 100, 20_000);
+    const found = gaps(losses);
+    expect(found.length).toBeGreaterThan(0);
+    for (const g of found) expect(g.cause).toMatch(/^device silent \(no samples for \d+\.\d\d s\)$/);
     const values = chunks.flatMap((c) => Array.from({ length: c.samples }, (_, s) => [c.firstSample + s, c.data[s]]));
     const resumeAt = values.findIndex(([, v]) => v === 50);
-    expect(values[resumeAt][0] - values[resumeAt - 1][0]).toBe(gap.samples + 1);
-    expect(source.stats.droppedSamples).toBe(gap.samples);
-  }, 30_000);
+    expect(values[resumeAt][0] - values[resumeAt - 1][0]).toBeGreaterThan(1); // the silence is a hole in the index
+    const holes = values.slice(1).reduce((n, [k], i) => n + (k - values[i][0] - 1), 0);
+    expect(holes).toBe(found.reduce((n, g) => n + g.samples, 0));
+    expect(source.stats.droppedSamples).toBe(holes);
+  }, 90_000);
 });

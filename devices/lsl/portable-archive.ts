@@ -231,6 +231,7 @@ export class ArchiveFeedDecoder {
     if (batch && batch.count === n) return batch;
     if (batch) this.decode(1); // fewer than n: throws if a fault stopped it, else the rest has not arrived
     [this.pending, this.consumed, this.firstSample, this.lastTimestamp] = saved;
+    checkUnfinished(this.pending.length, this.consumed);
     return undefined;
   }
 
@@ -276,7 +277,7 @@ export class ArchiveFeedDecoder {
       for (const v of row) values.push(v);
       this.advance(r.pos);
     }
-    if (stamps.length === 0) return (checkUnfinished(this.pending.length, this.consumed), undefined);
+    if (stamps.length === 0) return undefined;
     const out = newValueArray(this.format, values.length);
     for (let k = 0; k < values.length; k++) (out as unknown as unknown[])[k] = values[k];
     return { count: stamps.length, values: out, timestamps: Float64Array.from(stamps) };

@@ -3,6 +3,7 @@ import { LossLog } from '../../src/stream/losses.js';
 import type { ChannelInfo, Chunk, StreamInfo } from '../../src/stream/types.js';
 import { CytonFramer } from './cyton-framer.js';
 import { BAUD_RATE, channelSettingsCommand, CYTON_RATE, microvoltsPerCount, type CytonPacket } from './cyton-protocol.js';
+import { everyLiveTick } from '../lsl/live-ticks.js';
 import { localClock } from '../lsl/lsl-clock.js';
 import { PacketCounter } from './packet-counter.js';
 import { newSerialStats, SampleAssembler, type SerialStats } from './sample-assembler.js';
@@ -63,6 +64,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
     let handshake = false;
     let text = '';
     let timer: NodeJS.Timeout | undefined;
+    let stopKick = (): void => {};
 
     const onPacket = (p: CytonPacket, at: number): void => {
       stats.packets++;
@@ -104,10 +106,21 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
       log,
       onOpen(port, reconnect) {
         framer.reset();
-        if (reconnect) {
-          samples.reconnected();
+        const startStreaming = (): void => {
           port.write('b');
           samples.streaming();
+          // A board that stays silent may not have heard the 'b' (opening a port flushes what was
+          // sent before the other end was open; a power-cycled board waits for it): say it again.
+          stopKick();
+          stopKick = everyLiveTick(1000, () => {
+            if (!samples.silent || !port.isOpen) return;
+            log(`serial ${opts.path}: no packets; sending 'b' (start streaming) again`);
+            port.write('b');
+          });
+        };
+        if (reconnect) {
+          samples.reconnected();
+          startStreaming();
           return;
         }
         commands = [...(opts.reset !== false ? ['v'] : []), opts.daisy ? 'C' : 'c', ...gainCommands()];
@@ -118,8 +131,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
           const cmd = commands.shift();
           if (cmd === undefined) {
             handshake = false;
-            port.write('b');
-            samples.streaming();
+            startStreaming();
             return;
           }
           port.write(cmd);
@@ -154,6 +166,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
       onLost() {
         counter.reset();
         daisyHalf = undefined;
+        stopKick();
         samples.disconnected();
       },
     });
@@ -161,6 +174,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
     link.start();
     return () => {
       clearTimeout(timer);
+      stopKick();
       samples.close();
       link.stop('s');
     };

@@ -22,6 +22,9 @@ export interface SerialStats {
   reconnects: number;
 }
 
+/** Seconds between two timestamps at least (they strictly increase). */
+const MIN_STEP = 1e-6;
+
 /** Holes listed in `SerialStats.drops` at most; the counters and the loss log count every one. */
 export const MAX_DROPS_KEPT = 100;
 
@@ -38,7 +41,8 @@ const CAUSES: Record<DropReason, string> = {
 /**
  * Turns decoded samples into chunks: one chunk per batch of bytes from the port, sample indices
  * that jump over lost samples, and host-clock timestamps (arrival time, spread back at the nominal
- * rate) smoothed by a regression against the sample index, so windows see a steady clock.
+ * rate) smoothed by a regression against the sample index, so windows see a steady clock; they
+ * strictly increase.
  * It reports every hole to the loss log, and a device that goes quiet: a warning when no sample
  * came for `silenceSeconds` (default max(1 s, 10 sample periods)), and the gap (or "none
  * missing") when samples come again. A device with a packet counter measures that gap itself
@@ -93,6 +97,11 @@ export class SampleAssembler {
     this.stopWatch();
   }
 
+  /** Whether a silence was reported and no sample has come since. */
+  get silent(): boolean {
+    return this.silentAt !== undefined;
+  }
+
   /**
    * For a device with a packet counter, at its first packet after a reported silence: how long
    * the silence lasted (seconds), to unwrap the counter; undefined otherwise.
@@ -106,8 +115,9 @@ export class SampleAssembler {
   /** Adds one sample (`nch` values, already in the channels' units). */
   push(values: ArrayLike<number>, at = localClock()): void {
     if (this.gapPending) {
-      // how long the port was gone tells how many samples are missing
+      // how long the port was gone tells how many samples are missing (silence included)
       this.gapPending = false;
+      this.silentAt = undefined;
       if (this.lastTime >= 0) this.lost(this.missingByTime(at), 'reconnect', at);
     } else if (this.silentAt !== undefined) {
       if (!this.counted && this.lastTime >= 0) this.lost(this.missingByTime(at), 'silence', at);
@@ -164,6 +174,9 @@ export class SampleAssembler {
     const timestamps = new Float64Array(n);
     for (let i = 0; i < n; i++) timestamps[i] = at - (n - 1 - i) / rate;
     this.dejitter.apply(timestamps, this.first);
+    // The smoothed line can step back while it has seen few samples of a jittery arrival (a busy
+    // host): timestamps are promised to increase, so such a stamp goes just after the one before.
+    for (let i = 0, prev = this.lastTime; i < n; prev = timestamps[i++]) if (timestamps[i] <= prev) timestamps[i] = prev + MIN_STEP;
     this.lastTime = timestamps[n - 1];
     this.stats.samples += n;
     this.n = 0;
