@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { parseMuseCsv } from '../../devices/datasets/n170.js';
 import { FUZZ_TIMEOUT_MS, fuzzParams, mutatedBytes } from '../helpers/fuzz.js';
-import { checkRecording, parsesOrFailsCleanly } from '../helpers/recording-check.js';
+import { checkBounded, checkRecording, parsesOrFailsCleanly } from '../helpers/recording-check.js';
 
 /** A muse-lsl run in small: 40 rows, jittery stamps, house and face markers, one unknown code. */
 const rows = Array.from({ length: 40 }, (_, s) => {
@@ -13,7 +13,14 @@ const rows = Array.from({ length: 40 }, (_, s) => {
 const BASE = new TextEncoder().encode(`timestamps,TP9,AF7,AF8,TP10,Right AUX,Marker0\n${rows.join('\n')}\n`);
 const utf8 = new TextDecoder();
 
-const read = (text: string): void => parsesOrFailsCleanly(() => parseMuseCsv(text, 'fuzz.csv'), checkRecording);
+const read = (text: string): void =>
+  parsesOrFailsCleanly(
+    () => parseMuseCsv(text, 'fuzz.csv'),
+    (rec) => {
+      checkRecording(rec);
+      checkBounded(rec, text.length);
+    },
+  );
 
 describe('Muse CSV reader fuzz: a well-formed Recording or a clean error', () => {
   it('mutated runs', () => {
