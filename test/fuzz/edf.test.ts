@@ -102,7 +102,7 @@ describe('EDF/BDF reader fuzz: a well-formed Recording or a clean error', () => 
         });
         read(bytes);
       }),
-      { ...fuzzParams(15), endOnFailure: true }, // shrinking half-megabyte files takes minutes
+      { ...fuzzParams(8), endOnFailure: true }, // shrinking half-megabyte files takes minutes
     );
   }, FUZZ_TIMEOUT_MS);
 
