@@ -28,6 +28,9 @@ export type Producer = (first: number, max: number) => Produced | undefined;
 /** Chunks handed over per event-loop turn in "max" mode, between which sockets get to flush. */
 const MAX_MODE_BATCH = 64;
 
+/** Longest delay Node's timers take (a longer one fires after 1 ms, with a TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function validatePace(pace: Pace): void {
   if (!Number.isInteger(pace.chunkSize) || pace.chunkSize < 1) throw new Error(`chunkSize must be a positive integer, got ${pace.chunkSize}`);
   if (pace.speed !== 'max' && !(typeof pace.speed === 'number' && pace.speed > 0)) {
@@ -38,11 +41,16 @@ export function validatePace(pace: Pace): void {
 /**
  * Turns a producer into a live stream of chunks. In paced mode a chunk is handed over when its last
  * sample would have been acquired, so a chunk never precedes its data and timing does not drift
- * (deadlines are computed from the start, not from the previous tick).
+ * (deadlines are computed from the start, not from the previous tick); the stream completes as
+ * soon as the last chunk is out. Any positive rate works: a wait longer than a timer can hold
+ * (24.8 days, at 0.001 Hz for instance) is made of several timers, never a busy loop.
  */
 export function pacedChunks(info: StreamInfo, produce: Producer, pace: Pace): Observable<Chunk> {
   validatePace(pace);
   const rate = info.sampleRate;
+  if (pace.speed !== 'max' && !(rate > 0 && Number.isFinite(rate))) {
+    throw new Error(`stream "${info.name}": sample rate must be a positive finite number to pace it, got ${rate}`);
+  }
   return new Observable<Chunk>((subscriber) => {
     let emitted = 0;
     let stopped = false;
@@ -50,13 +58,22 @@ export function pacedChunks(info: StreamInfo, produce: Producer, pace: Pace): Ob
     let immediate: NodeJS.Immediate | undefined;
     const started = performance.now();
 
+    /** The next chunk's content, produced ahead of its deadline in paced mode. */
+    let next: Produced | undefined;
+
+    /** Produces the next chunk into `next`; false (and completes) at the end of the stream. */
+    const produceNext = (): boolean => {
+      next ??= produce(emitted, pace.chunkSize);
+      if (next && next.samples > 0) return true;
+      subscriber.complete();
+      return false;
+    };
+
     /** Emits the next chunk; false at the end of the stream. */
     const emitOne = (): boolean => {
-      const p = produce(emitted, pace.chunkSize);
-      if (!p || p.samples === 0) {
-        subscriber.complete();
-        return false;
-      }
+      if (!produceNext()) return false;
+      const p = next!;
+      next = undefined;
       const chunk: Chunk = {
         info,
         data: p.data,
@@ -78,14 +95,14 @@ export function pacedChunks(info: StreamInfo, produce: Producer, pace: Pace): Ob
 
     const stepPaced = (): void => {
       const speed = pace.speed as number;
-      while (!stopped) {
-        const due = started + ((emitted + pace.chunkSize) / rate / speed) * 1000;
+      while (!stopped && produceNext()) {
+        const due = started + ((emitted + next!.samples) / rate / speed) * 1000;
         const now = performance.now();
         if (due > now) {
-          timeout = setTimeout(stepPaced, due - now);
+          timeout = setTimeout(stepPaced, Math.min(due - now, MAX_TIMER_MS));
           return;
         }
-        if (!emitOne()) return;
+        emitOne();
       }
     };
 

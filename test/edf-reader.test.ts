@@ -215,6 +215,19 @@ describe('EDF reader: hostile and damaged headers (issue 15)', () => {
     }
   });
 
+  it('reports the pauses of a discontinuous EDF+D file as gaps on the sample clock', () => {
+    const tal = (t: string): string => t.replace(/\|/g, '\x14').replace(/#/g, '\x00');
+    const buf = buildEdf({
+      reserved: 'EDF+D',
+      signals: [{ label: 'Cz', records: [ramp(4, 0), ramp(4, 4), ramp(4, 8)] }],
+      // the second record starts 10 s after the first (a 9 s pause), the third right after it
+      annotations: [tal('+0||#'), tal('+10||#+10.5|cue|#'), tal('+11||#')],
+    });
+    const rec = parseEdf(buf, 'paused.edf');
+    expect(rec.markers).toEqual([{ time: 1.5, duration: 0, value: 'cue' }]);
+    expect(rec.gaps).toEqual([{ time: 1, samples: 36, seconds: 9, cause: 'recording paused (EDF+D: the next record starts later)' }]);
+  });
+
   it('reads header numbers as ASCII decimals only ("0x10", "1e3", "1e308", "Infinity" refused), naming the field and signal', () => {
     const good = buildEdf({ signals: [{ label: 'Cz', records: [ramp(4, 0)] }, { label: 'Pz', records: [ramp(4, 0)] }] });
     // 2 signals: physical maximum of signal 2 at 256 + 2 * (16 + 80 + 8 + 8) + 8, samples per record of signal 1 at 256 + 2 * 216

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { deflateSync, gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEAP_EEG_CHANNELS, parseDeapSubject, readDeap, readDeapSubject } from '../devices/datasets/emotion/deap.js';
 import { parseDreamer, readDreamer } from '../devices/datasets/emotion/dreamer.js';
@@ -247,6 +247,50 @@ describe('MAT v5 reader', () => {
   });
 });
 
+describe('MAT v5 reader: hostile files (issue 15)', () => {
+  /** One data element: tag (type, byte count) and data padded to 8 bytes. */
+  const element = (type: number, data: Buffer): Buffer => {
+    const tag = Buffer.alloc(8);
+    tag.writeUInt32LE(type, 0);
+    tag.writeUInt32LE(data.length, 4);
+    return Buffer.concat([tag, data, Buffer.alloc((8 - (data.length % 8)) % 8)]);
+  };
+  /** A miMATRIX of class `cls` (4 char, 1 cell), dimensions, name and body elements. */
+  const matrix = (cls: number, dims: number[], name: string, body: Buffer[]): Buffer => {
+    const flags = Buffer.alloc(8);
+    flags.writeUInt32LE(cls, 0);
+    const d = Buffer.alloc(4 * dims.length);
+    dims.forEach((v, k) => d.writeInt32LE(v, 4 * k));
+    return element(14, Buffer.concat([element(6, flags), element(5, d), element(1, Buffer.from(name)), ...body]));
+  };
+  const matFile = (...variables: Buffer[]): Uint8Array => {
+    const header = Buffer.alloc(128, 0x20);
+    header.write('MATLAB 5.0 MAT-file, written by hand for neurorx tests', 0, 'latin1');
+    header.fill(0, 116, 124);
+    header.writeUInt16LE(0x0100, 124);
+    header.write('IM', 126, 'latin1');
+    return new Uint8Array(Buffer.concat([header, ...variables]));
+  };
+
+  it('refuses a char array of 20 million rows of no characters (V8 aborts near 2^27 array elements), naming the variable', () => {
+    const bytes = matFile(matrix(4, [20_000_000, 0], 'c', [element(16, Buffer.alloc(0))]));
+    expect(() => readMat(bytes, { source: 'rows.mat' })).toThrow(
+      /^mat: rows\.mat: variable "c" at byte \d+: char array of 20000000x0 claims 20000000 rows of 0 characters; more than 1048576 empty rows are refused/,
+    );
+    // a few empty rows are fine
+    expect(readMat(matFile(matrix(4, [3, 0], 'c', [element(16, Buffer.alloc(0))]))).get('c')).toMatchObject({ kind: 'char', rows: ['', '', ''] });
+  });
+
+  it('refuses a cell array of more than 2^20 cells: a 10 KB compressed variable inflating to 8 MB of empty cells', () => {
+    const n = (1 << 20) + 1;
+    const emptyCell = Buffer.from([14, 0, 0, 0, 0, 0, 0, 0]);
+    const compressed = deflateSync(matrix(1, [n, 1], 'bomb', [Buffer.alloc(8 * n).fill(emptyCell)]));
+    expect(compressed.length).toBeLessThan(20_000);
+    const bytes = matFile(element(15, compressed));
+    expect(() => readMat(bytes, { source: 'bomb.mat' })).toThrow(/^mat: bomb\.mat: variable "bomb" at byte \d+ of the data inflated from the compressed element at byte 128: cell array of 1048577x1 claims 1048577 cells; more than 1048576 are refused/);
+  });
+});
+
 // ---------------------------------------------------------------- pickles
 
 /** The script's describe(): the JSON view of an unpickled value. */
@@ -309,6 +353,45 @@ describe('Python pickle reader', () => {
     expect(() => readPickle(whole.subarray(0, whole.length - 1))).toThrow(/the pickle ends before its STOP opcode/);
     expect(() => readPickle(Uint8Array.from([0x80, 0x02, 0xff]))).toThrow('pickle: byte 2 (opcode 0xff): unknown opcode 0xff');
     expect(() => readPickle(Uint8Array.from([0x80, 0x02, 0x68, 0x07, 0x2e]))).toThrow('pickle: byte 2 (BINGET): memo entry 7 was never stored');
+  });
+});
+
+describe('Python pickle reader: hostile pickles (issue 15)', () => {
+  const program = (...parts: (string | number[] | Uint8Array)[]): Uint8Array =>
+    Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : [...p])));
+
+  it('refuses lists nested 100 000 deep with a clean error, not a stack overflow', () => {
+    const n = 100_000;
+    const deep = program([0x80, 2], ']'.repeat(n), 'a'.repeat(n - 1), '.');
+    expect(() => readPickle(deep, { source: 'deep.pkl' })).toThrow(/^pickle: deep\.pkl: byte \d+ \(STOP\): values nested more than 1000 deep \(a corrupt or hostile pickle\)$/);
+    // 1000 levels are fine
+    const ok = readPickle(program([0x80, 2], ']'.repeat(1000), 'a'.repeat(999), '.'));
+    let depth = 0;
+    for (let v = ok; Array.isArray(v); v = (v as PickleValue[])[0]) depth++;
+    expect(depth).toBe(1000);
+  });
+
+  it('appends 200 000 items at once (APPENDS) without overflowing the call stack', () => {
+    const v = readPickle(program([0x80, 2], ']', '(', 'N'.repeat(200_000), 'e', '.'));
+    expect((v as PickleValue[]).length).toBe(200_000);
+  });
+
+  it('reads a 1 MB integer (LONG4) in linear time, exactly', () => {
+    const bytes = new Uint8Array(1 << 20).fill(0xff);
+    bytes[bytes.length - 1] = 0x7f; // 2^(8 * 2^20 - 1) - 1
+    const len = Buffer.alloc(4);
+    len.writeInt32LE(bytes.length);
+    const v = readPickle(program([0x80, 2, 0x8b], len, bytes, '.')) as bigint;
+    expect(v).toBe((1n << BigInt(8 * bytes.length - 1)) - 1n);
+    expect(readPickle(program([0x80, 2, 0x8a, 2, 0x00, 0x80], '.'))).toBe(-32768);
+  });
+
+  it('refuses a \\U escape beyond U+10FFFF naming the opcode, and numbers Python would not read', () => {
+    expect(() => readPickle(program('V\\U00110000\n.'))).toThrow('pickle: byte 0 (UNICODE): \\U00110000 is not a Unicode character');
+    expect(readPickle(program('V\\U0001F600\n.'))).toBe('😀');
+    expect(() => readPickle(program('F0x10\n.'))).toThrow('pickle: byte 0 (FLOAT): "0x10" is not a float');
+    expect(readPickle(program('F-1.5e3\n.'))).toBe(-1500);
+    expect(() => readPickle(program('N', 'p0x1\n', '.'))).toThrow('pickle: byte 1 (PUT): "0x1" is not a memo index');
   });
 });
 

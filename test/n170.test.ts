@@ -104,6 +104,16 @@ describe('Muse CSV parsing', () => {
     expect(() => parseMuseCsv(header, 'f.csv')).toThrow('f.csv: line 2: no data rows');
   });
 
+  it('reads numbers as pandas writes them (exponents too), not hexadecimal or "Infinity"', () => {
+    const rec = parseMuseCsv(`${header}1.5e2,-1.25,+2,.5,3.,1e-05,1.0\n`, 'n.csv');
+    expect(Array.from(rec.data)).toEqual([-1.25, 2, 0.5, 3]);
+    expect(rec.timestamps[0]).toBe(150);
+    expect(rec.markers).toEqual([{ time: 0, value: 'house', duration: 0 }]);
+    expect(() => parseMuseCsv(`${header}1.0,0x10,2,3,4,5,0\n`, 'h.csv')).toThrow('h.csv: line 2: column "TP9": expected a number, found "0x10"');
+    expect(() => parseMuseCsv(`${header}1.0,1,2,3,4,5,0b1\n`, 'b.csv')).toThrow('b.csv: line 2: column "Marker0": expected a number, found "0b1"');
+    expect(() => parseMuseCsv(`${header}Infinity,1,2,3,4,5,0\n`, 'i.csv')).toThrow('i.csv: line 2: column "timestamps": expected a number, found "Infinity"');
+  });
+
   it('reads CRLF files, a "Marker" column, and keeps unknown codes with a warning', async () => {
     const text = 'timestamps,TP9,AF7,AF8,TP10,Right AUX,Marker\r\n5.0,1,2,3,4,9,0\r\n4.9,5,6,7,8,9,2\r\n5.1,9,10,11,12,9,3\r\n5.2,1,1,1,1,1,1\r\n';
     const file = path.join(tmp, 'session1', 'data_2020-01-02-03.04.05.csv');

@@ -50,6 +50,47 @@ describe('replay', () => {
     expect(arrivals).toHaveLength(10);
   });
 
+  it('paced at a tiny sample rate (0.000001 Hz): ends when its last sample is due, whatever the chunk size', async () => {
+    // 2 samples at 1e-6 Hz span 2e6 s; at 1e7 times real time the last is due after 0.2 s. The
+    // replay once waited for a whole chunk (1e8 samples: 1e10 ms, beyond what a timer holds) and
+    // spun on 1 ms timers instead.
+    const tiny: Recording = { info: streamInfo(1, 1e-6), data: Float32Array.from([1, 2]), samples: 2, markers: [{ time: 1e6, value: 'mid', duration: 0 }] };
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const chunks = await lastValueFrom(replayRecording(tiny, { speed: 1e7, chunkSize: 1e8 }).pipe(toArray()));
+      expect(chunks.map((c) => [c.firstSample, c.samples, Array.from(c.data)])).toEqual([[0, 2, [1, 2]]]);
+      expect(chunks[0].markers.map((m) => m.value)).toEqual(['mid']);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it('paced at 0.001 Hz in real time: waits on timers Node can hold (no TimeoutOverflowWarning, no spinning)', async () => {
+    const slow: Recording = { info: streamInfo(1, 0.001), data: Float32Array.from([1, 2, 3]), samples: 3, markers: [] };
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const got: number[] = [];
+    const sub = replayRecording(slow, { speed: 1, chunkSize: 1 }).subscribe((c) => got.push(c.firstSample));
+    try {
+      // The replay arms its first wait (1000 s) on a 0 ms timer; a warning would be emitted on the
+      // next tick after it. Timers of equal or later expiry run after it, so this one sees both.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(warnings).toEqual([]);
+      expect(got).toEqual([]);
+    } finally {
+      sub.unsubscribe();
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('refuses to pace a stream whose sample rate is not a positive number', () => {
+    expect(() => replayRecording({ ...rec, info: streamInfo(2, 0) }, { speed: 1 })).toThrow('stream "test": sample rate must be a positive finite number to pace it, got 0');
+  });
+
   it('rejects bad pace settings naming them', () => {
     expect(() => replayRecording(rec, { chunkSize: 0 })).toThrow(/chunkSize must be a positive integer, got 0/);
     expect(() => replayRecording(rec, { speed: -1 })).toThrow(/speed must be a positive number or "max", got -1/);

@@ -52,6 +52,9 @@ export async function readMuseCsv(file: string): Promise<MuseRecording> {
   return parseMuseCsv(await readFile(file, 'utf8'), file);
 }
 
+/** A CSV number as pandas writes it: decimal, optional exponent (not "0x10", "Infinity", ...). */
+const CSV_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /**
  * Parses a muse-lsl CSV: the four EEG channels in microvolts (Right AUX dropped), markers
  * '1' -> 'house' and '2' -> 'face' (any other non-zero code is kept as its number, with a
@@ -91,7 +94,7 @@ export function parseMuseCsv(text: string, source: string): MuseRecording {
     if (fields.length !== header.length) fail(li + 1, `${fields.length} fields, the header has ${header.length}`);
     const num = (c: number): number => {
       const f = fields[c].trim();
-      const v = f === '' ? NaN : Number(f);
+      const v = CSV_NUMBER.test(f) ? Number(f) : NaN;
       if (!Number.isFinite(v)) fail(li + 1, `column "${header[c]}": expected a number, found "${fields[c]}"`);
       return v;
     };

@@ -69,6 +69,8 @@ const SIGNAL_FIELDS: readonly (readonly [string, number])[] = [
   ['reserved', 32],
 ];
 const SIGNAL_HEADER = SIGNAL_FIELDS.reduce((sum, [, width]) => sum + width, 0);
+/** Index of "samples per record" in SIGNAL_FIELDS. */
+export const SAMPLES_PER_RECORD_FIELD = 8;
 
 /**
  * Parses and checks the header. `warnings` receives what is odd but readable (a label with control
@@ -126,9 +128,9 @@ export function parseEdfHeader(buf: Uint8Array, source: string, warnings: string
     }
     const digitalMin = signalInt(5, s);
     const digitalMax = signalInt(6, s);
-    const samplesPerRecord = signalInt(8, s);
+    const samplesPerRecord = signalInt(SAMPLES_PER_RECORD_FIELD, s);
     if (samplesPerRecord < 1) {
-      throw new EdfFormatError(source, `signal ${s + 1} samples per record`, fieldOffset(8, s), `must be at least 1, found ${samplesPerRecord}`);
+      throw new EdfFormatError(source, `signal ${s + 1} samples per record`, fieldOffset(SAMPLES_PER_RECORD_FIELD, s), `must be at least 1, found ${samplesPerRecord}`);
     }
     signals.push({
       index: s,
@@ -168,8 +170,6 @@ export function signalFieldOffset(ns: number, fieldIndex: number, signal: number
   for (let f = 0; f < fieldIndex; f++) offset += SIGNAL_FIELDS[f][1] * ns;
   return offset + signal * SIGNAL_FIELDS[fieldIndex][1];
 }
-
-export const SAMPLES_PER_RECORD_FIELD = 8;
 
 /** A label as we report it: control characters (EDF allows ASCII 32-126) become "?", an empty one "signal N". */
 function labelOf(raw: string, s: number, offset: number, warnings: string[]): string {

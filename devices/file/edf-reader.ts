@@ -105,7 +105,8 @@ export function parseEdf(buf: Uint8Array, source: string): EdfRecording {
     }
   }
 
-  const markers = readMarkers(buf, header, annotationSignals, records, source, warnings);
+  const { markers, recordStarts } = readMarkers(buf, header, annotationSignals, records, source, warnings);
+  if (header.flavour === 'edf+d' || header.flavour === 'bdf+d') gaps.push(...pauses(recordStarts, header.recordDuration, sampleRate));
   const info: StreamInfo = {
     name: path.basename(source),
     type: channels.some((c) => c.type === 'eeg') ? 'EEG' : 'misc',
@@ -210,12 +211,13 @@ function readMarkers(
   records: number,
   source: string,
   warnings: string[],
-): Marker[] {
-  if (annotationSignals.length === 0) return [];
+): { markers: Marker[]; recordStarts: Float64Array } {
   const recordStarts = new Float64Array(records);
+  if (annotationSignals.length === 0) return { markers: [], recordStarts };
   const found: { onset: number; duration: number; value: string }[] = [];
   for (let r = 0; r < records; r++) {
-    recordStarts[r] = r * header.recordDuration;
+    // (a record without its time-keeping TAL is taken to follow the previous one)
+    recordStarts[r] = r === 0 ? 0 : recordStarts[r - 1] + header.recordDuration;
     annotationSignals.forEach((sig, a) => {
       const start = header.headerBytes + r * header.recordBytes + header.signalOffsets[sig.index];
       const bytes = buf.subarray(start, start + sig.samplesPerRecord * header.bytesPerSample);
@@ -239,7 +241,17 @@ function readMarkers(
   const origin = records > 0 ? recordStarts[0] : 0;
   const markers = found.map(({ onset, duration, value }) => ({ time: toStreamTime(onset, recordStarts, header.recordDuration, origin), duration, value }));
   // Stable sort keeps file order for equal onsets.
-  return markers.sort((x, y) => x.time - y.time);
+  return { markers: markers.sort((x, y) => x.time - y.time), recordStarts };
+}
+
+/** The pauses between the records of a discontinuous (EDF+D) file, on the sample clock. */
+function pauses(recordStarts: Float64Array, recordDuration: number, sampleRate: number): Gap[] {
+  const gaps: Gap[] = [];
+  for (let r = 1; r < recordStarts.length; r++) {
+    const seconds = recordStarts[r] - recordStarts[r - 1] - recordDuration;
+    if (seconds > 1e-6) gaps.push({ time: r * recordDuration, samples: Math.round(seconds * sampleRate), seconds, cause: 'recording paused (EDF+D: the next record starts later)' });
+  }
+  return gaps;
 }
 
 /** Seconds since the first sample for an onset in file time, honouring gaps between records. */

@@ -171,6 +171,14 @@ const CLASS_NAMES: Record<number, MatClassName> = {
   16: 'function', 17: 'opaque',
 };
 
+/**
+ * Most cells, struct elements (of a struct without fields) or rows (of a char array without
+ * columns) one array may claim: each is a JavaScript object or string, and a compressed element
+ * can inflate to a billion empty ones (V8 aborts the process, uncatchably, near 2^27 array
+ * elements). Real files hold thousands.
+ */
+const MAX_CONTAINER_ELEMENTS = 1 << 20;
+
 const FLAG_COMPLEX = 0x800;
 const FLAG_GLOBAL = 0x400;
 const FLAG_LOGICAL = 0x200;
@@ -692,6 +700,7 @@ function readBody(r: Region, h: MatrixHeader, end: number, c: Ctx, path: string)
     case undefined:
       return fail(r, h.next, c, path, `unknown array class ${h.cls}`);
     case 'cell': {
+      if (count > MAX_CONTAINER_ELEMENTS) fail(r, h.next, c, path, `cell array of ${dimsText(h.dims)} claims ${count} cells; more than ${MAX_CONTAINER_ELEMENTS} are refused (a corrupt or hostile file?)`);
       const cells: MatValue[] = [];
       let pos = h.next;
       for (let k = 0; k < count; k++) {
@@ -789,8 +798,7 @@ function readStruct(r: Region, h: MatrixHeader, at: number, end: number, count: 
   // Every field of every element takes at least a tag (8 bytes) in the file, so a struct array
   // with fields cannot claim more elements than bytes remain; one without fields costs nothing
   // per element in the file but a Map here: refuse absurd counts rather than exhaust memory.
-  const MAX_EMPTY_STRUCT_ELEMENTS = 1 << 20;
-  if (fields.length === 0 ? count > MAX_EMPTY_STRUCT_ELEMENTS : count * fields.length * 8 > end - namesTag.next) {
+  if (count > MAX_CONTAINER_ELEMENTS || count * fields.length * 8 > end - namesTag.next) {
     fail(r, at, c, path, `struct array claims ${count} elements of ${fields.length} field(s), more than the ${end - namesTag.next} bytes left can hold`);
   }
   const elements: Map<string, MatValue>[] = [];
@@ -841,6 +849,9 @@ function readChar(r: Region, h: MatrixHeader, end: number, count: number, c: Ctx
   }
   const nrows = h.dims[0] ?? 0;
   const ncols = nrows === 0 ? 0 : count / nrows;
+  if (nrows > MAX_CONTAINER_ELEMENTS && nrows > units.length) {
+    fail(r, h.next, c, path, `char array of ${dimsText(h.dims)} claims ${nrows} rows of ${units.length} characters; more than ${MAX_CONTAINER_ELEMENTS} empty rows are refused (a corrupt or hostile file?)`);
+  }
   if (units.length !== count) {
     if (nrows === 1) return { kind: 'char', dims: h.dims, rows: [units], text: units };
     fail(r, h.next, c, path, `${units.length} characters for a ${dimsText(h.dims)} char array`);

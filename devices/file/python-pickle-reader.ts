@@ -150,6 +150,9 @@ const OPNAMES: Record<number, string> = {
 
 // ---------------------------------------------------------------- the machine
 
+/** Deepest nesting of lists, tuples and dicts in a result. */
+const MAX_DEPTH = 1000;
+
 class Unpickler {
   private pos = 0;
   private opAt = 0;
@@ -182,7 +185,7 @@ class Unpickler {
       this.op = buf[this.pos++];
       if (this.op === 0x2e) {
         const result = this.pop();
-        return this.finish(result, new WeakSet());
+        return this.finish(result, new WeakSet(), 0);
       }
       this.step(this.op);
     }
@@ -322,7 +325,7 @@ class Unpickler {
       case 0x53: this.push(new Py2Str(decodePyRepr(this.line().trim(), this))); return; // STRING
       case 0x54: this.push(new Py2Str(this.bytes(this.i32(), 'string'))); return; // BINSTRING
       case 0x55: this.push(new Py2Str(this.bytes(this.u8(), 'string'))); return; // SHORT_BINSTRING
-      case 0x56: this.push(decodeRawUnicodeEscape(this.line())); return; // UNICODE
+      case 0x56: this.push(decodeRawUnicodeEscape(this.line(), this)); return; // UNICODE
       case 0x58: this.push(this.utf8(this.u32())); return; // BINUNICODE
       case 0x8c: this.push(this.utf8(this.u8())); return; // SHORT_BINUNICODE
       case 0x8d: this.push(this.utf8(this.u64())); return; // BINUNICODE8
@@ -340,7 +343,7 @@ class Unpickler {
       case 0x5d: this.push([]); return; // EMPTY_LIST
       case 0x6c: this.push(this.popMark()); return; // LIST
       case 0x61: { const v = this.pop(); this.list(this.top()).push(v); return; } // APPEND
-      case 0x65: { const items = this.popMark(); this.list(this.top()).push(...items); return; } // APPENDS
+      case 0x65: { const items = this.popMark(); const list = this.list(this.top()); for (const v of items) list.push(v); return; } // APPENDS
       case 0x7d: this.push(new Map()); return; // EMPTY_DICT
       case 0x64: { // DICT
         const items = this.popMark();
@@ -421,9 +424,8 @@ class Unpickler {
   }
 
   private parseIndex(s: string): number {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n < 0) this.fail(`${JSON.stringify(s)} is not a memo index`);
-    return n;
+    if (!/^\d+$/.test(s.trim())) this.fail(`${JSON.stringify(s)} is not a memo index`);
+    return Number(s.trim());
   }
 
   private memoGet(k: number): Value {
@@ -588,8 +590,12 @@ class Unpickler {
     return new PendingArray();
   }
 
-  /** Replaces internal values by public ones, in place (memo references stay shared). */
-  private finish(v: Value, seen: WeakSet<object>): PickleValue {
+  /**
+   * Replaces internal values by public ones, in place (memo references stay shared). Recursive:
+   * values nested deeper than MAX_DEPTH are refused (data pickles nest a few levels).
+   */
+  private finish(v: Value, seen: WeakSet<object>, depth: number): PickleValue {
+    if (depth > MAX_DEPTH) this.fail(`values nested more than ${MAX_DEPTH} deep (a corrupt or hostile pickle)`);
     if (v instanceof Py2Str) return v.text();
     if (v instanceof PendingArray) {
       if (!v.built) this.fail('a numpy array was never given its state (BUILD)');
@@ -601,14 +607,14 @@ class Unpickler {
     if (Array.isArray(v)) {
       if (seen.has(v)) return v as PickleValue[];
       seen.add(v);
-      for (let k = 0; k < v.length; k++) v[k] = this.finish(v[k], seen) as Value;
+      for (let k = 0; k < v.length; k++) v[k] = this.finish(v[k], seen, depth + 1) as Value;
       if (this.tuples.has(v)) Object.freeze(v);
       return v as PickleValue[];
     }
     if (v instanceof Map) {
       if (seen.has(v)) return v as Map<PickleKey, PickleValue>;
       seen.add(v);
-      for (const [k, x] of v) v.set(k, this.finish(x, seen) as Value);
+      for (const [k, x] of v) v.set(k, this.finish(x, seen, depth + 1) as Value);
       return v as Map<PickleKey, PickleValue>;
     }
     return v;
@@ -773,23 +779,24 @@ function normalize(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** Two's-complement little-endian integer (LONG1/LONG4). */
+/** Two's-complement little-endian integer (LONG1/LONG4), in time linear in its length. */
 function littleSigned(b: Uint8Array): number | bigint {
   if (b.length === 0) return 0;
-  let v = 0n;
-  for (let k = b.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]);
+  let v = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
   if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
   return normalize(v);
 }
 
+/** What Python's float() reads: decimals with an optional exponent, inf, infinity, nan (no hex). */
+const PY_FLOAT = /^[+-]?((\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(e[+-]?\d[\d_]*)?|inf(inity)?|nan)$/i;
+
 function parsePyFloat(s: string, u: Unpickler): number {
-  const t = s.toLowerCase();
-  if (t === 'inf' || t === '+inf') return Infinity;
-  if (t === '-inf') return -Infinity;
+  if (!PY_FLOAT.test(s)) u.fail(`${JSON.stringify(s)} is not a float`);
+  const t = s.toLowerCase().replace(/_/g, '').replace(/^\+/, '');
+  if (t === 'inf' || t === 'infinity') return Infinity;
+  if (t === '-inf' || t === '-infinity') return -Infinity;
   if (t === 'nan' || t === '-nan') return NaN;
-  const v = Number(s);
-  if (s === '' || Number.isNaN(v)) u.fail(`${JSON.stringify(s)} is not a float`);
-  return v;
+  return Number(t);
 }
 
 /** A Python 2 str repr ('...' or "...") as bytes. */
@@ -824,7 +831,9 @@ function decodePyRepr(s: string, u: Unpickler): Uint8Array {
 }
 
 /** Python's raw-unicode-escape: Latin-1 text in which only \uXXXX and \UXXXXXXXX are escapes. */
-function decodeRawUnicodeEscape(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u4: string | undefined, u8: string | undefined) =>
-    String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)));
+function decodeRawUnicodeEscape(s: string, u: Unpickler): string {
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (escape: string, u4: string | undefined, u8: string | undefined) => {
+    const code = parseInt((u4 ?? u8) as string, 16);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : u.fail(`${escape} is not a Unicode character`);
+  });
 }

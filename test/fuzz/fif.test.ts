@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { parseFif } from '../../devices/file/fif-reader.js';
-import { MAX_RECORDING_VALUES } from '../../devices/file/read-limits.js';
 import { FifBytes, smallFif } from '../helpers/fif-bytes.js';
 import { FUZZ_TIMEOUT_MS, fuzzParams, mutatedBytes } from '../helpers/fuzz.js';
-import { checkRecording, parsesOrFailsCleanly } from '../helpers/recording-check.js';
+import { checkBounded, checkRecording, parsesOrFailsCleanly } from '../helpers/recording-check.js';
 
 /** EEG and stim channels in float buffers, a skip between them, a bad channel list. */
 function floatFile(): Uint8Array {
@@ -36,9 +35,7 @@ const read = (bytes: Uint8Array): void =>
     () => parseFif(bytes, { source: 'fuzz.fif' }),
     (rec) => {
       checkRecording(rec);
-      if (rec.data.length > Math.max(2 ** 24, 64 * bytes.length) || rec.data.length > MAX_RECORDING_VALUES) {
-        throw new Error(`a ${bytes.length}-byte file made the reader hold ${rec.data.length} values`);
-      }
+      checkBounded(rec, bytes.length);
     },
   );
 

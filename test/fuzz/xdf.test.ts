@@ -7,7 +7,7 @@ import { parseXdf, type XdfDocument } from '../../devices/file/xdf-reader.js';
 import { xdfToRecording } from '../../devices/file/xdf-recording.js';
 import { XdfWriter } from '../../devices/file/xdf-writer.js';
 import { FUZZ_TIMEOUT_MS, fuzzParams, mutatedBytes } from '../helpers/fuzz.js';
-import { checkRecording, parsesOrFailsCleanly } from '../helpers/recording-check.js';
+import { checkBounded, checkRecording, parsesOrFailsCleanly } from '../helpers/recording-check.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-xdf-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,7 +46,13 @@ const read = (bytes: Uint8Array): void =>
     () => parseXdf(bytes),
     (doc) => {
       checkDocument(doc);
-      parsesOrFailsCleanly(() => xdfToRecording(doc, 'fuzz.xdf'), checkRecording);
+      parsesOrFailsCleanly(
+        () => xdfToRecording(doc, 'fuzz.xdf'),
+        (rec) => {
+          checkRecording(rec);
+          checkBounded(rec, bytes.length);
+        },
+      );
     },
   );
 

@@ -1,3 +1,4 @@
+import { FREE_VALUES, MAX_EXPANSION, MAX_RECORDING_VALUES } from '../../devices/file/read-limits.js';
 import type { Recording } from '../../src/stream/recording.js';
 import { isCleanError } from './fuzz.js';
 
@@ -40,4 +41,16 @@ export function parsesOrFailsCleanly<T>(parse: () => T, check: (value: T) => voi
     throw e;
   }
   check(value);
+}
+
+/**
+ * What read-limits.ts lets a file make a reader hold: every format stores a value in at least one
+ * byte, so a recording read from `fileBytes` bytes holds at most MAX_EXPANSION values per byte
+ * beyond FREE_VALUES, and never more than MAX_RECORDING_VALUES.
+ */
+export function checkBounded(rec: Recording, fileBytes: number): void {
+  const values = rec.data.length;
+  if (values > Math.max(FREE_VALUES, MAX_EXPANSION * fileBytes) || values > MAX_RECORDING_VALUES) {
+    throw new Error(`a ${fileBytes}-byte file made the reader hold ${values} values`);
+  }
 }
