@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import { readRecordedSession } from '../src/session/recorded-session.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { LossLog } from '../src/stream/losses.js';
 import { PROJECT_ROOT } from './helpers/data.js';
+import { buildEdf } from './helpers/edf-bytes.js';
 import { haveSocat, PtyPair } from './helpers/pty-pair.js';
 import { connect, until } from './helpers/ws-client.js';
 
@@ -70,6 +71,30 @@ describe('losses reach the user', () => {
     expect(s.totals).toEqual({ gaps: 10, samples: 100, seconds: expect.closeTo(1, 9), warnings: 1 });
     expect(s.omitted).toBe(7);
   });
+});
+
+describe('inspect reports what a file lacks (defect 7)', () => {
+  it('a truncated EDF: inspect --json lists the warning and the gap, the text output says them too', async () => {
+    const ramp = (n: number, from: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+    const full = buildEdf({ signals: [{ label: 'Cz', records: Array.from({ length: 125 }, (_, r) => ramp(4, 4 * r)) }] });
+    const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-cut-'));
+    const file = path.join(dir, 'cut.edf');
+    writeFileSync(file, full.subarray(0, 512 + 62 * 8 + 5));
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [CLI, 'inspect', `file:${file}`, '--seconds', '125', '--json']);
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+    expect(report.seconds).toBe(62);
+    expect(report.ended).toBe('end-of-stream');
+    expect(report.gaps).toEqual([{ time: 62, samples: 252, seconds: 63, cause: 'file truncated' }]);
+    expect(report.warnings).toEqual([
+      expect.stringMatching(/declares 125 data records but the file holds 62 complete ones .*63 records \(63 s\) are missing/),
+      'the stream ended after 62.00 s of the 125 s asked for',
+    ]);
+    expect(report.losses).toMatchObject({ gaps: 1, samples: 252, seconds: 63, warnings: 1, omitted: 0 });
+    const text = (await run(process.execPath, [CLI, 'inspect', `file:${file}`, '--seconds', '125'])).stdout;
+    expect(text).toMatch(/^gap: gap of 63\.00 s \(252 samples\) at 62\.00 s: file truncated$/m);
+    expect(text).toMatch(/^warning: .*63 records \(63 s\) are missing$/m);
+  }, 60_000);
 });
 
 const socat = haveSocat();
