@@ -10,7 +10,8 @@ import { AsciiDecoder, asciiProtocolSchema, MAX_LINE } from '../devices/serial/g
 import { PacketCounter } from '../devices/serial/packet-counter.js';
 import { openSerialSource } from '../devices/serial/serial-source.js';
 import { parseSourceUri } from '../devices/source-uri.js';
-import type { Loss } from '../src/stream/losses.js';
+import type { Observable } from 'rxjs';
+import type { Loss, LossLog } from '../src/stream/losses.js';
 import type { Chunk } from '../src/stream/types.js';
 import { haveSocat, PtyPair } from './helpers/pty-pair.js';
 import { until } from './helpers/ws-client.js';
@@ -84,18 +85,24 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function rig(daisy: boolean): Promise<{ sim: CytonSimulator; source: CytonSource; chunks: Chunk[]; losses: Loss[] }> {
-  const pty = await new PtyPair().start();
-  cleanup.push(() => pty.kill());
-  const sim = await CytonSimulator.open({ path: pty.board, daisy, signal: known });
-  cleanup.push(() => sim.close());
-  const source = openCytonSource({ path: pty.host, daisy });
+/** Collects a source's chunks and its losses as they come, until the test ends. */
+function listen(source: { chunks$: Observable<Chunk>; losses: LossLog }): { chunks: Chunk[]; losses: Loss[] } {
   const losses: Loss[] = [];
   const feed = source.losses.losses$.subscribe((l) => losses.push(l));
   cleanup.push(() => feed.unsubscribe());
   const chunks: Chunk[] = [];
   const sub = source.chunks$.subscribe((c) => chunks.push(c));
   cleanup.push(() => sub.unsubscribe());
+  return { chunks, losses };
+}
+
+async function rig(daisy: boolean): Promise<{ sim: CytonSimulator; source: CytonSource; chunks: Chunk[]; losses: Loss[] }> {
+  const pty = await new PtyPair().start();
+  cleanup.push(() => pty.kill());
+  const sim = await CytonSimulator.open({ path: pty.board, daisy, signal: known });
+  cleanup.push(() => sim.close());
+  const source = openCytonSource({ path: pty.host, daisy });
+  const { chunks, losses } = listen(source);
   return { sim, source, chunks, losses };
 }
 
@@ -180,12 +187,7 @@ describe.skipIf(!socat)('generic devices going quiet', () => {
     });
     cleanup.push(() => new Promise((r) => board.close(() => r(undefined))));
     const source = openSerialSource(parseSourceUri(`serial:generic:${config}?path=${pty.host}`));
-    const losses: Loss[] = [];
-    const feed = source.losses.losses$.subscribe((l) => losses.push(l));
-    cleanup.push(() => feed.unsubscribe());
-    const chunks: Chunk[] = [];
-    const sub = source.chunks$.subscribe((c) => chunks.push(c));
-    cleanup.push(() => sub.unsubscribe());
+    const { chunks, losses } = listen(source);
     let k = 0;
     const send = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i += 10, k += 10) {

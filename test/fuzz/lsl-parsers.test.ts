@@ -9,7 +9,7 @@ import { parseResolverReply } from '../../devices/lsl/resolver.js';
 import { DEDUCED_TIMESTAMP, encodeSamples, MAX_SAMPLE_BYTES, newValueArray, SampleDecoder, type SampleBatch, type SampleFormatError, type ValueArray } from '../../devices/lsl/sample-codec.js';
 import { channelsDescXml, infoToXml, matchesQuery, parseInfoXml, type LslStreamInfo } from '../../devices/lsl/stream-info.js';
 import { parseTimeReply } from '../../devices/lsl/time-sync.js';
-import { FUZZ_TIMEOUT_MS, fuzzParams, isCleanError, mutatedBytes } from '../helpers/fuzz.js';
+import { FUZZ_TIMEOUT_MS, fuzzParams, isCleanError, mutatedBytes, splitBytes } from '../helpers/fuzz.js';
 
 /**
  * Properties of the LSL message parsers on random and mutated input: samples (1.10 and 1.00
@@ -19,15 +19,6 @@ import { FUZZ_TIMEOUT_MS, fuzzParams, isCleanError, mutatedBytes } from '../help
  * and never keep more than one sample's bytes.
  */
 
-function split(bytes: Uint8Array, sizes: number[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0, k = 0; at < bytes.length; k++) {
-    const n = sizes.length > 0 ? sizes[k % sizes.length] : bytes.length;
-    out.push(Buffer.from(bytes.subarray(at, at + n)));
-    at += n;
-  }
-  return out;
-}
 const sizes = fc.array(fc.integer({ min: 1, max: 100 }), { maxLength: 12 });
 
 /** Runs `step` on each piece; the flattened samples and the error (if any) it ended with. */
@@ -73,7 +64,7 @@ describe('fuzz: LSL 1.10 sample feed', () => {
       fc.property(feed, sizes, ([{ format, channels }, bytes], cut) => {
         const whole = decodeAll([Buffer.from(bytes)], (p) => new SampleDecoder(format, channels, 100, 4).push(p));
         const d = new SampleDecoder(format, channels, 100, 4);
-        const pieces = decodeAll(split(bytes, cut), (p) => {
+        const pieces = decodeAll(splitBytes(bytes, cut), (p) => {
           const out = d.push(p);
           expect(d.buffered).toBeLessThanOrEqual(MAX_SAMPLE_BYTES + 9);
           return out;
@@ -99,7 +90,7 @@ describe('fuzz: LSL 1.10 sample feed', () => {
     bytes[2 * 13] = 9; // the third sample's tag
     const whole = decodeAll([bytes], (p) => new SampleDecoder('int16', 2, 0).push(p));
     const d = new SampleDecoder('int16', 2, 0);
-    const bytewise = decodeAll(split(bytes, [1]), (p) => d.push(p));
+    const bytewise = decodeAll(splitBytes(bytes, [1]), (p) => d.push(p));
     expect(whole).toEqual({ values: [1, 2, 3, 4], stamps: [10, 11], error: expect.stringMatching(/^LSL feed: byte 26 is 0x09, expected a sample tag/) });
     expect(bytewise).toEqual(whole);
   });
@@ -147,7 +138,7 @@ describe('fuzz: LSL 1.00 portable-archive feed', () => {
     };
     fc.assert(
       fc.property(feed, sizes, ([{ format, channels }, bytes], cut) => {
-        expect(decodeAll(split(bytes, cut), decoder(format, channels))).toEqual(decodeAll([Buffer.from(bytes)], decoder(format, channels)));
+        expect(decodeAll(splitBytes(bytes, cut), decoder(format, channels))).toEqual(decodeAll([Buffer.from(bytes)], decoder(format, channels)));
       }),
       fuzzParams(400),
     );

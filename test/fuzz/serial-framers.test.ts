@@ -4,7 +4,7 @@ import { CytonFramer } from '../../devices/serial/cyton-framer.js';
 import { encodePacket, PACKET_BYTES, START_BYTE } from '../../devices/serial/cyton-protocol.js';
 import { AsciiDecoder, asciiProtocolSchema, BinaryDecoder, binaryProtocolSchema, encodeBinaryFrame, MAX_LINE, type BinaryProtocol } from '../../devices/serial/generic-protocol.js';
 import { PacketCounter, STALE_WINDOW } from '../../devices/serial/packet-counter.js';
-import { FUZZ_TIMEOUT_MS, fuzzParams, isCleanError, mutatedBytes } from '../helpers/fuzz.js';
+import { FUZZ_TIMEOUT_MS, fuzzParams, isCleanError, mutatedBytes, splitBytes } from '../helpers/fuzz.js';
 
 /**
  * Properties of the serial framers (Cyton packets, generic binary frames, ASCII lines) on random
@@ -13,16 +13,6 @@ import { FUZZ_TIMEOUT_MS, fuzzParams, isCleanError, mutatedBytes } from '../help
  * among garbage that cannot start one.
  */
 
-/** Cuts `bytes` into pieces of the given sizes (cycled). */
-function split(bytes: Uint8Array, sizes: number[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0, k = 0; at < bytes.length; k++) {
-    const n = sizes.length > 0 ? sizes[k % sizes.length] : bytes.length;
-    out.push(Buffer.from(bytes.subarray(at, at + n)));
-    at += n;
-  }
-  return out;
-}
 const sizes = fc.array(fc.integer({ min: 1, max: 80 }), { maxLength: 12 });
 
 interface Framed<T> {
@@ -55,7 +45,7 @@ describe('fuzz: Cyton framer', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2000 }), sizes, (bytes, cut) => {
         const whole = runCyton([Buffer.from(bytes)]);
-        const pieces = runCyton(split(bytes, cut));
+        const pieces = runCyton(splitBytes(bytes, cut));
         expect(pieces.maxBuffered).toBeLessThanOrEqual(PACKET_BYTES);
         expect(pieces.items).toEqual(whole.items);
         expect(pieces.garbage).toBe(whole.garbage);
@@ -79,7 +69,7 @@ describe('fuzz: Cyton framer', () => {
             wanted.push(`${p.counter}:${p.counts.join(',')}:${p.stop}`);
           }
         }
-        const got = runCyton(split(Buffer.concat(parts), cut));
+        const got = runCyton(splitBytes(Buffer.concat(parts), cut));
         expect(got.items).toEqual(wanted);
         expect(got.garbage).toBe(garbage);
       }),
@@ -97,7 +87,7 @@ describe('fuzz: Cyton framer', () => {
       fc.property(fc.array(token, { maxLength: 30 }), sizes, (tokens, cut) => {
         const bytes = Buffer.concat(tokens);
         const whole = runCyton([bytes]);
-        expect(runCyton(split(bytes, cut))).toMatchObject({ items: whole.items, garbage: whole.garbage });
+        expect(runCyton(splitBytes(bytes, cut))).toMatchObject({ items: whole.items, garbage: whole.garbage });
       }),
       fuzzParams(500),
     );
@@ -117,7 +107,7 @@ describe('fuzz: Cyton framer', () => {
     fc.assert(
       fc.property(mutatedBytes(valid), sizes, (bytes, cut) => {
         const whole = runCyton([Buffer.from(bytes)]);
-        const pieces = runCyton(split(bytes, cut));
+        const pieces = runCyton(splitBytes(bytes, cut));
         expect(pieces.maxBuffered).toBeLessThanOrEqual(PACKET_BYTES);
         expect(pieces).toMatchObject({ items: whole.items, garbage: whole.garbage });
       }),
@@ -166,7 +156,7 @@ describe('fuzz: generic binary frames', () => {
       fc.property(binaryConfig, fc.uint8Array({ maxLength: 1500 }), sizes, (p, bytes, cut) => {
         const frame = encodeBinaryFrame(p, p.channels.map(() => 0)).length;
         const whole = runBinary(p, [Buffer.from(bytes)]);
-        const pieces = runBinary(p, split(bytes, cut));
+        const pieces = runBinary(p, splitBytes(bytes, cut));
         expect(pieces.maxBuffered).toBeLessThan(frame);
         expect(pieces).toMatchObject({ items: whole.items, garbage: whole.garbage });
       }),
@@ -194,7 +184,7 @@ describe('fuzz: generic binary frames', () => {
             wanted.push(`${p.counter ? counter : undefined}:${Array.from(Float32Array.from(values)).join(',')}`);
           }
         }
-        expect(runBinary(p, split(Buffer.concat(parts), cut))).toMatchObject({ items: wanted, garbage });
+        expect(runBinary(p, splitBytes(Buffer.concat(parts), cut))).toMatchObject({ items: wanted, garbage });
       }),
       fuzzParams(300),
     );
@@ -228,7 +218,7 @@ describe('fuzz: ASCII lines', () => {
       fc.property(text, sizes, (parts, cut) => {
         const bytes = Buffer.from(parts.join(''), 'latin1');
         const whole = run([bytes]);
-        const pieces = run(split(bytes, cut));
+        const pieces = run(splitBytes(bytes, cut));
         expect(pieces.maxBuffered).toBeLessThanOrEqual(MAX_LINE);
         expect(pieces).toMatchObject({ items: whole.items, garbage: whole.garbage });
       }),

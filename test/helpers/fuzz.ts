@@ -56,3 +56,14 @@ export function mutatedBytes(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
 export function isCleanError(e: unknown): boolean {
   return e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && e.message.length > 0;
 }
+
+/** Cuts `bytes` into pieces of the given sizes (cycled; no sizes: one piece), as reads from a socket or a port cut a stream. */
+export function splitBytes(bytes: Uint8Array, sizes: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = sizes.length > 0 ? sizes[k % sizes.length] : bytes.length;
+    out.push(Buffer.from(bytes.subarray(at, at + n)));
+    at += n;
+  }
+  return out;
+}
