@@ -47,10 +47,15 @@ describe('losses reach the user', () => {
     const gapStatus = messages.find((m) => m.type === 'status' && m.gap !== undefined)!;
     expect(gapStatus.gap).toEqual({ time: 12.5, samples: 1120, seconds: 7, cause: 'LSL outlet unreachable' });
     expect(gapStatus.detail).toBe('source: gap of 7.00 s (1120 samples) at 12.50 s: LSL outlet unreachable');
-    // A late joiner is told the last thing that happened in its hello.
+    // A late joiner is told the last thing that happened in its hello, then every loss so far
+    // (the reader's warning was reported before any client could listen).
     const late = await connect(session.server.address.url);
-    await until(() => late.messages.length >= 1);
+    await until(() => late.messages.length >= 3);
     expect(late.messages[0].detail).toMatch(/gap of 7\.00 s/);
+    expect(late.messages.slice(1, 3)).toMatchObject([
+      { type: 'status', warning: 'block at byte 1234 is corrupt: skipped to byte 2048' },
+      { type: 'status', gap: { time: 12.5, samples: 1120, seconds: 7, cause: 'LSL outlet unreachable' } },
+    ]);
     late.ws.close();
     await session.stop();
     const rec = await readRecordedSession(path.join(dir, 'rec.xdf'));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -231,7 +231,13 @@ describe('hardening: config limits', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-bigcfg-'));
     const big = path.join(dir, 'big.json');
     writeFileSync(big, JSON.stringify({ ...demoConfig(), name: 'x'.repeat(10 * 1024 * 1024) }));
-    await expect(loadConfig(big)).rejects.toThrow(/big\.json: the config is 104\d{5} bytes; at most 1048576 are read/);
+    await expect(loadConfig(big)).rejects.toThrow(/config refused: .*big\.json: more than 1048576 bytes; at most 1048576 are read/);
+    // A FIFO reports no size: the bound holds whatever stat says.
+    const fifo = path.join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `head -c 3000000 /dev/zero | tr '\\\\0' ' ' > ${fifo}`]);
+    children.push(writer);
+    await expect(loadConfig(fifo)).rejects.toThrow(/fifo\.json: more than 1048576 bytes/);
     const deep = path.join(dir, 'deep.json');
     writeFileSync(deep, `{"name":${'['.repeat(100)}${']'.repeat(100)}}`);
     await expect(loadConfig(deep)).rejects.toThrow(/deep\.json: config refused: nesting deeper than 32 levels/);

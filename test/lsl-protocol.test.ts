@@ -111,6 +111,12 @@ describe('LSL stream info XML (liblsl stream_info_impl)', () => {
     expect(infoToXml(info, false)).toContain('<desc />');
   });
 
+  it('regression (review): an info claiming 2^31-1 channels is refused by its field before anything is built for them', () => {
+    const xml = infoToXml({ ...info, channelCount: 2 ** 31 - 1 }, false);
+    expect(() => parseInfoXml(xml)).toThrow(/channel_count/);
+    expect(parseInfoXml(infoToXml({ ...info, channelCount: 65_536 }, false)).info.channelCount).toBe(65_536);
+  });
+
   it('matches XPath queries as pugixml would', () => {
     const { doc } = parseInfoXml(infoToXml(info));
     expect(matchesQuery(doc, "type='EEG' and channel_count>8")).toBe(true);

@@ -201,8 +201,11 @@ export class LslInlet {
     const full = await fetchFullInfo(this.info);
     this.info = { ...full.info, v4address: this.info.v4address };
     await this.refreshTime();
+    // Closed while we waited: open nothing that no one would close.
+    if (this.stopped) return;
     clearInterval(this.timeTimer);
-    this.timeTimer = setInterval(() => void this.refreshTime(), (this.opts.timeUpdateInterval ?? this.config.timeUpdateInterval) * 1000);
+    // A failed refresh keeps the last estimate (a timer callback must never throw).
+    this.timeTimer = setInterval(() => this.refreshTime().catch(() => {}), (this.opts.timeUpdateInterval ?? this.config.timeUpdateInterval) * 1000);
     this.timeTimer.unref();
 
     const info = this.info;

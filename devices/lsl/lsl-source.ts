@@ -84,7 +84,12 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
             const b = e.batch;
             const per = b.values.length / b.count;
             for (let i = 0; i < b.count; i++) {
-              pendingMarkers.push({ time: b.timestamps[i] + e.timeCorrection, value: String(b.values[i * per]), duration: 0 });
+              const time = b.timestamps[i] + e.timeCorrection;
+              const value = String(b.values[i * per]);
+              // A marker no chunk can ever take (no time), or one beyond the bound, would wait forever.
+              if (!Number.isFinite(time)) losses.warning(`LSL markers "${m.name}": marker "${value.slice(0, 40)}" has no finite timestamp (${time}); dropped`);
+              else if (pendingMarkers.length >= MAX_PENDING_MARKERS) losses.warning(`LSL markers "${m.name}": ${MAX_PENDING_MARKERS} markers wait for signal already; marker "${value.slice(0, 40)}" at ${time.toFixed(3)} s dropped`);
+              else pendingMarkers.push({ time, value, duration: 0 });
             }
             pendingMarkers.sort((x, y) => x.time - y.time);
           }, { config, losses });
@@ -100,6 +105,9 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
   });
   return { info, lsl, chunks$, losses };
 }
+
+/** Markers from a marker stream waiting for the signal to reach their time, at most (a signal outage must not let them pile up without end). */
+const MAX_PENDING_MARKERS = 4096;
 
 /** Raises every timestamp below the one before it (or `floor`) to it; returns the new floor. */
 function raiseTo(timestamps: Float64Array, floor: number): number {

@@ -2,6 +2,9 @@ import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/x
 import xpath from 'xpath';
 import { isChannelFormat, type ChannelFormat } from './channel-format.js';
 
+/** More channels than any amplifier or MEG system has: a larger count in a stream's info is refused before anything is built for it. */
+export const MAX_LSL_CHANNELS = 65_536;
+
 /**
  * An LSL stream description, as liblsl exchanges it: an XML document `<info>` with fixed fields
  * and a free-form `<desc>` (channel labels, units, ...). Reference: liblsl
@@ -154,7 +157,7 @@ export function parseInfoXml(text: string, origin = 'stream info'): ParsedInfo {
   const info: LslStreamInfo = {
     name,
     type: child('type'),
-    channelCount: int('channel_count', 0, 2 ** 31 - 1),
+    channelCount: int('channel_count', 0, MAX_LSL_CHANNELS),
     channelFormat: format,
     sourceId: child('source_id'),
     nominalSrate: srate,

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Observable } from 'rxjs';
 import { LossLog } from '../../src/stream/losses.js';
+import { readBoundedTextSync } from '../../src/util/bounded-file.js';
+import { parseBoundedJson, type JsonLimits } from '../../src/util/bounded-json.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import { AsciiDecoder, BinaryDecoder, genericProtocolSchema, type FrameDecoder, type GenericProtocol } from './generic-protocol.js';
 import { localClock } from '../lsl/lsl-clock.js';
@@ -8,11 +9,14 @@ import { PacketCounter } from './packet-counter.js';
 import { newSerialStats, SampleAssembler, type SerialStats } from './sample-assembler.js';
 import { SerialConnection } from './serial-connection.js';
 
+/** A device config is a few lines: anything larger or deeper is refused before it is parsed. */
+const DEVICE_CONFIG_LIMITS: JsonLimits = { maxLength: 256 * 1024, maxDepth: 16 };
+
 /** Reads a generic device config (JSON), naming the field at fault when it is invalid. */
 export function loadGenericProtocol(file: string): GenericProtocol {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = parseBoundedJson(readBoundedTextSync(file, DEVICE_CONFIG_LIMITS.maxLength), DEVICE_CONFIG_LIMITS);
   } catch (e) {
     throw new Error(`serial device config ${file}: ${(e as Error).message}`);
   }

@@ -73,7 +73,7 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
       : setTimeout(() => {
           sub.unsubscribe();
           resolve('deadline');
-        }, (seconds + LIVE_GRACE_SECONDS) * 1000);
+        }, Math.min(2 ** 31 - 1, (seconds + LIVE_GRACE_SECONDS) * 1000));
     const finish = (how: InspectReport['ended']): void => {
       clearTimeout(deadline);
       resolve(how);

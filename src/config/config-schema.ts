@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { isLoopback } from '../server/access.js';
 import { issueLines } from './zod-issues.js';
 import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
+import { FileTooLargeError, readBoundedText } from '../util/bounded-file.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
 import { emotionSettingsSchema } from '../../pipelines/emotion/settings.js';
 import { megImageSettingsSchema } from '../../pipelines/meg/settings.js';
@@ -98,11 +98,9 @@ export const CONFIG_LIMITS: JsonLimits = { maxLength: 1024 * 1024, maxDepth: 32 
 export async function loadConfig(path: string): Promise<Config> {
   let text: string;
   try {
-    const { size } = await stat(path);
-    if (size > CONFIG_LIMITS.maxLength) throw new ConfigError(`${path}: the config is ${size} bytes; at most ${CONFIG_LIMITS.maxLength} are read`);
-    text = await readFile(path, 'utf8');
+    text = await readBoundedText(path, CONFIG_LIMITS.maxLength);
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
+    if (e instanceof FileTooLargeError) throw new ConfigError(`config refused: ${e.message}`);
     throw new ConfigError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let json: unknown;

@@ -23,6 +23,8 @@ export interface ServerOptions extends ChannelLimits {
   maxClients: number;
   /** Inbound messages per second per client, and the burst allowed; beyond it the client is closed (1008). */
   rateLimit: { perSecond: number; burst: number };
+  /** Messages a new client gets right after its hello (what it missed that it must know, such as the source's losses so far). */
+  catchUp?: () => readonly ServerMessage[];
   /** Handles valid session-control messages (marker, calibration, pause, resume); a thrown error goes back to that client. */
   onClientMessage?: (message: ClientMessage) => void;
 }
@@ -176,6 +178,10 @@ export class BciServer {
     ws.on('error', () => this.clients.delete(ws));
     ws.on('message', (data, isBinary) => this.receive(client, data.toString(), isBinary));
     this.sendTo(client, { ...this.hello(), topics: [...TOPICS], subscribed: [...client.topics] });
+    for (const m of this.options.catchUp?.() ?? []) {
+      const topic = topicOf(m.type);
+      if (!topic || client.topics.has(topic)) this.sendTo(client, m);
+    }
   }
 
   private receive(client: Client, raw: string, isBinary: boolean): void {

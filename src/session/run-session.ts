@@ -42,6 +42,9 @@ export interface SessionHooks {
   source?: Source;
 }
 
+/** Loss reports a client that connects later is still sent (the first ones: they explain the rest). */
+const LOSSES_FOR_LATE_CLIENTS = 50;
+
 /** Trials per class when a client starts calibration without saying, and the config has no number. */
 const DEFAULT_TRIALS_PER_CLASS = 10;
 
@@ -78,6 +81,8 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     ...(lastTrials && state === 'calibrating' ? { trials: { ...lastTrials } } : {}),
   });
   // Cue markers from clients (a game running the calibration) join the signal stream.
+  // What the source lost so far, for clients that connect later.
+  const lossMessages: ServerMessage[] = [];
   const markers = new MarkerInjector(undefined, undefined, (why) => status(why));
   const stats = new SessionStats();
   // Exists while someone views the signal; a new viewer starts from a fresh frame, not a stale one.
@@ -252,7 +257,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   };
 
   try {
-    server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control }, hello);
+    server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control, catchUp: () => lossMessages }, hello);
   } catch (e) {
     // No session after all: an empty recording would only block the next attempt at its path.
     if (recorder) discardRecording(recorder);
@@ -268,7 +273,9 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     recorder?.entry({ kind: 'loss', loss });
     const detail = `source: ${describeLoss(loss)}`;
     lastDetail = detail;
-    server?.broadcast({ type: 'status', state: paused ? 'paused' : state, detail, ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }) });
+    const message: ServerMessage = { type: 'status', state: paused ? 'paused' : state, detail, ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }) };
+    if (lossMessages.length < LOSSES_FOR_LATE_CLIENTS) lossMessages.push(message);
+    server?.broadcast(message);
     log(`[${paused ? 'paused' : state}] ${detail}`);
   });
   run(config.pipeline);
