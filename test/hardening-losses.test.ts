@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSource } from '../devices/open-source.js';
+import { CytonSimulator } from '../devices/serial/cyton-simulator.js';
 import { parseConfig } from '../src/config/config-schema.js';
 import { readRecordedSession } from '../src/session/recorded-session.js';
 import { startSession, type Session } from '../src/session/run-session.js';
@@ -107,20 +108,17 @@ describe.skipIf(!socat)('inspect of a live device that goes quiet (defect 10)', 
   it('ends at its deadline with what it got and says the device went quiet', async () => {
     const pty = await new PtyPair().start();
     cleanup.push(() => pty.kill());
-    const sim: ChildProcess = spawn(process.execPath, [CLI, 'serial', 'simulate', pty.board], { stdio: ['ignore', 'ignore', 'pipe'] });
-    cleanup.push(() => sim.kill('SIGKILL'));
-    let simSaid = '';
-    sim.stderr!.on('data', (d) => (simSaid += String(d)));
-    await until(() => simSaid.includes('waiting for commands'), 30_000);
-    const inspect = promisify(execFile)(process.execPath, [CLI, 'inspect', `serial:cyton:${pty.host}`, '--seconds', '5', '--json'], { timeout: 120_000 });
-    // The board streams for a while, then goes silent (the process dies, the port stays).
-    await new Promise((r) => setTimeout(r, 3000));
-    sim.kill('SIGKILL');
+    const sim = await CytonSimulator.open({ path: pty.board, signal: () => 0 });
+    cleanup.push(() => sim.close());
+    const inspect = promisify(execFile)(process.execPath, [CLI, 'inspect', `serial:cyton:${pty.host}`, '--seconds', '5', '--json'], { timeout: 170_000 });
+    // The board streams a second's worth, then goes silent (its end of the port closes, the port stays).
+    await until(() => sim.packetsSent >= 250, 120_000);
+    await sim.close();
     const { stdout } = await inspect;
     const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
     expect(report.ended).toBe('deadline');
     expect(report.samples).toBeGreaterThan(0);
     expect(report.samples).toBeLessThan(5 * 250);
     expect(report.warnings.join('\n')).toMatch(/the source went quiet: \d+\.\d\d s of the 5 s asked for arrived/);
-  }, 150_000);
+  }, 180_000);
 });
