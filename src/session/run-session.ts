@@ -82,7 +82,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   });
   // Cue markers from clients (a game running the calibration) join the signal stream.
   // What the source lost so far, for clients that connect later.
-  const lossMessages: ServerMessage[] = [];
+  const lossMessages: Extract<ServerMessage, { type: 'status' }>[] = [];
   const markers = new MarkerInjector(undefined, undefined, (why) => status(why));
   const stats = new SessionStats();
   // Exists while someone views the signal; a new viewer starts from a fresh frame, not a stale one.
@@ -257,7 +257,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   };
 
   try {
-    server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control, catchUp: () => lossMessages }, hello);
+    server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control, catchUp: () => lossMessages.map((m) => ({ ...m, state: paused ? 'paused' : state })) }, hello);
   } catch (e) {
     // No session after all: an empty recording would only block the next attempt at its path.
     if (recorder) discardRecording(recorder);
@@ -273,7 +273,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     recorder?.entry({ kind: 'loss', loss });
     const detail = `source: ${describeLoss(loss)}`;
     lastDetail = detail;
-    const message: ServerMessage = { type: 'status', state: paused ? 'paused' : state, detail, ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }) };
+    const message: Extract<ServerMessage, { type: 'status' }> = { type: 'status', state: paused ? 'paused' : state, detail, ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }) };
     if (lossMessages.length < LOSSES_FOR_LATE_CLIENTS) lossMessages.push(message);
     server?.broadcast(message);
     log(`[${paused ? 'paused' : state}] ${detail}`);
