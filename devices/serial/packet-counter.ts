@@ -9,7 +9,8 @@
  * - anything else: that many packets lost in between.
  * After a silence the counter may have wrapped any number of times: the time without packets
  * (`elapsedPackets`, the packets the nominal rate would have sent) says how many, the counter
- * gives the exact count modulo its range.
+ * gives the exact count modulo its range; the very next counter after a silence means nothing was
+ * lost (packets held up by a busy host arrive late, in order).
  */
 export type CounterVerdict =
   | { readonly kind: 'next'; readonly lost: number }
@@ -56,6 +57,13 @@ export class PacketCounter {
       return { kind: 'next', lost: step - 1 };
     }
     const mod = (step - 1 + m) % m;
+    // The very next counter after a silence: the board paused, or its packets were held up on the
+    // way (a busy host, a buffering link) and arrive now. Whole turns lost without one packet
+    // getting through would look the same, but a stalled host must never invent losses.
+    if (mod === 0) {
+      this.last = counter;
+      return { kind: 'next', lost: 0 };
+    }
     const wraps = Math.max(0, Math.round((elapsedPackets - 1 - mod) / m));
     this.last = counter;
     return { kind: 'next', lost: mod + wraps * m };
