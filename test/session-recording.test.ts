@@ -181,7 +181,8 @@ describe('recording a live session to XDF, replaying it deterministically', () =
     const exact = { synchronizeClocks: false, dejitterTimestamps: false };
     while (Date.now() - started < 20_000) {
       await new Promise((r) => setTimeout(r, 100));
-      if (existsSync(killed) && (parseXdf(readFileSync(killed), exact).streams[0]?.sampleCount ?? 0) >= 240) break;
+      // (the file exists, still empty, from the moment the recorder creates it until its first flush)
+      if (existsSync(killed) && statSync(killed).size >= 4 && (parseXdf(readFileSync(killed), exact).streams[0]?.sampleCount ?? 0) >= 240) break;
     }
     const sizeBeforeKill = statSync(killed).size;
     await new Promise((r) => setTimeout(r, 100));

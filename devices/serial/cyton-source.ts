@@ -62,6 +62,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
     // Handshake: each command answers with text ending in "$$$"; the next goes after it.
     let commands: string[] = [];
     let handshake = false;
+    let configured = false; // the handshake went through once
     let text = '';
     let timer: NodeJS.Timeout | undefined;
     let stopKick = (): void => {};
@@ -118,7 +119,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
             port.write('b');
           });
         };
-        if (reconnect) {
+        if (reconnect && configured) {
           samples.reconnected();
           startStreaming();
           return;
@@ -131,6 +132,7 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
           const cmd = commands.shift();
           if (cmd === undefined) {
             handshake = false;
+            configured = true;
             startStreaming();
             return;
           }
@@ -164,6 +166,11 @@ export function openCytonSource(opts: CytonOptions): CytonSource {
         samples.flush(at);
       },
       onLost() {
+        // lost in the middle of the handshake: no reply timer left behind, and the whole handshake
+        // again on the next open (the board may never have heard its settings)
+        clearTimeout(timer);
+        handshake = false;
+        text = '';
         counter.reset();
         daisyHalf = undefined;
         stopKick();

@@ -1,13 +1,15 @@
-import { SerialPort } from 'serialport';
+import { SerialPortStream } from '@serialport/stream';
+import { serialBinding } from './hangup-aware-binding.js';
 
 /**
- * A serial port that comes back: opened with the real serialport binding, reopened with backoff
+ * A serial port that comes back: opened with the real serialport binding (hang-up aware, see
+ * hangup-aware-binding.ts), reopened with backoff
  * (100 ms doubling to 2 s) when it closes under us (a USB adapter pulled out) or cannot be opened
  * yet (plugged in later).
  */
 export interface SerialConnectionHooks {
   /** The port is open; `reconnect` is true after the first time. */
-  onOpen(port: SerialPort, reconnect: boolean): void;
+  onOpen(port: SerialPortStream, reconnect: boolean): void;
   onData(bytes: Buffer): void;
   /** The port went away (not called when we stop). */
   onLost(): void;
@@ -17,7 +19,7 @@ export interface SerialConnectionHooks {
 const BACKOFF_MS = [100, 200, 400, 800, 1600, 2000];
 
 export class SerialConnection {
-  private port: SerialPort | undefined;
+  private port: SerialPortStream | undefined;
   private stopped = false;
   private attempt = 0;
   private opens = 0;
@@ -31,7 +33,7 @@ export class SerialConnection {
 
   start(): void {
     if (this.stopped) return;
-    const p = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false });
+    const p = new SerialPortStream({ binding: serialBinding, path: this.path, baudRate: this.baudRate, autoOpen: false });
     this.port = p;
     p.open((err) => {
       if (this.stopped) return void (p.isOpen && p.close());
