@@ -13,7 +13,7 @@ import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
 import { BrainModuleModel, dilatedConv, positionFeatures, robustChannelScaling, type BrainModuleState } from '../src/ml/brain-module/brain-module-model.js';
 import { clipLoss, duplicateMask, l2NormalizeArray, MASKED_LOGIT } from '../src/ml/brain-module/clip-loss.js';
 import { retrievalMetrics, trainBrainModule } from '../src/ml/brain-module/brain-module-trainer.js';
-import type { SensorPosition } from '../devices/datasets/meg/meg-dataset.js';
+import type { SensorPosition } from '../src/stream/types.js';
 
 beforeAll(async () => {
   await initEegNetBackend('wasm');

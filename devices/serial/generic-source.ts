@@ -8,6 +8,7 @@ import { localClock } from '../lsl/lsl-clock.js';
 import { PacketCounter } from './packet-counter.js';
 import { newSerialStats, SampleAssembler, type SerialStats } from './sample-assembler.js';
 import { SerialConnection } from './serial-connection.js';
+import { issueLines } from '../../src/util/zod-issues.js';
 
 /** A device config is a few lines: anything larger or deeper is refused before it is parsed. */
 const DEVICE_CONFIG_LIMITS: JsonLimits = { maxLength: 256 * 1024, maxDepth: 16 };
@@ -22,8 +23,7 @@ export function loadGenericProtocol(file: string): GenericProtocol {
   }
   const parsed = genericProtocolSchema.safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`serial device config ${file}: invalid\n${lines.join('\n')}`);
+    throw new Error(`serial device config ${file}: invalid\n${issueLines(parsed.error)}`);
   }
   return parsed.data;
 }

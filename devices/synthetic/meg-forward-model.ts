@@ -1,4 +1,4 @@
-import type { SensorPosition } from '../datasets/meg/meg-dataset.js';
+import type { SensorPosition } from '../../src/stream/types.js';
 import type { ChannelInfo } from '../../src/stream/types.js';
 import { Gallery } from '../../src/retrieval/gallery.js';
 import { Random } from '../../src/util/random.js';

@@ -31,3 +31,8 @@ export interface EmotionDecoder {
   toJSON(): { kind: string };
   dispose?(): void;
 }
+
+export interface FitProgress {
+  /** Called after each training epoch of iterative decoders. */
+  onEpoch?: (epoch: number, loss: number, validationAccuracy: number | undefined) => void;
+}

@@ -1,13 +1,8 @@
-import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';
+import type { EmotionDecoder, FitProgress, TrainingSet } from './emotion-decoder.js';
 import type { EmotionDecoderSpec } from './emotion-decoder-spec.js';
 import { HistnEmotionDecoder, type HistnEmotionState } from './histn-emotion-decoder.js';
 import { LinearEmotionDecoder } from './linear-emotion-decoder.js';
 import type { FrameLayout } from './feature-sequences.js';
-
-export interface FitProgress {
-  /** Called after each training epoch of iterative decoders. */
-  onEpoch?: (epoch: number, loss: number, validationAccuracy: number | undefined) => void;
-}
 
 /** Trains the decoder `spec` names on `set`. */
 export async function fitEmotionDecoder(spec: EmotionDecoderSpec, set: TrainingSet, progress: FitProgress = {}): Promise<EmotionDecoder> {

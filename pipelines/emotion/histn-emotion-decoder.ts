@@ -4,9 +4,8 @@ import { trainHistn } from '../../src/ml/histn/histn-trainer.js';
 import { Random } from '../../src/util/random.js';
 import { initEegNetBackend } from '../../src/ml/eegnet/backend.js';
 import { frameLength, type FrameLayout } from './feature-sequences.js';
-import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';
+import type { EmotionDecoder, FitProgress, TrainingSet } from './emotion-decoder.js';
 import type { emotionHistnSpec } from './emotion-decoder-spec.js';
-import type { FitProgress } from './emotion-decoders.js';
 
 type Spec = z.infer<typeof emotionHistnSpec>;
 

@@ -1,7 +1,7 @@
 import { Lda, type LdaState } from '../../src/ml/lda.js';
 import { LogisticRegression, type LogisticRegressionState } from '../../src/ml/logistic-regression.js';
 import { z } from 'zod';
-import { issueLines } from '../../src/config/zod-issues.js';
+import { issueLines } from '../../src/util/zod-issues.js';
 import { emotionLinearSpec } from './emotion-decoder-spec.js';
 import { frameLength, type FrameLayout } from './feature-sequences.js';
 import type { EmotionDecoder, TrainingSet } from './emotion-decoder.js';

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { issueLines } from '../../src/config/zod-issues.js';
+import { issueLines } from '../../src/util/zod-issues.js';
 import type { EmotionDecoder } from './emotion-decoder.js';
 import { restoreEmotionDecoder } from './emotion-decoders.js';
 import type { FrameLayout } from './feature-sequences.js';

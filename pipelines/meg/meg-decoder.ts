@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SensorPosition } from '../../devices/datasets/meg/meg-dataset.js';
+import type { SensorPosition } from '../../src/stream/types.js';
 import { BrainModuleModel } from '../../src/ml/brain-module/brain-module-model.js';
 import { trainBrainModule } from '../../src/ml/brain-module/brain-module-trainer.js';
 import { initEegNetBackend } from '../../src/ml/eegnet/backend.js';

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { issueLines } from '../../src/config/zod-issues.js';
+import { issueLines } from '../../src/util/zod-issues.js';
 import { EpochFeatures } from '../../src/retrieval/epoch-features.js';
 import { Gallery } from '../../src/retrieval/gallery.js';
 import { restoreMegDecoder, type MegDecoder } from './meg-decoder.js';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Decoder, SignalBlock } from '../../src/ml/decoders/decoder.js';
 import { restoreDecoder } from '../../src/ml/decoders/registry.js';
+import { firstIssue } from '../../src/util/zod-issues.js';
 
 export const MODEL_FORMAT = 'neurorx.motor-imagery';
 export const MODEL_VERSION = 2;
@@ -59,8 +60,7 @@ export class MotorImageryModel {
   static async parse(json: unknown, origin: string, baseDir = '.'): Promise<MotorImageryModel> {
     const parsed = modelFileSchema.safeParse(json);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`${origin}: not a ${MODEL_FORMAT} v${MODEL_VERSION} model: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+      throw new Error(`${origin}: not a ${MODEL_FORMAT} v${MODEL_VERSION} model: ${firstIssue(parsed.error)}`);
     }
     const { decoder: state, ...file } = parsed.data;
     const decoder = await restoreDecoder(withBaseDir(state, baseDir), origin);

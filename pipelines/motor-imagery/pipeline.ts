@@ -4,7 +4,7 @@ import { controlDecisions, type ControlledDecision } from '../../src/control/con
 import { argmax } from '../../src/ml/softmax.js';
 import { markerEpochs, type Epoch } from '../../src/dsp/epochs.js';
 import { slidingWindows, type Window } from '../../src/dsp/windows.js';
-import { cueSchedule, withGeneratedCues } from '../../src/session/cue-generator.js';
+import { cueSchedule, withGeneratedCues } from '../../src/stream/cue-generator.js';
 import type { Decision } from '../../src/stream/decision.js';
 import type { Chunk, StreamInfo } from '../../src/stream/types.js';
 import type { Source } from '../../devices/open-source.js';

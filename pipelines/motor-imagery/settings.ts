@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { controlSchema } from '../../src/control/control-settings.js';
 import { decoderSpecSchema } from '../../src/ml/decoders/decoder-spec.js';
-import { cueGeneratorSchema } from '../../src/session/cue-generator.js';
+import { cueGeneratorSchema } from '../../src/stream/cue-generator.js';
 
 const band = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isLoopback } from '../server/access.js';
-import { issueLines } from './zod-issues.js';
+import { issueLines } from '../util/zod-issues.js';
 import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
 import { FileTooLargeError, readBoundedText } from '../util/bounded-file.js';
 import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';

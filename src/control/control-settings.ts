@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { issueLines } from '../config/zod-issues.js';
+import { issueLines } from '../util/zod-issues.js';
 
 /** How per-class probabilities are smoothed across successive decisions before thresholding. */
 export const smoothingSchema = z

@@ -1,4 +1,5 @@
-import { CholeskyDecomposition, EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
+import { inverseCholeskyFactor } from './linalg/cholesky.js';
 import { concatenatedCovariance, ledoitWolfOfBlocks, shrink } from './covariance.js';
 
 /** A block of interleaved multichannel samples (an epoch or a window). */
@@ -50,12 +51,12 @@ export class Csp {
       return regularize(concatenatedCovariance(mine, channels), mine, channels, opts.regularization);
     });
     const composite = covs[0].clone().add(covs[1]);
-    const chol = new CholeskyDecomposition(composite);
-    if (!chol.isPositiveDefinite()) {
+    let lowerInv: Matrix;
+    try {
+      lowerInv = fromFlat(inverseCholeskyFactor(composite.to1DArray(), channels), channels);
+    } catch {
       throw new Error('CSP: the summed class covariance is singular (rank-deficient data: too few samples, flat or duplicated channels); set csp regularization');
     }
-    const lower = chol.lowerTriangularMatrix;
-    const lowerInv = solveLower(lower, Matrix.eye(channels));
     const whitened = lowerInv.mmul(covs[0]).mmul(lowerInv.transpose());
     const sym = whitened.clone().add(whitened.transpose()).div(2);
     const eig = new EigenvalueDecomposition(sym, { assumeSymmetric: true });
@@ -141,15 +142,6 @@ function regularize(cov: Matrix, blocks: readonly SignalBlock[], channels: numbe
 }
 
 /** Solves L X = B for lower-triangular L by forward substitution. */
-function solveLower(lower: Matrix, b: Matrix): Matrix {
-  const n = lower.rows;
-  const x = new Matrix(n, b.columns);
-  for (let col = 0; col < b.columns; col++) {
-    for (let i = 0; i < n; i++) {
-      let sum = b.get(i, col);
-      for (let k = 0; k < i; k++) sum -= lower.get(i, k) * x.get(k, col);
-      x.set(i, col, sum / lower.get(i, i));
-    }
-  }
-  return x;
+function fromFlat(flat: Float64Array, n: number): Matrix {
+  return new Matrix(Array.from({ length: n }, (_, i) => Array.from(flat.subarray(i * n, (i + 1) * n))));
 }

@@ -1,8 +1,9 @@
 import { Matrix, SVD } from 'ml-matrix';
 import { z } from 'zod';
-import { issueLines } from '../config/zod-issues.js';
+import { issueLines } from '../util/zod-issues.js';
 import { multiplyTransposed } from './linalg/multiply-transposed.js';
 import { solveShiftedTridiagonal, tridiagonalize, type Tridiagonal } from './linalg/tridiagonal.js';
+import { choleskySolveInPlace } from './linalg/cholesky.js';
 
 /**
  * Multi-output ridge regression, X (n x p) -> Y (n x d), with an unpenalised intercept (X and Y
@@ -329,7 +330,7 @@ function cvScore(engine: Engine, alpha: number, blocks: readonly number[][], y: 
     const g = idx.length;
     engine.block(idx, blk, res);
     // e = blk⁻¹ res (blk is symmetric positive definite unless the fold is the whole set).
-    if (!choleskySolve(blk, g, res, d)) return -Infinity;
+    if (!choleskySolveInPlace(blk, g, res, d)) return -Infinity;
     if (criterion === 'cosine') {
       // Target mean of the samples outside the fold (what a model fitted without it centres on).
       centre.set(ySum);
@@ -360,35 +361,6 @@ function cvScore(engine: Engine, alpha: number, blocks: readonly number[][], y: 
     }
   }
   return total / count;
-}
-
-/** Solves A X = B in place (A g x g SPD, overwritten by its factor; B g x d). False if A is not positive definite. */
-function choleskySolve(a: Float64Array, g: number, b: Float64Array, d: number): boolean {
-  for (let i = 0; i < g; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * g + j];
-      for (let k = 0; k < j; k++) s -= a[i * g + k] * a[j * g + k];
-      if (i === j) {
-        if (!(s > 0)) return false;
-        a[i * g + i] = Math.sqrt(s);
-      } else {
-        a[i * g + j] = s / a[j * g + j];
-      }
-    }
-  }
-  for (let c = 0; c < d; c++) {
-    for (let i = 0; i < g; i++) {
-      let s = b[i * d + c];
-      for (let k = 0; k < i; k++) s -= a[i * g + k] * b[k * d + c];
-      b[i * d + c] = s / a[i * g + i];
-    }
-    for (let i = g - 1; i >= 0; i--) {
-      let s = b[i * d + c];
-      for (let k = i + 1; k < g; k++) s -= a[k * g + i] * b[k * d + c];
-      b[i * d + c] = s / a[i * g + i];
-    }
-  }
-  return true;
 }
 
 /** Primal form through ml-matrix's SVD of Xc: H = 11ᵀ/n + U diag(s² / (s² + α)) Uᵀ. */

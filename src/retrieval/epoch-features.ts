@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { issueLines } from '../config/zod-issues.js';
+import { issueLines } from '../util/zod-issues.js';
 
 /**
  * Features of an image-locked epoch for a linear decoder such as ridge: each channel

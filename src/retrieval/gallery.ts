@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { issueLines } from '../config/zod-issues.js';
+import { issueLines } from '../util/zod-issues.js';
 
 /**
  * The gallery an image decoder retrieves from: image ids (with optional labels, e.g. the image's

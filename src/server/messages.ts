@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
+import { issueField } from '../util/zod-issues.js';
 
 /**
  * The WebSocket protocol: every message is one JSON object, an envelope `{ "v": 2, "type": ...,
@@ -290,7 +291,7 @@ export function parseClientMessage(raw: string): ClientMessage | ErrorMessage {
   const parsed = clientMessage.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const path = issue.path.join('.');
+  const path = issueField(issue, '');
   return { type: 'error', message: `invalid message${path ? ` at "${path}"` : ''}: ${issue.message}`, ...(path ? { path } : {}) };
 }
 

@@ -94,3 +94,9 @@ export function lastSampleTime(chunk: Chunk): number {
 export function channelCount(info: StreamInfo): number {
   return info.channels.length;
 }
+
+/** A sensor's 2-D layout position (x to the right, y to the nose), unit-free, roughly in [-1, 1]. */
+export interface SensorPosition {
+  readonly x: number;
+  readonly y: number;
+}

@@ -1,4 +1,4 @@
-import type { ChannelInfo } from '../../../src/stream/types.js';
+import type { ChannelInfo, SensorPosition } from '../../../src/stream/types.js';
 
 /**
  * Image-locked MEG (or EEG) epochs in memory, whatever they came from (neurorx's synthetic MEG
@@ -6,12 +6,6 @@ import type { ChannelInfo } from '../../../src/stream/types.js';
  * presentation, sample-major Float32Array in the channels' units (T for magnetometers, T/m for
  * gradiometers, V for EEG, as MNE and FIF store them).
  */
-export interface SensorPosition {
-  /** 2-D layout position (x to the right, y to the nose), unit-free, roughly in [-1, 1]. */
-  readonly x: number;
-  readonly y: number;
-}
-
 export interface ImageEpoch {
   /** Which image was shown: an id of the gallery. */
   readonly imageId: string;

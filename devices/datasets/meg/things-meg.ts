@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { issueLines } from '../../../src/config/zod-issues.js';
+import { issueLines } from '../../../src/util/zod-issues.js';
 import type { ImageEpoch, MegDataset, MegSubject } from './meg-dataset.js';
 
 /**

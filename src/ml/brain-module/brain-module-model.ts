@@ -53,7 +53,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { constTimes, matMul2d, timesConst } from '../tfjs/mat-mul.js';
 import { Random } from '../../util/random.js';
-import type { SensorPosition } from '../../../devices/datasets/meg/meg-dataset.js';
+import type { SensorPosition } from '../../stream/types.js';
 
 export interface BrainModuleSpec {
   /** Virtual channels S of the spatial attention (default 64). */

@@ -28,7 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
 import { Random } from '../../util/random.js';
-import type { SensorPosition } from '../../../devices/datasets/meg/meg-dataset.js';
+import type { SensorPosition } from '../../stream/types.js';
 import { initEegNetBackend, type EegNetBackendName } from '../eegnet/backend.js';
 import { BrainModuleModel, normalisedPositions, robustChannelScaling, type BrainModuleSpec } from './brain-module-model.js';
 import { clipLoss, duplicateMask, l2NormalizeArray, MASKED_LOGIT } from './clip-loss.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { COVARIANCE_ESTIMATORS } from '../riemann/epoch-covariance.js';
+import { firstIssue } from '../../util/zod-issues.js';
 
 const shrinkage = z.union([z.number().min(0).max(1), z.literal('auto')]).nullable();
 const estimator = z.enum(COVARIANCE_ESTIMATORS as ['scm', 'lwf', 'oas']);
@@ -80,8 +81,7 @@ export function decoderSpec(input: DecoderSpecInput | DecoderSpec['kind']): Deco
   const raw = typeof input === 'string' ? { kind: input } : input;
   const parsed = decoderSpecSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`decoder: ${issue.path.join('.') || 'kind'}: ${issue.message}`);
+    throw new Error(`decoder: ${firstIssue(parsed.error, 'kind')}`);
   }
   return parsed.data;
 }

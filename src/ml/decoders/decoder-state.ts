@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DECODER_KINDS } from './decoder.js';
+import { issueField } from '../../util/zod-issues.js';
 
 const vector = z.array(z.number());
 const matrix = z.array(vector);
@@ -36,7 +37,7 @@ export function parseDecoderState(json: unknown, origin: string): SavedDecoderSt
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const kinds = DECODER_KINDS.join(', ');
-    throw new Error(`${origin}: decoder.${issue.path.join('.') || 'kind'}: ${issue.message}${issue.path[0] === 'kind' ? ` (one of ${kinds})` : ''}`);
+    throw new Error(`${origin}: decoder.${issueField(issue, 'kind')}: ${issue.message}${issue.path[0] === 'kind' ? ` (one of ${kinds})` : ''}`);
   }
   return parsed.data;
 }

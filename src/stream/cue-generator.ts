@@ -1,8 +1,8 @@
 import { defer, map, type Observable } from 'rxjs';
 import { z } from 'zod';
 import { Random } from '../util/random.js';
-import { MarkerInjector } from '../stream/marker-injector.js';
-import type { Chunk } from '../stream/types.js';
+import { MarkerInjector } from './marker-injector.js';
+import type { Chunk } from './types.js';
 
 export const cueGeneratorSchema = z
   .object({

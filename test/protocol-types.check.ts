@@ -5,8 +5,8 @@
  * this module compiles to an empty one.
  */
 import type { z } from 'zod';
-import type * as server from '../server/messages.js';
-import type * as client from './protocol-types.js';
+import type * as server from '../src/server/messages.js';
+import type * as client from '../src/client/protocol-types.js';
 
 /** True when A and B are assignable to each other (checked without distributing over unions). */
 type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
