@@ -2,7 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { z } from 'zod';
-import { configSchema, ConfigError, loadConfig, parseConfig, type Config } from '../config/config-schema.js';
+import { configSchemaFor, ConfigError, loadConfig, parseConfig, type Config } from '../config/config-schema.js';
+import { loadPlugins } from '../config/load-plugins.js';
 import { messageJsonSchemas } from '../server/messages.js';
 import { startSession } from '../session/run-session.js';
 import { projectPath } from '../util/project-path.js';
@@ -12,12 +13,8 @@ import { describeLoss } from '../stream/losses.js';
 import { recordSource } from './record.js';
 import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
 import { exportEdfFromRecording } from '../session/export-edf.js';
-import { evaluateEmotionCli, isEmotionPipeline, type EmotionCliOptions } from './evaluate-emotion.js';
-import { evaluateMegCli, isMegPipeline, type MegCliOptions } from './evaluate-meg.js';
-import { evaluateMotorImagery, TASK_RUNS, type CrossValidation, type MotorTask } from '../../pipelines/motor-imagery/evaluate.js';
-import { DECODER_KINDS, type DecoderKind } from '../ml/decoders/decoder.js';
-import { decoderSpec, type DecoderSpec } from '../ml/decoders/decoder-spec.js';
-import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
+import { TASK_RUNS } from '../../pipelines/motor-imagery/evaluate.js';
+import { pipelineRegistry } from '../../pipelines/registry.js';
 import { loadRecording, openSource } from '../../devices/open-source.js';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { ChunkOutlet } from '../../devices/lsl/lsl-sink.js';
@@ -156,11 +153,11 @@ program
 program
   .command('evaluate')
   .description('offline accuracy of motor-imagery or emotion decoders on a dataset (JSON result on the last line)')
-  .option('--dataset <name>', 'motor imagery: eegmmidb (PhysioNet) or synthetic; emotion: synthetic-emotion, dreamer, deap or seed', 'eegmmidb')
+  .option('--dataset <name>', 'motor imagery: eegmmidb (PhysioNet, the default) or synthetic; emotion: synthetic-emotion (default), dreamer, deap or seed; MEG: synthetic-meg (default) or n170')
   .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7 (motor imagery default 1; emotion default all, synthetic 1-16)', integerList('--subjects'))
   .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
   .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
-  .option('--pipeline <names>', `decoders, comma-separated: ${DECODER_KINDS.join(', ')}; or emotion-linear, emotion-histn; or meg-ridge, meg-brain-module`, 'csp-lda')
+  .option('--pipeline <names>', `decoders of one pipeline kind, comma-separated: ${pipelineRegistry.kinds.map((k) => pipelineRegistry.get(k).evaluate?.decoders.join(', ')).filter(Boolean).join('; or ')}`, 'csp-lda')
   .option('--target <name>', 'emotion: valence or arousal', 'valence')
   .option('--levels <n>', 'emotion: 2 (low/high) or 5 (rating levels)', number('--levels'), 2)
   .option('--sequence <n>', 'emotion: feature frames per decision', number('--sequence'), 8)
@@ -185,70 +182,17 @@ program
   .option('--epochs <n>', 'EEGNet / HiSTN training epochs', number('--epochs'))
   .option('--json', 'print only the JSON result', false)
   .action(async (o: Record<string, unknown>) => {
-    if (isMegPipeline(String(o.pipeline))) {
-      const dataset = o.dataset === 'eegmmidb' ? 'synthetic-meg' : String(o.dataset);
-      await evaluateMegCli({ ...(o as unknown as MegCliOptions), dataset, subjects: o.subjects as number[] | undefined });
-      return;
-    }
-    if (isEmotionPipeline(String(o.pipeline))) {
-      const dataset = o.dataset === 'eegmmidb' ? 'synthetic-emotion' : String(o.dataset);
-      await evaluateEmotionCli({ ...(o as unknown as EmotionCliOptions), dataset, subjects: o.subjects as number[] | undefined });
-      return;
-    }
-    const [low, high] = String(o.band).split(',').map(Number);
-    if (!(low > 0 && high > low)) throw new InvalidArgumentError(`--band must be "low,high" in Hz, got "${String(o.band)}"`);
-    if (o.dataset !== 'eegmmidb' && o.dataset !== 'synthetic') throw new InvalidArgumentError(`--dataset: unknown dataset "${String(o.dataset)}" (available: eegmmidb, synthetic)`);
-    const task = String(o.task);
-    if (!(task in TASK_RUNS)) throw new InvalidArgumentError(`--task: unknown task "${task}" (available: ${Object.keys(TASK_RUNS).join(', ')})`);
-    const shrink = String(o.shrinkage);
-    const shrinkage = shrink === 'none' ? null : shrink === 'auto' ? 'auto' : number('--shrinkage')(shrink);
-    const pipelines = String(o.pipeline)
+    const names = String(o.pipeline)
       .split(',')
-      .map((name) => name.trim())
-      .map((name): DecoderSpec => {
-        if (!(DECODER_KINDS as readonly string[]).includes(name)) {
-          throw new InvalidArgumentError(`--pipeline: unknown decoder "${name}" (available: ${DECODER_KINDS.join(', ')})`);
-        }
-        const kind = name as DecoderKind;
-        if (kind === 'csp-lda') return decoderSpec({ kind, components: o.components as number, shrinkage });
-        if (kind === 'csp-ovr' || kind === 'fbcsp') return decoderSpec({ kind, components: o.components as number });
-        if (kind === 'eegnet' && o.epochs !== undefined) return decoderSpec({ kind, epochs: o.epochs as number });
-        return decoderSpec(kind);
-      });
-    const cvName = String(o.cv);
-    const folds = o.folds as number | undefined;
-    const cv: CrossValidation =
-      cvName === 'kfold'
-        ? { kind: 'kfold', folds: folds ?? 5 }
-        : cvName === 'shuffle'
-          ? { kind: 'shuffle', splits: folds ?? 10, testSize: o.testSize as number, seed: o.seed as number }
-          : cvName === 'cross-run'
-            ? { kind: 'cross-run', testRuns: o.testRuns as number[] | undefined }
-            : (() => {
-                throw new InvalidArgumentError(`--cv: unknown scheme "${cvName}" (available: kfold, shuffle, cross-run)`);
-              })();
-    const result = await evaluateMotorImagery({
-      dataset: o.dataset,
-      dataDir: defaultDataDir(),
-      subjects: (o.subjects as number[] | undefined) ?? [1],
-      runs: (o.runs as number[] | undefined) ?? [...TASK_RUNS[task as MotorTask]],
-      pipelines,
-      band: { low, high, order: o.order as number },
-      tmin: o.tmin as number,
-      tmax: o.tmax as number,
-      cv,
-      recenter: o.recenter as boolean,
-    });
-    if (!o.json) {
-      for (const p of result.pipelines) {
-        for (const s of p.subjects) {
-          console.log(`${p.pipeline} subject ${s.subject}: accuracy ${s.accuracy.toFixed(3)} kappa ${s.kappa.toFixed(3)} (${s.trials} trials, fit ${s.fitMs.toFixed(1)} ms)`);
-        }
-        console.log(`${p.pipeline}: mean accuracy ${p.meanAccuracy.toFixed(3)}, kappa ${p.meanKappa.toFixed(3)}`);
-      }
-      console.log(`(${result.protocol})`);
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
+    const plugins = [...new Set(names.map((n) => pipelineRegistry.evaluatorOf(n)))];
+    if (plugins.includes(undefined)) {
+      const known = pipelineRegistry.kinds.flatMap((k) => pipelineRegistry.get(k).evaluate?.decoders ?? []);
+      throw new InvalidArgumentError(`--pipeline: unknown decoder "${names.find((n) => !pipelineRegistry.evaluatorOf(n))}" (available: ${known.join(', ')})`);
     }
-    process.stdout.write(JSON.stringify(result) + '\n');
+    if (plugins.length !== 1) throw new InvalidArgumentError(`--pipeline: ${names.join(', ')} belong to different pipelines (${plugins.map((p) => p!.kind).join(', ')}); evaluate one kind at a time`);
+    await plugins[0]!.evaluate!.run(names, o);
   });
 
 const lsl = program.command('lsl').description('Lab Streaming Layer: list streams on the network, publish a recording');
@@ -334,9 +278,13 @@ serial
 
 program
   .command('schema')
-  .description('print the JSON Schemas of the WebSocket messages and of the config file')
-  .action(() => {
-    const doc = { ...messageJsonSchemas(), config: z.toJSONSchema(configSchema, { io: 'input' }) };
+  .description('print the JSON Schemas of the WebSocket messages and of the config file (with the plug-ins of --config or --plugins)')
+  .option('--config <file>', 'load the pipeline plug-ins this config names')
+  .option('--plugins <modules>', 'load these pipeline plug-ins (comma-separated paths or packages)')
+  .action(async (o: { config?: string; plugins?: string }) => {
+    if (o.config) await loadConfig(o.config);
+    if (o.plugins) await loadPlugins(o.plugins.split(',').map((p) => p.trim()), process.cwd(), pipelineRegistry, '--plugins');
+    const doc = { ...messageJsonSchemas(pipelineRegistry), config: z.toJSONSchema(configSchemaFor(pipelineRegistry), { io: 'input' }) };
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   });
 

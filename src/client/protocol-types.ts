@@ -16,7 +16,9 @@ export const PROTOCOL_VERSION = 2;
 export const TOPICS = ['decision', 'command', 'cue', 'status', 'signal', 'retrieval', 'emotion'] as const;
 
 /** What a client can subscribe to. `status` (with hello, error, pong) is on by default, `signal` is opt-in. */
-export type Topic = 'decision' | 'command' | 'cue' | 'status' | 'signal' | 'retrieval' | 'emotion';
+export type BuiltinTopic = 'decision' | 'command' | 'cue' | 'status' | 'signal' | 'retrieval' | 'emotion';
+/** A topic: a built-in one, or the message type of a pipeline plug-in the server runs (the hello lists them). */
+export type Topic = BuiltinTopic | (string & {});
 
 export type SessionState = 'calibrating' | 'running' | 'paused' | 'stopped';
 
@@ -46,9 +48,9 @@ export interface HelloMessage {
   /** While calibrating: trials collected per class so far. */
   trials?: Record<string, number>;
   /** Every topic this server offers. */
-  topics: Topic[];
+  topics: string[];
   /** This client's subscriptions. */
-  subscribed: Topic[];
+  subscribed: string[];
 }
 
 /** One decoded window (topic `decision`). */
@@ -195,7 +197,7 @@ export interface StatusMessage {
   calibrationAccuracy?: number | null;
   classes?: string[];
   /** In the answer to subscribe/unsubscribe: this client's topics now. */
-  subscribed?: Topic[];
+  subscribed?: string[];
   /** The source lost a stretch of signal (an LSL outage, lost serial packets, a truncated file). */
   gap?: { time: number; samples: number; seconds: number; cause: string };
   /** The source skipped, repaired or could not read something (a corrupt block, a silent device). */
@@ -251,14 +253,14 @@ export interface PingMessage {
 export interface SubscribeMessage {
   v?: ProtocolVersion;
   type: 'subscribe';
-  topics: Topic[];
+  topics: string[];
 }
 
 /** Removes topics (at least one). The server answers with a status naming the subscriptions. */
 export interface UnsubscribeMessage {
   v?: ProtocolVersion;
   type: 'unsubscribe';
-  topics: Topic[];
+  topics: string[];
 }
 
 /** A marker into the stream, e.g. a cue matched against pipeline.events. */

@@ -3,9 +3,12 @@ import { isLoopback } from '../server/access.js';
 import { issueLines } from '../util/zod-issues.js';
 import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
 import { FileTooLargeError, readBoundedText } from '../util/bounded-file.js';
-import { motorImagerySettingsSchema } from '../../pipelines/motor-imagery/settings.js';
-import { emotionSettingsSchema } from '../../pipelines/emotion/settings.js';
-import { megImageSettingsSchema } from '../../pipelines/meg/settings.js';
+import path from 'node:path';
+import type { EmotionSettings } from '../../pipelines/emotion/settings.js';
+import type { MegImageSettings } from '../../pipelines/meg/settings.js';
+import type { MotorImagerySettings } from '../../pipelines/motor-imagery/settings.js';
+import { pipelineRegistry, type PipelineRegistry } from '../../pipelines/registry.js';
+import { loadPlugins } from './load-plugins.js';
 
 export const replaySchema = z
   .object({
@@ -52,9 +55,15 @@ export const recordSchema = z
   .strict();
 
 /** A neurorx session: where the signal comes from, how it is decoded, where decisions go. */
-export const configSchema = z
+export function configSchemaFor(registry: PipelineRegistry) {
+  return z
   .object({
     $schema: z.string().optional(),
+    plugins: z
+      .array(z.string().min(1).max(4096))
+      .max(64)
+      .optional()
+      .describe('pipeline plug-ins to load first: ES modules (paths relative to this file, or package names) exporting a plug-in as default'),
     name: z.string().min(1).default('neurorx'),
     source: z
       .object({
@@ -62,7 +71,7 @@ export const configSchema = z
         replay: replaySchema.default({ speed: 1, chunkSize: 16, loop: false }),
       })
       .strict(),
-    pipeline: z.discriminatedUnion('kind', [motorImagerySettingsSchema, emotionSettingsSchema, megImageSettingsSchema]).describe('what decodes the signal: motor-imagery, emotion or meg-image'),
+    pipeline: registry.settingsSchema(),
     server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], allowedHosts: [], maxClients: 1024, rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
     record: recordSchema.optional().describe('write every stream of the session (signal, markers, decisions, config, models) to XDF as it happens'),
     lsl: z
@@ -77,13 +86,29 @@ export const configSchema = z
       .optional(),
   })
   .strict();
+}
 
-export type Config = z.infer<typeof configSchema>;
+/** The config schema with the pipelines registered so far (the built-in ones, and plug-ins loaded). */
+export const configSchema = configSchemaFor(pipelineRegistry);
+
+/**
+ * A parsed config. `pipeline` is typed as one of the built-in kinds; a plug-in's section is its
+ * own settings object (checked by its schema), read through the plug-in.
+ */
+export type Config = Omit<z.infer<typeof configSchema>, 'pipeline'> & { pipeline: BuiltinPipelineSettings };
+export type BuiltinPipelineSettings = MotorImagerySettings | EmotionSettings | MegImageSettings;
+
+let cached: { kinds: string; schema: ReturnType<typeof configSchemaFor> } | undefined;
+function currentSchema(): ReturnType<typeof configSchemaFor> {
+  const kinds = pipelineRegistry.kinds.join(',');
+  if (cached?.kinds !== kinds) cached = { kinds, schema: configSchemaFor(pipelineRegistry) };
+  return cached.schema;
+}
 
 /** Validates a parsed config; the error names every offending field and why. */
 export function parseConfig(json: unknown, origin = 'config'): Config {
-  const result = configSchema.safeParse(json);
-  if (result.success) return result.data;
+  const result = currentSchema().safeParse(json);
+  if (result.success) return result.data as Config;
   throw new ConfigError(`${origin}: invalid config\n${issueLines(result.error)}`);
 }
 
@@ -95,19 +120,27 @@ export class ConfigError extends Error {
 export const CONFIG_LIMITS: JsonLimits = { maxLength: 1024 * 1024, maxDepth: 32 };
 
 /** Reads and validates a JSON config file. */
-export async function loadConfig(path: string): Promise<Config> {
+export async function loadConfig(file: string): Promise<Config> {
   let text: string;
   try {
-    text = await readBoundedText(path, CONFIG_LIMITS.maxLength);
+    text = await readBoundedText(file, CONFIG_LIMITS.maxLength);
   } catch (e) {
     if (e instanceof FileTooLargeError) throw new ConfigError(`config refused: ${e.message}`);
-    throw new ConfigError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(`${file}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let json: unknown;
   try {
     json = parseBoundedJson(text, CONFIG_LIMITS);
   } catch (e) {
-    throw new ConfigError(`${path}: ${e instanceof JsonLimitError ? 'config refused' : 'not valid JSON'}: ${(e as Error).message}`);
+    throw new ConfigError(`${file}: ${e instanceof JsonLimitError ? 'config refused' : 'not valid JSON'}: ${(e as Error).message}`);
   }
-  return parseConfig(json, path);
+  const plugins = (json as { plugins?: unknown } | null)?.plugins;
+  if (Array.isArray(plugins) && plugins.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 4096) && plugins.length <= 64) {
+    try {
+      await loadPlugins(plugins as string[], path.dirname(file), pipelineRegistry, file);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+  }
+  return parseConfig(json, file);
 }

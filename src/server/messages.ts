@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { JsonLimitError, parseBoundedJson, type JsonLimits } from '../util/bounded-json.js';
 import { issueField } from '../util/zod-issues.js';
+import { emotionMessage as emotionMessageBody } from '../../pipelines/emotion/messages.js';
+import { retrievalMessage as retrievalMessageBody } from '../../pipelines/meg/messages.js';
+import type { PipelineMessage } from '../../pipelines/pipeline-plugin.js';
+import type { PipelineRegistry } from '../../pipelines/registry.js';
 
 /**
  * The WebSocket protocol: every message is one JSON object, an envelope `{ "v": 2, "type": ...,
@@ -10,10 +14,25 @@ import { issueField } from '../util/zod-issues.js';
  */
 export const PROTOCOL_VERSION = 2;
 
-/** What a client can subscribe to. `status` (with hello, error, pong) is on by default, `signal` is opt-in. */
+/**
+ * What a client can subscribe to: the core topics and the built-in pipelines' messages; a server
+ * also offers the message types of the plug-ins it runs (`offeredTopics`). `status` (with hello,
+ * error, pong) is on by default, `signal` is opt-in.
+ */
 export const TOPICS = ['decision', 'command', 'cue', 'status', 'signal', 'retrieval', 'emotion'] as const;
-export const DEFAULT_TOPICS: readonly Topic[] = ['decision', 'command', 'cue', 'status', 'retrieval', 'emotion'];
-export type Topic = (typeof TOPICS)[number];
+export type BuiltinTopic = (typeof TOPICS)[number];
+/** A topic: a built-in one or a plug-in's message type. */
+export type Topic = BuiltinTopic | (string & {});
+
+/** Every topic a server running the pipelines of `registry` offers. */
+export function offeredTopics(registry: PipelineRegistry): string[] {
+  return [...new Set<string>([...TOPICS, ...Object.keys(registry.messageSchemas())])];
+}
+
+/** The topics a new client has: all but `signal` (and its spectra), which cost a frame a second each. */
+export function defaultTopics(offered: readonly string[]): string[] {
+  return offered.filter((t) => t !== 'signal');
+}
 
 const v = z.literal(PROTOCOL_VERSION).describe('protocol version of the envelope');
 const sessionState = z.enum(['calibrating', 'running', 'paused', 'stopped']);
@@ -35,8 +54,8 @@ export const helloMessage = z.object({
   classes: z.array(z.string()).optional().describe('known once the decoder is trained'),
   detail: z.string().optional().describe('the last status detail, so a late joiner sees what the session is doing'),
   trials: z.record(z.string(), z.number().int()).optional().describe('while calibrating: trials collected per class so far'),
-  topics: z.array(z.enum(TOPICS)).describe('every topic this server offers'),
-  subscribed: z.array(z.enum(TOPICS)).describe("this client's subscriptions"),
+  topics: z.array(z.string()).describe('every topic this server offers: the core ones and the message types of its pipeline'),
+  subscribed: z.array(z.string()).describe("this client's subscriptions"),
 });
 
 export const decisionMessage = z.object({
@@ -100,33 +119,9 @@ export const statsMessage = z.object({
   clients: z.number().int(),
 });
 
-export const retrievalMessage = z.object({
-  v,
-  type: z.literal('retrieval'),
-  seq: z.number().int().nonnegative().describe('running number of the decoded image epoch, from 0'),
-  timestamp: z.number().describe('stream time (s) of the image onset'),
-  latencyMs: z.number().describe('ms from the chunk completing the epoch reaching neurorx to the top-k'),
-  shown: z.string().optional().describe('the image the onset marker named, when the stream says (replays, simulations)'),
-  topK: z.array(z.object({ id: z.string(), label: z.string().optional(), score: z.number() })).describe('best candidates first; score: cosine similarity'),
-});
-
-const emotionAxis = z.object({
-  label: z.string().describe('the most probable class after smoothing: "low"/"high", or "1".."5"'),
-  score: z.number().min(-1).max(1).describe('continuous score: the expected class mapped to -1 (lowest) .. 1 (highest)'),
-});
-
-export const emotionMessage = z.object({
-  v,
-  type: z.literal('emotion'),
-  seq: z.number().int().nonnegative().describe('running number of the estimate, from 0'),
-  timestamp: z.number().describe('stream time (s) of the last sample of the decided window'),
-  latencyMs: z.number().describe('ms from that sample reaching neurorx to the estimate'),
-  valence: emotionAxis.optional().describe('negative (low) .. positive (high)'),
-  arousal: emotionAxis.optional().describe('calm (low) .. excited (high)'),
-  probabilities: z
-    .object({ valence: probabilities.optional(), arousal: probabilities.optional() })
-    .describe('per target, the smoothed probability of every class'),
-});
+/** The built-in pipelines' own messages, in the envelope. */
+export const retrievalMessage = retrievalMessageBody.extend({ v });
+export const emotionMessage = emotionMessageBody.extend({ v });
 
 export const statusMessage = z.object({
   v,
@@ -136,7 +131,7 @@ export const statusMessage = z.object({
   trials: z.record(z.string(), z.number().int()).optional(),
   calibrationAccuracy: z.number().nullable().optional(),
   classes: z.array(z.string()).optional(),
-  subscribed: z.array(z.enum(TOPICS)).optional().describe("in the answer to subscribe/unsubscribe: this client's topics now"),
+  subscribed: z.array(z.string()).optional().describe("in the answer to subscribe/unsubscribe: this client's topics now"),
   gap: z
     .object({
       time: z.number().describe('stream time (s) where the missing stretch begins'),
@@ -188,7 +183,7 @@ export const serverMessage = z.discriminatedUnion('type', [
   pongMessage,
 ]);
 
-const topicList = z.array(z.enum(TOPICS)).min(1);
+const topicList = z.array(z.string().min(1).max(64)).min(1).max(64).describe('topics (the hello lists those offered)');
 
 export const pingMessage = z.object({ v: v.optional(), type: z.literal('ping'), id: z.union([z.string(), z.number()]).optional() }).strict();
 
@@ -240,10 +235,15 @@ export type StatusMessage = Outbound<z.infer<typeof statusMessage>>;
 export type ErrorMessage = Outbound<z.infer<typeof errorMessage>>;
 /** A server message as the server builds it (the envelope's `v` is added when it is sent). */
 export type ServerMessage = Outbound<z.infer<typeof serverMessage>>;
+/** What a session sends: a protocol message, or a message of its pipeline plug-in's own type. */
+export type OutboundMessage = ServerMessage | PipelineMessage;
 export type ClientMessage = z.infer<typeof clientMessage>;
 
-/** The topic a server message belongs to; undefined for those every client gets (hello, error, pong). */
-export function topicOf(type: ServerMessage['type']): Topic | undefined {
+/**
+ * The topic a server message belongs to; undefined for those every client gets (hello, error,
+ * pong). A plug-in's message is its own topic.
+ */
+export function topicOf(type: string): Topic | undefined {
   switch (type) {
     case 'decision':
     case 'command':
@@ -257,18 +257,23 @@ export function topicOf(type: ServerMessage['type']): Topic | undefined {
       return 'signal';
     case 'stats':
       return 'status';
-    default:
+    case 'hello':
+    case 'error':
+    case 'pong':
       return undefined;
+    default:
+      return type;
   }
 }
 
-/** Every message's JSON Schema, keyed by direction and message type. */
-export function messageJsonSchemas(): Record<string, unknown> {
+/** Every message's JSON Schema, keyed by direction and message type, with the messages of the registered pipelines. */
+export function messageJsonSchemas(registry: PipelineRegistry): Record<string, unknown> {
   const toSchema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'output' });
+  const plugins = Object.fromEntries(Object.entries(registry.messageSchemas()).map(([k, s]) => [k, s.extend({ v })]));
   return {
     protocol: PROTOCOL_VERSION,
-    topics: TOPICS,
-    serverToClient: Object.fromEntries(Object.entries(serverMessages).map(([k, s]) => [k, toSchema(s)])),
+    topics: offeredTopics(registry),
+    serverToClient: Object.fromEntries(Object.entries({ ...plugins, ...serverMessages }).map(([k, s]) => [k, toSchema(s)])),
     clientToServer: Object.fromEntries(Object.entries(clientMessages).map(([k, s]) => [k, toSchema(s)])),
   };
 }

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { projectPath } from '../util/project-path.js';
 import { messageJsonSchemas } from './messages.js';
+import { pipelineRegistry } from '../../pipelines/registry.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -35,7 +36,7 @@ export async function serveHttp(req: http.IncomingMessage, res: http.ServerRespo
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (url === '/schema.json') {
-      res.writeHead(200, { 'content-type': TYPES['.json'] }).end(JSON.stringify(messageJsonSchemas(), null, 2));
+      res.writeHead(200, { 'content-type': TYPES['.json'] }).end(JSON.stringify(messageJsonSchemas(pipelineRegistry), null, 2));
     } else if (ROUTES[url]) {
       const file = ROUTES[url]();
       const body = await readFile(file);

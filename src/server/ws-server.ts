@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { hostAllowed, originAllowed, requestToken, resolvesToLoopbackOnly, tokenMatches, weakTokenReason } from './access.js';
 import { ClientChannel, type ChannelLimits } from './client-channel.js';
-import { DEFAULT_TOPICS, parseClientMessage, PROTOCOL_VERSION, topicOf, TOPICS, type ClientMessage, type HelloInfo, type ServerMessage, type Topic } from './messages.js';
+import { defaultTopics, parseClientMessage, PROTOCOL_VERSION, topicOf, TOPICS, type ClientMessage, type HelloInfo, type OutboundMessage, type ServerMessage, type Topic } from './messages.js';
 import { RateLimiter } from './rate-limiter.js';
 import { serveHttp } from './static-files.js';
 
@@ -25,6 +25,8 @@ export interface ServerOptions extends ChannelLimits {
   rateLimit: { perSecond: number; burst: number };
   /** Messages a new client gets right after its hello (what it missed that it must know, such as the source's losses so far). */
   catchUp?: () => readonly ServerMessage[];
+  /** Every topic offered (default: the built-in ones); a session adds its pipeline's message types. */
+  topics?: readonly string[];
   /** Handles valid session-control messages (marker, calibration, pause, resume); a thrown error goes back to that client. */
   onClientMessage?: (message: ClientMessage) => void;
 }
@@ -58,6 +60,7 @@ interface Client {
 export class BciServer {
   private readonly clients = new Map<WebSocket, Client>();
   private readonly stallTimer: NodeJS.Timeout;
+  private readonly topics: readonly string[];
 
   private constructor(
     private readonly http: http.Server,
@@ -65,6 +68,7 @@ export class BciServer {
     private readonly options: ServerOptions,
     private readonly hello: () => HelloInfo,
   ) {
+    this.topics = options.topics ?? TOPICS;
     wss.on('connection', (ws) => this.accept(ws));
     this.stallTimer = setInterval(() => {
       for (const c of this.clients.values()) c.channel.checkStall();
@@ -141,7 +145,7 @@ export class BciServer {
   }
 
   /** Sends a message to every client subscribed to its topic (hello, error, pong: to all). */
-  broadcast(message: ServerMessage): void {
+  broadcast(message: OutboundMessage): void {
     if (this.clients.size === 0) return;
     const topic = topicOf(message.type);
     let frame: string | undefined;
@@ -170,14 +174,14 @@ export class BciServer {
   private accept(ws: WebSocket): void {
     const client: Client = {
       channel: new ClientChannel(ws, this.options),
-      topics: new Set(DEFAULT_TOPICS),
+      topics: new Set(defaultTopics(this.topics)),
       limiter: new RateLimiter(this.options.rateLimit.perSecond, this.options.rateLimit.burst),
     };
     this.clients.set(ws, client);
     ws.on('close', () => this.clients.delete(ws));
     ws.on('error', () => this.clients.delete(ws));
     ws.on('message', (data, isBinary) => this.receive(client, data.toString(), isBinary));
-    this.sendTo(client, { ...this.hello(), topics: [...TOPICS], subscribed: [...client.topics] });
+    this.sendTo(client, { ...this.hello(), topics: [...this.topics], subscribed: [...client.topics] });
     for (const m of this.options.catchUp?.() ?? []) {
       const topic = topicOf(m.type);
       if (!topic || client.topics.has(topic)) this.sendTo(client, m);
@@ -197,12 +201,15 @@ export class BciServer {
       case 'ping':
         return this.sendTo(client, { type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}) });
       case 'subscribe':
-      case 'unsubscribe':
+      case 'unsubscribe': {
+        const unknown = msg.topics.findIndex((t) => !this.topics.includes(t));
+        if (unknown >= 0) return this.sendTo(client, { type: 'error', message: `invalid message at "topics.${unknown}": unknown topic "${msg.topics[unknown]}" (offered: ${this.topics.join(', ')})`, path: `topics.${unknown}` });
         for (const t of msg.topics) {
           if (msg.type === 'subscribe') client.topics.add(t);
           else client.topics.delete(t);
         }
         return this.sendTo(client, { type: 'status', ...this.statusOf(), detail: `subscribed: ${[...client.topics].join(', ') || 'nothing'}`, subscribed: [...client.topics] });
+      }
       default:
         try {
           if (!this.options.onClientMessage) throw new Error(`"${msg.type}" messages are not handled by this server`);

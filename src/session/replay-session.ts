@@ -6,14 +6,13 @@ import { performance } from 'node:perf_hooks';
 import type { Source } from '../../devices/open-source.js';
 import { pacedChunks, type Produced } from '../../devices/paced-source.js';
 import { firstMarkerFrom } from '../../devices/file/replay.js';
-import { emotionModelFor, emotionPipeline } from '../../pipelines/emotion/pipeline.js';
-import { megImagePipeline, megModelFor } from '../../pipelines/meg/pipeline.js';
-import { motorImageryPipeline } from '../../pipelines/motor-imagery/pipeline.js';
+import type { PipelineSettings } from '../../pipelines/pipeline-plugin.js';
+import { pipelineRegistry } from '../../pipelines/registry.js';
 import type { Config } from '../config/config-schema.js';
-import type { ServerMessage } from '../server/messages.js';
+import type { OutboundMessage } from '../server/messages.js';
 import { LossLog } from '../stream/losses.js';
 import type { Marker } from '../stream/types.js';
-import { canonicalDecisionLine, DECISION_TYPES, decodingMessage, type SessionEvent } from './event-messages.js';
+import { canonicalDecisionLine, messageOf } from './event-messages.js';
 import { signalInfo, type RecordedSession } from './recorded-session.js';
 
 export interface ReplayDecisionsOptions {
@@ -30,8 +29,8 @@ export interface ReplayDecisionsOptions {
 }
 
 export interface ReplayResult {
-  /** The decoder's output messages (decision, emotion, retrieval), in order. */
-  readonly messages: readonly ServerMessage[];
+  /** The decoder's output messages (decision, emotion, retrieval, a plug-in's outputs), in order. */
+  readonly messages: readonly OutboundMessage[];
   /** The same as canonical lines (JSON without latencyMs): identical runs give identical lines. */
   readonly lines: readonly string[];
   /** What the replay could not reproduce of the live run (a restart, a second model). */
@@ -54,29 +53,22 @@ export async function replayDecisions(rec: RecordedSession, options: ReplayDecis
   const tmp = await mkdtemp(path.join(tmpdir(), 'neurorx-replay-'));
   try {
     const modelPath = options.modelPath ?? (await writeRecordedModel(rec, tmp));
+    const plugin = pipelineRegistry.get(config.pipeline.kind);
     const settings = withSavedModel(config.pipeline, modelPath, rec.path);
     const source = recordedSource(rec, options.chunkSize);
     const log = options.log ?? (() => {});
-    let events$: Observable<SessionEvent>;
-    let dispose = (): void => {};
-    if (settings.kind === 'emotion') {
-      const model = await emotionModelFor(settings, log);
-      dispose = () => model.dispose();
-      events$ = emotionPipeline(source, settings, { log, model: Promise.resolve(model) });
-    } else if (settings.kind === 'meg-image') {
-      const model = await megModelFor(settings, source.info.channels.length, source.info.sampleRate, log);
-      dispose = () => model.dispose();
-      events$ = megImagePipeline(source, settings, { log, model: Promise.resolve(model) });
-    } else {
-      const decodeFrom = rec.starts.decode !== undefined && rec.starts.decode !== rec.starts.input ? rec.starts.decode : undefined;
-      events$ = motorImageryPipeline(source, settings, { decodeFrom });
-    }
+    const decodeFrom = rec.starts.decode !== undefined && rec.starts.decode !== rec.starts.input ? rec.starts.decode : undefined;
+    const pipeline = plugin.open(settings, { log, stream: { channels: source.info.channels.length, sampleRate: source.info.sampleRate } });
     try {
-      const events = await lastValueFrom(events$.pipe(toArray()));
-      const messages = events.map(decodingMessage).filter((m): m is ServerMessage => m !== undefined && DECISION_TYPES.includes(m.type));
+      const events = await lastValueFrom((pipeline.run(source, settings, { decodeFrom }) as Observable<unknown>).pipe(toArray()));
+      const messages = events
+        .map((e) => plugin.describe(e))
+        .filter((o): o is Exclude<typeof o, undefined | { kind: 'status' }> => o !== undefined && o.kind !== 'status')
+        .map(messageOf)
+        .filter((m) => plugin.outputs.includes(m.type));
       return { messages, lines: messages.map(canonicalDecisionLine), notes };
     } finally {
-      dispose();
+      pipeline.dispose?.();
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -93,18 +85,17 @@ export async function writeRecordedModel(rec: RecordedSession, dir: string): Pro
   return file;
 }
 
-/** The pipeline settings with the calibration replaced by a saved model (when there is one). */
-export function withSavedModel(settings: Config['pipeline'], modelPath: string | undefined, origin: string): Config['pipeline'] {
-  if (modelPath) return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined } as Config['pipeline'];
-  if (settings.kind === 'motor-imagery' && settings.calibration.from === 'stream') {
-    throw new Error(`${origin}: the live session calibrated on its own stream but no model was recorded (it never finished calibrating); nothing to replay`);
-  }
-  return settings; // calibration from a recording or a dataset: trained again, deterministically
+/** The pipeline settings a replay runs with: decoding with the saved model (when there is one). */
+export function withSavedModel<S extends PipelineSettings>(settings: S, modelPath: string | undefined, origin: string): S {
+  const plugin = pipelineRegistry.get(settings.kind);
+  return plugin.forReplay ? (plugin.forReplay(settings, modelPath, origin) as S) : settings;
 }
 
 /** The recorded decision messages (decision, emotion, retrieval) as canonical lines. */
 export function recordedDecisionLines(rec: RecordedSession): string[] {
-  return rec.messages.filter((m) => DECISION_TYPES.includes(m.message.type as ServerMessage['type'])).map((m) => canonicalDecisionLine(m.message));
+  const kind = rec.config?.pipeline.kind;
+  const outputs = kind !== undefined && pipelineRegistry.kinds.includes(kind) ? pipelineRegistry.get(kind).outputs : pipelineRegistry.outputTypes();
+  return rec.messages.filter((m) => outputs.includes(m.message.type as string)).map((m) => canonicalDecisionLine(m.message));
 }
 
 /**

@@ -2,20 +2,16 @@ import { share, tap, type Observable, type Subscription } from 'rxjs';
 import { lslConfigFromEnv } from '../../devices/lsl/lsl-config.js';
 import { DecisionOutlet } from '../../devices/lsl/lsl-sink.js';
 import { openSource, type Source } from '../../devices/open-source.js';
-import { emotionModelFor, emotionPipeline, type EmotionEvent } from '../../pipelines/emotion/pipeline.js';
-import type { EmotionModel } from '../../pipelines/emotion/model.js';
-import type { MegImageModel } from '../../pipelines/meg/model.js';
-import { megImagePipeline, megModelFor, type MegEvent } from '../../pipelines/meg/pipeline.js';
-import { motorImageryPipeline, type PipelineEvent } from '../../pipelines/motor-imagery/pipeline.js';
-import { calibrationSchema } from '../../pipelines/motor-imagery/settings.js';
+import type { PipelineSettings } from '../../pipelines/pipeline-plugin.js';
+import { pipelineRegistry } from '../../pipelines/registry.js';
 import type { Config } from '../config/config-schema.js';
 import type { ClientMessage, HelloInfo, ServerMessage } from '../server/messages.js';
-import { PROTOCOL_VERSION } from '../server/messages.js';
+import { offeredTopics, PROTOCOL_VERSION } from '../server/messages.js';
 import { BciServer } from '../server/ws-server.js';
 import { describeLoss, gapOf, reportLosses } from '../stream/losses.js';
 import { MarkerInjector } from '../stream/marker-injector.js';
 import { VERSION } from '../version.js';
-import { decodingMessage, type SessionEvent } from './event-messages.js';
+import { messageOf, type SessionEvent } from './event-messages.js';
 import { closeRecording, discardRecording, openSessionRecorder } from './record-session.js';
 import type { SessionRecorder } from './session-recorder.js';
 import { SessionStats } from './session-stats.js';
@@ -34,9 +30,9 @@ export interface Session {
   stop(): Promise<void>;
 }
 
-export interface SessionHooks {
-  /** Called for every pipeline event, after it is broadcast. */
-  onEvent?: (event: PipelineEvent | EmotionEvent | MegEvent) => void;
+export interface SessionHooks<E = SessionEvent> {
+  /** Called for every pipeline event, after it is broadcast (typed for the built-in pipelines; a plug-in's own events otherwise). */
+  onEvent?: (event: E) => void;
   log?: (line: string) => void;
   /** An already opened source to run on instead of `config.source.uri` (an embedding application's own device). */
   source?: Source;
@@ -45,17 +41,15 @@ export interface SessionHooks {
 /** Loss reports a client that connects later is still sent (the first ones: they explain the rest). */
 const LOSSES_FOR_LATE_CLIENTS = 50;
 
-/** Trials per class when a client starts calibration without saying, and the config has no number. */
-const DEFAULT_TRIALS_PER_CLASS = 10;
-
 /**
  * Opens the source, starts the server, and runs the pipeline, broadcasting what it produces.
  * Clients steer the session: markers and cues into the stream, calibration started anew from the
  * live stream (and stopped: back to the configured decoder), pause and resume of decisions. The
  * source is shared, so restarting the pipeline never restarts the signal.
  */
-export async function startSession(config: Config, hooks: SessionHooks = {}): Promise<Session> {
+export async function startSession<E = SessionEvent>(config: Config, hooks: SessionHooks<E> = {}): Promise<Session> {
   const log = hooks.log ?? (() => {});
+  const plugin = pipelineRegistry.get(config.pipeline.kind);
   const source = hooks.source ?? (await openSource(config.source.uri, config.source.replay));
   const recorder = config.record ? openSessionRecorder(config.record, source.info, config) : undefined;
   if (recorder) log(`recording to ${recorder.path}`);
@@ -117,32 +111,21 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   // Taken at the first pipeline restart: keeps the shared source running while the old pipeline
   // unsubscribes and the new one subscribes (a cold source would otherwise start over).
   let anchor: Subscription | undefined;
-  // An emotion session trains (or loads) its model once; a restart only records a new baseline.
-  let emotionModel: Promise<EmotionModel> | undefined;
-  let megModel: Promise<MegImageModel> | undefined;
+  // One instance for the session: it keeps its model across restarts.
+  const pipeline = plugin.open(config.pipeline, { log, stream: { channels: source.info.channels.length, sampleRate: source.info.sampleRate } });
   const pipelineHooks = recorder
     ? {
         onStart: (stage: 'input' | 'decode', firstSample: number) => recorder.entry({ kind: 'start', stage, firstSample }),
         onModel: (model: () => unknown) => recorder.model(model),
       }
     : {};
-  const run = (settings: Config['pipeline'], reason = 'start'): void => {
+  const run = (settings: PipelineSettings, reason = 'start'): void => {
     if (pipelineSub) {
       anchor ??= live$.subscribe({ error: () => {} });
       pipelineSub.unsubscribe();
       recorder?.entry({ kind: 'restart', reason });
     }
-    let events$: Observable<PipelineEvent | EmotionEvent | MegEvent>;
-    if (settings.kind === 'emotion') {
-      const reused = emotionModel !== undefined;
-      emotionModel ??= emotionModelFor(settings, log);
-      events$ = emotionPipeline(liveSource, settings, { log, model: emotionModel, reused, ...pipelineHooks });
-    } else if (settings.kind === 'meg-image') {
-      megModel ??= megModelFor(settings, source.info.channels.length, source.info.sampleRate, log);
-      events$ = megImagePipeline(liveSource, settings, { log, model: megModel, ...pipelineHooks });
-    } else {
-      events$ = motorImageryPipeline(liveSource, settings, pipelineHooks);
-    }
+    const events$ = pipeline.run(liveSource, settings, pipelineHooks) as Observable<E>;
     pipelineSub = events$.subscribe({
       next: (event) => onEvent(event),
       error(e: Error) {
@@ -156,50 +139,41 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
     });
   };
 
-  const onEvent = (event: SessionEvent): void => {
-    let message: ServerMessage | undefined;
-    const decoded = decodingMessage(event);
-    // The recording keeps every decision, paused or not: pausing only stops their delivery.
-    if (decoded && recorder) recorder.message(decoded, 'timestamp' in decoded ? decoded.timestamp : undefined);
-    if (event.kind === 'retrieval') {
-      stats.decision(event.retrieval.latencyMs);
-      if (!paused) message = decoded;
-    } else if (event.kind === 'emotion') {
-      stats.decision(event.emotion.latencyMs);
-      if (!paused) message = decoded;
-    } else if (event.kind === 'decision') {
-      const d = event.decision;
-      stats.decision(d.latencyMs);
-      if (!paused) {
-        server?.broadcast(decoded!);
-        decisionOutlet?.push(d);
-        if ('command' in d && d.command !== undefined) {
-          message = { type: 'command', command: d.command, label: d.candidate ?? d.label, seq: d.seq, timestamp: d.timestamp };
-          log(`command ${d.command} (${d.candidate ?? d.label}) at ${d.timestamp.toFixed(2)} s`);
-        }
-      }
-    } else if (event.kind === 'cue') {
-      message = decoded;
-    } else {
-      // Emotion status events carry a subset of the motor-imagery ones' fields.
-      const st: Extract<PipelineEvent, { kind: 'status' }> = event;
-      state = st.state;
-      lastDetail = st.detail;
-      lastTrials = st.trials ?? (st.state === 'calibrating' ? lastTrials : undefined);
-      if (st.classes) classes = [...st.classes];
-      message = {
+  const onEvent = (event: E): void => {
+    const output = plugin.describe(event);
+    if (output?.kind === 'status') {
+      state = output.state;
+      lastDetail = output.detail;
+      lastTrials = output.trials ?? (output.state === 'calibrating' ? lastTrials : undefined);
+      if (output.classes) classes = [...output.classes];
+      const message: ServerMessage = {
         type: 'status',
-        state: paused ? 'paused' : st.state,
-        detail: st.detail,
-        ...(st.trials ? { trials: st.trials } : {}),
-        ...(st.calibrationAccuracy !== undefined ? { calibrationAccuracy: st.calibrationAccuracy } : {}),
+        state: paused ? 'paused' : output.state,
+        detail: output.detail,
+        ...(output.trials ? { trials: output.trials } : {}),
+        ...(output.calibrationAccuracy !== undefined ? { calibrationAccuracy: output.calibrationAccuracy } : {}),
         ...(classes ? { classes } : {}),
       };
       recorder?.message(message);
-      log(`[${st.state}] ${st.detail}${st.calibrationAccuracy != null ? ` (calibration accuracy ${st.calibrationAccuracy.toFixed(3)})` : ''}`);
-      if (st.classes && config.pipeline.kind === 'motor-imagery' && config.lsl?.decisions && !opening) openDecisionOutlet(st.classes, config.lsl.decisions);
+      log(`[${output.state}] ${output.detail}${output.calibrationAccuracy != null ? ` (calibration accuracy ${output.calibrationAccuracy.toFixed(3)})` : ''}`);
+      server?.broadcast(message);
+      if (output.classes && plugin.outputs.includes('decision') && config.lsl?.decisions && !opening) openDecisionOutlet(output.classes, config.lsl.decisions);
+    } else if (output) {
+      const message = messageOf(output);
+      // The recording keeps every decision, paused or not: pausing only stops their delivery.
+      if (recorder) recorder.message(message, 'timestamp' in message ? (message.timestamp as number) : undefined);
+      const decoded = output.kind === 'decision' ? output.decision.latencyMs : output.latencyMs;
+      if (decoded !== undefined) stats.decision(decoded);
+      if (decoded === undefined || !paused) server?.broadcast(message);
+      if (output.kind === 'decision' && !paused) {
+        const d = output.decision;
+        decisionOutlet?.push(d);
+        if (d.command !== undefined) {
+          server?.broadcast({ type: 'command', command: d.command, label: d.candidate ?? d.label, seq: d.seq, timestamp: d.timestamp });
+          log(`command ${d.command} (${d.candidate ?? d.label}) at ${d.timestamp.toFixed(2)} s`);
+        }
+      }
     }
-    if (message) server?.broadcast(message);
     hooks.onEvent?.(event);
   };
 
@@ -229,26 +203,12 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
         status(paused ? 'paused by a client: no decisions are sent' : 'resumed');
         return;
       case 'calibration': {
-        if (config.pipeline.kind === 'meg-image') {
-          status('a MEG image session is calibrated offline (calibration.from): nothing to do');
-          return;
+        const answer = plugin.calibrate?.(config.pipeline, { action: m.action, ...(m.trialsPerClass !== undefined ? { trialsPerClass: m.trialsPerClass } : {}) }) ?? { detail: `a ${plugin.kind} session has no calibration to ${m.action}` };
+        if (answer.detail) status(answer.detail);
+        if (answer.restart) {
+          if (m.action === 'start') state = 'calibrating';
+          run(answer.restart.settings, answer.restart.reason);
         }
-        if (config.pipeline.kind === 'emotion') {
-          // The emotion model is subject-independent: calibrating means a new resting baseline.
-          if (m.action === 'stop') status('an emotion session calibrates only its resting baseline: nothing to stop');
-          else run(config.pipeline, 'calibration start: new resting baseline');
-          return;
-        }
-        if (m.action === 'stop') {
-          status('calibration stopped: back to the configured decoder');
-          run(config.pipeline, 'calibration stop');
-          return;
-        }
-        const configured = config.pipeline.calibration;
-        const trialsPerClass = m.trialsPerClass ?? (configured.from === 'stream' ? configured.trialsPerClass : DEFAULT_TRIALS_PER_CLASS);
-        const calibration = calibrationSchema.parse(configured.from === 'stream' ? { ...configured, trialsPerClass } : { from: 'stream', trialsPerClass });
-        state = 'calibrating';
-        run({ ...config.pipeline, calibration, saveModel: undefined }, 'calibration start');
         return;
       }
       default:
@@ -257,7 +217,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
   };
 
   try {
-    server = await BciServer.start({ ...config.server, token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control, catchUp: () => lossMessages.map((m) => ({ ...m, state: paused ? 'paused' : state })) }, hello);
+    server = await BciServer.start({ ...config.server, topics: offeredTopics(pipelineRegistry), token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control, catchUp: () => lossMessages.map((m) => ({ ...m, state: paused ? 'paused' : state })) }, hello);
   } catch (e) {
     // No session after all: an empty recording would only block the next attempt at its path.
     if (recorder) discardRecording(recorder);
@@ -303,8 +263,7 @@ export async function startSession(config: Config, hooks: SessionHooks = {}): Pr
       if (recorder && config.record) await closeRecording(recorder, config.record, log);
     } finally {
       // Freed when ready (a model still training is not waited for: tfjs cannot stop mid-epoch).
-      void emotionModel?.then((m) => m.dispose(), () => {});
-      void megModel?.then((m) => m.dispose(), () => {});
+      pipeline.dispose?.();
       await (await opening)?.close();
       await theServer.close();
     }

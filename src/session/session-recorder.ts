@@ -1,7 +1,7 @@
 import type { Loss } from '../stream/losses.js';
 import { NEURORX_CHUNKS_STREAM, NEURORX_DECISIONS_STREAM, NEURORX_SESSION_STREAM } from '../../devices/file/xdf-format.js';
 import { XdfWriter } from '../../devices/file/xdf-writer.js';
-import type { ServerMessage } from '../server/messages.js';
+import type { OutboundMessage } from '../server/messages.js';
 import type { Chunk, StreamInfo } from '../stream/types.js';
 import type { PipelineStage } from '../stream/pipeline-hooks.js';
 import { VERSION } from '../version.js';
@@ -129,7 +129,7 @@ export class SessionRecorder {
   }
 
   /** Records a message of the decoder's output (or a cue, a status) at stream time `time`. */
-  message(message: ServerMessage, time = this.lastTime): void {
+  message(message: OutboundMessage, time = this.lastTime): void {
     if (this.closed) return;
     this.guard(() => this.writer.push(this.decisionId, [JSON.stringify(message)], [time]));
   }

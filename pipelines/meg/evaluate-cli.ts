@@ -1,18 +1,11 @@
-import { InvalidArgumentError } from 'commander';
 import { defaultDataDir } from '../../devices/datasets/eegmmidb.js';
 import { synthesizeMegDataset } from '../../devices/synthetic/meg-images.js';
-import { evaluateN170 } from '../../pipelines/meg/evaluate-n170.js';
-import { evaluateMegRetrieval } from '../../pipelines/meg/evaluate.js';
-import { megDecoderSpec, MEG_DECODER_KINDS, type MegDecoderSpec } from '../../pipelines/meg/meg-decoder.js';
+import { evaluateN170 } from './evaluate-n170.js';
+import { evaluateMegRetrieval } from './evaluate.js';
+import { megDecoderSpec, MEG_DECODER_KINDS, type MegDecoderSpec } from './meg-decoder.js';
 
-/** Whether `--pipeline` names MEG image decoders. */
-export function isMegPipeline(names: string): boolean {
-  return names.split(',').some((n) => n.trim().startsWith('meg-'));
-}
-
-export interface MegCliOptions {
-  pipeline: string;
-  dataset: string;
+interface MegCliOptions {
+  dataset?: string;
   subjects?: number[];
   epochs?: number;
   seed: number;
@@ -29,23 +22,24 @@ export interface MegCliOptions {
  * retrieval on held-out images (top-1, top-5, chance = top-5 chance), or faces vs houses on the
  * real N170 EEG (accuracy per subject).
  */
-export async function evaluateMegCli(o: MegCliOptions): Promise<void> {
-  const pipelines = o.pipeline.split(',').map((name): MegDecoderSpec => {
-    const kind = name.trim();
+export async function evaluateMegCli(names: readonly string[], options: Readonly<Record<string, unknown>>): Promise<void> {
+  const o = options as unknown as MegCliOptions;
+  const datasetName = o.dataset ?? 'synthetic-meg';
+  const pipelines = names.map((kind): MegDecoderSpec => {
     if (!(MEG_DECODER_KINDS as readonly string[]).includes(kind)) {
-      throw new InvalidArgumentError(`--pipeline: "${kind}" is not a MEG decoder (available: ${MEG_DECODER_KINDS.join(', ')})`);
+      throw new Error(`--pipeline: "${kind}" is not a MEG decoder (available: ${MEG_DECODER_KINDS.join(', ')})`);
     }
     return megDecoderSpec.parse(kind === 'meg-brain-module' ? { kind, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), seed: o.seed } : { kind });
   });
   const log = o.json ? () => {} : (line: string) => console.error(line);
-  if (o.dataset === 'n170') {
+  if (datasetName === 'n170') {
     const result = await evaluateN170({ dataDir: defaultDataDir(), subjects: o.subjects ?? [1, 2, 3], pipelines, log });
     if (!o.json) for (const p of result.pipelines) console.log(`${p.pipeline}: mean accuracy ${p.meanAccuracy.toFixed(3)} (chance ${result.chance.toFixed(3)})`);
     process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }
-  if (o.dataset !== 'synthetic-meg') throw new InvalidArgumentError(`--dataset: "${o.dataset}" is not a MEG dataset (available: synthetic-meg, n170)`);
-  if (o.training !== 'subject' && o.training !== 'pooled') throw new InvalidArgumentError(`--training must be subject or pooled, got "${o.training}"`);
+  if (datasetName !== 'synthetic-meg') throw new Error(`--dataset: "${datasetName}" is not a MEG dataset (available: synthetic-meg, n170)`);
+  if (o.training !== 'subject' && o.training !== 'pooled') throw new Error(`--training must be subject or pooled, got "${o.training}"`);
   // Default: 6 simulated subjects pooled; the brain module needs that much data (see the README).
   const subjects = o.subjects ? Math.max(...o.subjects) : 6;
   const syn = synthesizeMegDataset({ subjects, channels: o.megChannels, sampleRate: o.rate, images: o.images, testRepetitions: o.repetitions, seed: o.seed });
