@@ -245,14 +245,6 @@ export type ClientMessage = z.infer<typeof clientMessage>;
  */
 export function topicOf(type: string): Topic | undefined {
   switch (type) {
-    case 'decision':
-    case 'command':
-    case 'cue':
-    case 'status':
-    case 'signal':
-    case 'retrieval':
-    case 'emotion':
-      return type;
     case 'spectrum':
       return 'signal';
     case 'stats':
