@@ -265,7 +265,7 @@ export function messageJsonSchemas(registry: PipelineRegistry): Record<string, u
   return {
     protocol: PROTOCOL_VERSION,
     topics: offeredTopics(registry),
-    serverToClient: Object.fromEntries(Object.entries({ ...plugins, ...serverMessages }).map(([k, s]) => [k, toSchema(s)])),
+    serverToClient: Object.fromEntries(Object.entries({ ...serverMessages, ...plugins }).map(([k, s]) => [k, toSchema(s)])),
     clientToServer: Object.fromEntries(Object.entries(clientMessages).map(([k, s]) => [k, toSchema(s)])),
   };
 }
