@@ -13,3 +13,5 @@ export { ChunkOutlet, DecisionOutlet } from './lsl-sink.js';
 export { StreamInfoError, MAX_LSL_CHANNELS, type LslStreamInfo, type LslChannelDesc } from './stream-info.js';
 export { DEFAULT_LSL_CONFIG, lslConfigFromEnv, type LslConfig, type ResolveScope, type BindScope } from './lsl-config.js';
 export { localClock } from './lsl-clock.js';
+export type { ChannelFormat } from './channel-format.js';
+export type { SampleBatch, ValueArray } from './sample-codec.js';

@@ -9,4 +9,4 @@ export { openGenericSource, loadGenericProtocol, type GenericSource } from './ge
 export { openSerialSource } from './serial-source.js';
 export { listSerialPorts, type SerialPortEntry } from './serial-ports.js';
 export { CytonSimulator, type SignalFn, type SimulatorOptions } from './cyton-simulator.js';
-export type { SerialStats } from './sample-assembler.js';
+export type { DropReason, SerialStats } from './sample-assembler.js';
