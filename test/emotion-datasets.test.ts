@@ -318,7 +318,7 @@ describe('Python pickle reader', () => {
   for (const name of Object.keys(expected.pickles)) {
     it(`reads ${name} as pickle.loads(encoding='latin1') does`, () => {
       const got = describePickle(readPickle(fixture(name)));
-      const want = JSON.parse(JSON.stringify(expected.pickles[name]), (k, x) => (x && typeof x === 'object' && Object.keys(x).length === 1 && typeof x.scalar === 'number' ? x.scalar : x));
+      const want = JSON.parse(JSON.stringify(expected.pickles[name]), (_k, x) => (x && typeof x === 'object' && Object.keys(x).length === 1 && typeof x.scalar === 'number' ? x.scalar : x));
       expect(got).toEqual(want);
     });
   }

@@ -5,7 +5,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { beforeAll, afterEach, describe, expect, it } from 'vitest';
 import { AffectiveSimulator, generateAffectiveDataset, AFFECTIVE_CHANNELS } from '../devices/synthetic/affective.js';
 import type { EmotionDataset } from '../devices/datasets/emotion/emotion-dataset.js';
-import { loadRecording, openSource } from '../devices/open-source.js';
+import { loadRecording } from '../devices/open-source.js';
 import { replayRecording } from '../devices/file/replay.js';
 import { computeBandFeatures } from '../src/features/band-features.js';
 import { groupFolds, macroF1 } from '../src/ml/cross-validation.js';

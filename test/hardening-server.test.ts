@@ -3,7 +3,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalHost, isLoopback, resolvesToLoopbackOnly } from '../src/server/access.js';
 import { parseClientMessage } from '../src/server/messages.js';

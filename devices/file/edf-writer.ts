@@ -255,7 +255,7 @@ function plan(recording: Recording, options: EdfWriteOptions): Plan {
 
   // Markers: one TAL each, in the record holding their onset (clamped to the file's records).
   const tals = new Map<number, Buffer[]>();
-  const order = recording.markers.map((m, i) => i).sort((a, b) => recording.markers[a].time - recording.markers[b].time || a - b);
+  const order = recording.markers.map((_, i) => i).sort((a, b) => recording.markers[a].time - recording.markers[b].time || a - b);
   for (const i of order) {
     const m = recording.markers[i];
     const tal = markerTal(m, i, start.fraction);

@@ -46,7 +46,6 @@ export class LslOutlet {
     private readonly tcp: net.Server,
     private readonly service: dgram.Socket,
     private responder: dgram.Socket | undefined,
-    private readonly log: (m: string) => void,
   ) {}
 
   static async open(opts: OutletOptions): Promise<LslOutlet> {
@@ -78,7 +77,7 @@ export class LslOutlet {
       v6servicePort: 0,
       descXml: opts.descXml ?? '',
     };
-    const outlet = new LslOutlet(info, tcp, service, undefined, log);
+    const outlet = new LslOutlet(info, tcp, service, undefined);
     outlet.infoXmlShort = infoToXml(info, false);
     outlet.infoXmlFull = infoToXml(info, true);
     outlet.doc = parseInfoXml(outlet.infoXmlShort, `outlet "${opts.name}"`).doc;

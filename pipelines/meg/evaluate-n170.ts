@@ -1,5 +1,5 @@
 import type { SensorPosition } from '../../src/stream/types.js';
-import { MUSE_EEG_CHANNELS, N170_EVENTS, readN170Subject } from '../../devices/datasets/n170.js';
+import { MUSE_EEG_CHANNELS, readN170Subject } from '../../devices/datasets/n170.js';
 import { epochsFromRecording } from '../motor-imagery/calibrate.js';
 import { accuracy, interleavedStratifiedFolds } from '../../src/ml/cross-validation.js';
 import { positionsFor } from '../../src/ml/montage/standard-montage.js';
