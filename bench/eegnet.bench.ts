@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { defaultDataDir, eegmmidbEvents, readEegmmidbRun } from '../devices/datasets/eegmmidb.js';
 import { epochsFromRecording, resolveChannels } from '../pipelines/motor-imagery/calibrate.js';
-import { eegNetBackend, initEegNetBackend, type EegNetBackendName } from '../src/ml/eegnet/backend.js';
+import { tfjsBackend, initTfjsBackend, type TfjsBackendName } from '../src/ml/tfjs/backend.js';
 import { EegNetDecoder } from '../src/ml/eegnet/eegnet-decoder.js';
 import { interleavedStratifiedFolds } from '../src/ml/cross-validation.js';
 import type { Epoch } from '../src/dsp/epochs.js';
@@ -30,8 +30,8 @@ function arg(name: string, fallback: number | string): number | string {
 async function main(): Promise<void> {
   const epochsArg = arg('epochs', 300);
   const folds = arg('folds', 5);
-  const backend = arg('backend', '') as EegNetBackendName | '';
-  await initEegNetBackend(backend === '' ? undefined : backend);
+  const backend = arg('backend', '') as TfjsBackendName | '';
+  await initTfjsBackend(backend === '' ? undefined : backend);
 
   const dataDir = defaultDataDir();
   const trials: Epoch[] = [];
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
         samples: trials[0].samples,
         channels: channelCount,
         sampleRate,
-        backend: eegNetBackend(),
+        backend: tfjsBackend(),
         options: opts,
         folds: results,
         meanFoldAccuracy: Number(mean.toFixed(4)),

@@ -14,7 +14,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { generateAffectiveDataset, generateAffectiveRecording } from '../devices/synthetic/affective.js';
 import { replayRecording } from '../devices/file/replay.js';
 import { bandFeatures } from '../src/features/band-features.js';
-import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../src/ml/tfjs/backend.js';
 import { emotionSettingsSchema } from '../pipelines/emotion/settings.js';
 import { trainEmotionModel } from '../pipelines/emotion/train.js';
 
@@ -24,7 +24,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const backend = await initEegNetBackend();
+  const backend = await initTfjsBackend();
   const rec = generateAffectiveRecording({ seed: 3, subject: 40, leadInSeconds: 0, clipSeconds: 24, baselineSeconds: 6 }, 2);
   const featureRuns: number[] = [];
   let frames = 0;

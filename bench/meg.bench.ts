@@ -13,7 +13,7 @@ import { from, lastValueFrom, map, tap } from 'rxjs';
 import { MegImageSimulator } from '../devices/synthetic/meg-stream.js';
 import { synthesizeMegDataset } from '../devices/synthetic/meg-images.js';
 import { markerEpochs } from '../src/dsp/epochs.js';
-import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../src/ml/tfjs/backend.js';
 import { EpochFeatures } from '../src/retrieval/epoch-features.js';
 import { topK } from '../src/retrieval/top-k.js';
 import type { Chunk } from '../src/stream/types.js';
@@ -28,7 +28,7 @@ function percentile(xs: number[], q: number): number {
 }
 
 async function main(): Promise<void> {
-  const backend = await initEegNetBackend();
+  const backend = await initTfjsBackend();
   const syn = synthesizeMegDataset({ subjects: 1, testRepetitions: 1, ceiling: false });
   const C = syn.dataset.channels.length;
   const rate = syn.dataset.sampleRate;

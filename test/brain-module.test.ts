@@ -5,18 +5,18 @@
  * values (with duplicate masking), the JSON state round trip and its errors, tensor hygiene, and
  * retrieval of images never seen in training on a synthetic problem.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/util/random.js';
-import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../src/ml/tfjs/backend.js';
 import { BrainModuleModel, dilatedConv, positionFeatures, robustChannelScaling, type BrainModuleState } from '../src/ml/brain-module/brain-module-model.js';
 import { clipLoss, duplicateMask, l2NormalizeArray, MASKED_LOGIT } from '../src/ml/brain-module/clip-loss.js';
 import { retrievalMetrics, trainBrainModule } from '../src/ml/brain-module/brain-module-trainer.js';
 import type { SensorPosition } from '../src/stream/types.js';
 
 beforeAll(async () => {
-  await initEegNetBackend('wasm');
+  await initTfjsBackend('wasm');
 });
 
 /** C sensors spread over a disc of radius 1 (sunflower pattern). */
@@ -494,7 +494,7 @@ describe('trainBrainModule', () => {
       model.dispose();
       expect(tf.memory().numTensors).toBe(before);
     } finally {
-      await initEegNetBackend('wasm');
+      await initTfjsBackend('wasm');
     }
   });
 

@@ -3,15 +3,17 @@
  * and training mode), a synthetic known-answer problem, save/load, and loading a Keras EEGNet in
  * the layout tensorflowjs_converter writes, checked against a plain-JS float64 forward pass.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, truncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/util/random.js';
-import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../src/ml/tfjs/backend.js';
 import { buildEegNet, eegNetParts, type EegNetConfig } from '../src/ml/eegnet/eegnet-model.js';
-import { EegNetGraph, PaddedEpochs, reformulatedProbabilities } from '../src/ml/eegnet/eegnet-trainer.js';
+import { EegNetGraph, reformulatedProbabilities } from '../src/ml/eegnet/eegnet-graph.js';
+import { PaddedEpochs } from '../src/ml/eegnet/padded-epochs.js';
 import { loadLayersModelFromDir } from '../src/ml/eegnet/eegnet-io.js';
 import { EegNetDecoder, type SignalBlock } from '../src/ml/eegnet/eegnet-decoder.js';
 
@@ -23,7 +25,7 @@ function tmpDir(): string {
 }
 
 beforeAll(async () => {
-  await initEegNetBackend('wasm');
+  await initTfjsBackend('wasm');
 });
 afterAll(() => {
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
@@ -34,7 +36,7 @@ function config(over: Partial<EegNetConfig>): EegNetConfig {
 }
 
 /** Random non-trivial weights everywhere, BatchNorm moving statistics included. */
-function randomizeWeights(model: tf.LayersModel, rng: Random): void {
+function randomizeWeights(model: tfl.LayersModel, rng: Random): void {
   for (const layer of model.layers) {
     const values = layer.getWeights().map((w, i) => {
       const name = layer.weights[i].originalName;
@@ -83,7 +85,7 @@ describe('conv-free EEGNet graph', () => {
     const set = new PaddedEpochs(data, n, samples, channels, kernLength);
     const idx = [0, 1, 2, 3, 4];
     // Logits (the dense layer's output) are compared, not only the softmax, which compresses.
-    const logitsModel = tf.model({ inputs: model.inputs, outputs: model.getLayer('dense').output as tf.SymbolicTensor });
+    const logitsModel = tfl.model({ inputs: model.inputs, outputs: model.getLayer('dense').output as tfl.SymbolicTensor });
     const x = modelInput(data, n, samples, channels);
     const expected = logitsModel.predict(x) as tf.Tensor;
     const graph = new EegNetGraph(model);
@@ -99,7 +101,7 @@ describe('conv-free EEGNet graph', () => {
 
   it('has the loss, gradients and moving averages of tfjs-layers in training mode', async () => {
     // tfjs-layers' own training graph needs conv gradient kernels: the cpu backend has them.
-    await initEegNetBackend('cpu');
+    await initTfjsBackend('cpu');
     try {
       const rng = new Random(11);
       const [channels, samples, kernLength, classes, n] = [4, 64, 16, 3, 6];
@@ -107,7 +109,7 @@ describe('conv-free EEGNet graph', () => {
       randomizeWeights(model, rng);
       const data = randomData(n, samples, channels, rng);
       const labels = [0, 1, 2, 0, 1, 2];
-      const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat();
+      const onehot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32');
       const graph = new EegNetGraph(model);
       const vars = graph.trainables();
       const p = graph.parts;
@@ -150,7 +152,7 @@ describe('conv-free EEGNet graph', () => {
       graph.dispose();
       model.dispose();
     } finally {
-      await initEegNetBackend('wasm');
+      await initTfjsBackend('wasm');
     }
   });
 });

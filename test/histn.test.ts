@@ -4,10 +4,10 @@
  * trip, and training on a synthetic problem whose class depends on a left-right asymmetry of one
  * band and on a temporal trend of another.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/util/random.js';
-import { initEegNetBackend } from '../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../src/ml/tfjs/backend.js';
 import { canonicalLabel, electrodePosition, positionsFor, standardLabels, type Vec3 } from '../src/ml/montage/standard-montage.js';
 import { buildElectrodeHierarchy } from '../src/ml/histn/electrode-hierarchy.js';
 import { expectedScore, expectedScores, ordinalTarget, ordinalTargets } from '../src/ml/histn/ordinal-labels.js';
@@ -26,7 +26,7 @@ const T = 8;
 const C = DREAMER.length;
 
 beforeAll(async () => {
-  await initEegNetBackend('wasm');
+  await initTfjsBackend('wasm');
 });
 
 const angle = (a: Vec3, b: Vec3): number => (Math.acos(Math.min(1, a[0] * b[0] + a[1] * b[1] + a[2] * b[2])) * 180) / Math.PI;
@@ -414,7 +414,7 @@ describe('trainHistn', () => {
       model.dispose();
       expect(tf.memory().numTensors).toBe(before);
     } finally {
-      await initEegNetBackend('wasm');
+      await initTfjsBackend('wasm');
     }
   });
 

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { HistnModel, type HistnState } from '../../src/ml/histn/histn-model.js';
 import { trainHistn } from '../../src/ml/histn/histn-trainer.js';
 import { Random } from '../../src/util/random.js';
-import { initEegNetBackend } from '../../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../../src/ml/tfjs/backend.js';
 import { frameLength, type FrameLayout } from './feature-sequences.js';
 import type { EmotionDecoder, FitProgress, TrainingSet } from './emotion-decoder.js';
 import type { emotionHistnSpec } from './emotion-decoder-spec.js';
@@ -79,7 +79,7 @@ export class HistnEmotionDecoder implements EmotionDecoder {
 
   /** Rebuilds a saved decoder (selecting the tfjs backend first: a new process has none yet). */
   static async restore(state: HistnEmotionState, layout: FrameLayout): Promise<HistnEmotionDecoder> {
-    await initEegNetBackend();
+    await initTfjsBackend();
     const { network, ...rest } = state;
     if (!network || typeof network !== 'object') throw new Error('network: missing');
     const model = HistnModel.fromState(network);

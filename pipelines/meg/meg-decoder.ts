@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SensorPosition } from '../../src/stream/types.js';
 import { BrainModuleModel } from '../../src/ml/brain-module/brain-module-model.js';
 import { trainBrainModule } from '../../src/ml/brain-module/brain-module-trainer.js';
-import { initEegNetBackend } from '../../src/ml/eegnet/backend.js';
+import { initTfjsBackend } from '../../src/ml/tfjs/backend.js';
 import { Ridge } from '../../src/ml/ridge.js';
 
 /** Decoders from an epoch's features (time bins x channels, time-major) to an image embedding. */
@@ -92,7 +92,7 @@ export async function restoreMegDecoder(json: { kind: string } & Record<string, 
     return { kind: 'meg-ridge', embed: (X, n) => Float32Array.from(ridge.predictBatch(X, n, undefined, { deviation: true })), parameterCount: 0, toJSON: () => json, dispose: () => {} };
   }
   if (json.kind === 'meg-brain-module') {
-    await initEegNetBackend();
+    await initTfjsBackend();
     return brainDecoder(BrainModuleModel.fromState(json.network as Parameters<typeof BrainModuleModel.fromState>[0]));
   }
   throw new Error(`decoder.kind: unknown MEG decoder "${json.kind}" (expected ${MEG_DECODER_KINDS.join(' or ')})`);

@@ -50,7 +50,7 @@
  * no layer norm, learned aggregation, linear head) for C = 306, T = 100, D = 64, one subject:
  * 106,628 parameters (none depends on C). One window of 306 x 100 takes ~2 ms on wasm here.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { constTimes, matMul2d, timesConst } from '../tfjs/mat-mul.js';
 import { Random } from '../../util/random.js';
 import type { SensorPosition } from '../../stream/types.js';
@@ -630,16 +630,6 @@ export class BrainModuleModel {
       batch.order.forEach((win, b) => out.set(v.subarray(b * D, (b + 1) * D), win * D));
     }
     return out;
-  }
-
-  /** Copies of the current weights (for early stopping); the caller disposes them. */
-  snapshot(): tf.Tensor[] {
-    return this.variables().map((v) => tf.clone(v));
-  }
-
-  /** Sets the weights from a `snapshot`. */
-  restore(weights: readonly tf.Tensor[]): void {
-    this.variables().forEach((v, i) => v.assign(weights[i]));
   }
 
   /** Per-channel input centre and scale. */

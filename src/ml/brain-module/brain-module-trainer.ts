@@ -3,7 +3,7 @@
  * on mini-batches, the CLIP loss with duplicate-image masking plus an optional MSE term
  * (clip-loss.ts), a learned or fixed temperature, per-batch spatial dropout of sensors, and a
  * validation split BY IMAGE with early stopping on validation retrieval, restoring the best
- * weights.
+ * weights (the loop is the shared one, src/ml/tfjs/training-loop.ts).
  *
  * Data layout (the same as `BrainModuleModel.predict`): X holds n windows of T x C values,
  * time-major (value (t, c) of window i at i * T * C + t * C + c), Y the n x D image embeddings
@@ -25,11 +25,13 @@
  * The graph is matMuls and element-wise ops, so it trains on the wasm backend (no conv gradients)
  * and on the pure-JS cpu backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 import { Random } from '../../util/random.js';
 import type { SensorPosition } from '../../stream/types.js';
-import { initEegNetBackend, type EegNetBackendName } from '../eegnet/backend.js';
+import { initTfjsBackend, type TfjsBackendName } from '../tfjs/backend.js';
+import { dropoutMask } from '../tfjs/dropout-mask.js';
+import { runTrainingLoop } from '../tfjs/training-loop.js';
 import { BrainModuleModel, normalisedPositions, robustChannelScaling, type BrainModuleSpec } from './brain-module-model.js';
 import { clipLoss, duplicateMask, l2NormalizeArray, MASKED_LOGIT } from './clip-loss.js';
 
@@ -89,8 +91,8 @@ export interface BrainModuleTrainOptions {
   readonly monitor?: 'top5' | 'loss';
   /** Shuffling, split, dropout and initialisation seed (default 1). */
   readonly seed?: number;
-  /** Switch tfjs to this backend first (initEegNetBackend); default: keep the current choice. */
-  readonly backend?: EegNetBackendName;
+  /** Switch tfjs to this backend first (initTfjsBackend); default: keep the current choice. */
+  readonly backend?: TfjsBackendName;
   readonly onEpoch?: (info: BrainModuleEpochInfo) => void;
 }
 
@@ -138,8 +140,7 @@ const MAX_TEMPERATURE = 1;
  * model (best validation weights) and a report.
  */
 export async function trainBrainModule(X: Float32Array, Y: Float32Array, opts: BrainModuleTrainOptions): Promise<{ model: BrainModuleModel; report: BrainModuleTrainReport }> {
-  if (opts.backend) await initEegNetBackend(opts.backend);
-  else await initEegNetBackend();
+  await initTfjsBackend(opts.backend);
   const t0 = performance.now();
   const seed = opts.seed ?? BRAIN_MODULE_TRAIN_DEFAULTS.seed;
   const data = checkData(X, Y, opts);
@@ -293,10 +294,8 @@ async function train(
 
   const learned = temperatureOpt === 'learned';
   const logScale = tf.tidy(() => tf.variable(tf.scalar(Math.log(1 / (learned ? d.initialTemperature : temperatureOpt))), learned));
-  const vars = [...model.variables(), ...(learned ? [logScale] : [])];
   const decayed = model.decayedWeightNames().map((n) => model.variable(n));
   const decayFactor = 1 - learningRate * weightDecay;
-  const optimizer = tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
   const radius = model.spec.spatialDropout;
   const dropout = model.spec.dropout;
   const layout = radius > 0 ? normalisedPositions(model.positions) : null;
@@ -316,22 +315,20 @@ async function train(
   const valX = gatherWindows(X, valIdx, data.T * data.C);
   const valSubjects = Int32Array.from(valIdx, (i) => data.subjects[i]);
 
-  const trainLoss: number[] = [];
-  const validationLoss: number[] = [];
-  const validationTop1: number[] = [];
-  const validationTop5: number[] = [];
-  let best: { top5: number; loss: number; epoch: number; weights: tf.Tensor[]; logScale: number } | null = null;
-  let steps = 0;
-  let stoppedEarly = false;
-  const order = [...trainIdx];
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      rng.shuffle(order);
+    const run = await runTrainingLoop({
+      train: trainIdx,
+      epochs,
+      batchSize,
       // Batches of near-equal size (no tiny last batch: the CLIP loss needs negatives).
-      const nBatches = Math.ceil(order.length / batchSize);
-      let lossSum = 0;
-      for (let b = 0; b < nBatches; b++) {
-        const idx = order.slice(Math.floor((b * order.length) / nBatches), Math.floor(((b + 1) * order.length) / nBatches));
+      batching: 'even',
+      rng,
+      learningRate,
+      variables: [...model.variables(), ...(learned ? [logScale] : [])],
+      // The temperature of the best epoch is kept with its weights.
+      checkpoint: () => [...model.variables(), logScale],
+      patience,
+      step: (idx, minimize) => {
         const batch = model.batch(X, idx, data.subjects);
         const B = batch.order.length;
         const yb = new Float32Array(B * D);
@@ -340,86 +337,60 @@ async function train(
         const target = tf.tensor2d(yb, [B, D]);
         const mask = dup ? tf.tensor2d(dup, [B, B]) : null;
         const sensorMask = layout ? spatialDropoutMask(layout, radius, rng) : null;
-        const featureMask = dropout > 0 ? dropoutMask(rng, dropout, B, model.spec.featureChannels) : null;
+        const featureMask = dropout > 0 ? dropoutMask(rng, dropout, [B, model.spec.featureChannels]) : null;
         try {
-          const loss = tf.tidy(() => {
-            let value: tf.Scalar | undefined;
-            const cost = optimizer.minimize(
-              (): tf.Scalar => {
-                const pred = model.embed(batch, { sensorMask, featureMask });
-                value = tf.keep(clipLoss(pred, target, { scale: tf.exp(logScale) as tf.Scalar, mask, clipWeight, mseWeight, symmetric: opts.symmetric }));
-                // (A new tensor: minimize disposes the cost it is given.)
-                return tf.clone(value);
-              },
-              false,
-              vars,
-            );
-            cost?.dispose();
-            return value as tf.Scalar;
-          });
-          lossSum += loss.dataSync()[0] * B;
-          loss.dispose();
+          const loss = minimize(() =>
+            clipLoss(model.embed(batch, { sensorMask, featureMask }), target, { scale: tf.exp(logScale) as tf.Scalar, mask, clipWeight, mseWeight, symmetric: opts.symmetric }),
+          );
           tf.tidy(() => {
             if (weightDecay > 0) for (const v of decayed) v.assign(tf.mul(v, decayFactor));
             if (learned) logScale.assign(tf.clipByValue(logScale, Math.log(1 / MAX_TEMPERATURE), Math.log(1 / MIN_TEMPERATURE)));
           });
+          return { loss, weight: B };
         } finally {
           tf.dispose([batch.x, target, ...[mask, sensorMask, featureMask].filter((t): t is tf.Tensor2D => t !== null)]);
         }
-        steps++;
-      }
-      trainLoss.push(lossSum / order.length);
-      let vl: number | null = null;
-      let v1: number | null = null;
-      let v5: number | null = null;
-      if (valIdx.length > 0) {
-        const pred = model.predict(valX, valIdx.length, valSubjects);
-        ({ loss: vl, top1: v1, top5: v5 } = retrievalMetrics(pred, valIdx.length, gallery, valKeys.length, D, valTruth, 1 / temperature()));
-        validationLoss.push(vl);
-        validationTop1.push(v1);
-        validationTop5.push(v5);
-        const better = !best || (monitor === 'top5' ? v5 > best.top5 || (v5 === best.top5 && vl < best.loss) : vl < best.loss);
-        if (better) {
-          if (best) tf.dispose(best.weights);
-          best = { top5: v5, loss: vl, epoch, weights: model.snapshot(), logScale: logScale.dataSync()[0] };
-        }
-      }
-      opts.onEpoch?.({ epoch, loss: trainLoss[epoch], validationLoss: vl, validationTop1: v1, validationTop5: v5, temperature: temperature(), seconds: (performance.now() - t0) / 1000 });
-      await new Promise((r) => setImmediate(r));
-      if (best && epoch - best.epoch >= patience) {
-        stoppedEarly = epoch + 1 < epochs;
-        break;
-      }
-    }
-    if (best) {
-      model.restore(best.weights);
-      const kept = best.logScale;
-      tf.tidy(() => logScale.assign(tf.scalar(kept)));
-    }
+      },
+      validate:
+        valIdx.length > 0
+          ? () => {
+              const { loss, top1, top5 } = retrievalMetrics(model.predict(valX, valIdx.length, valSubjects), valIdx.length, gallery, valKeys.length, D, valTruth, 1 / temperature());
+              return { loss, top1, top5 };
+            }
+          : undefined,
+      improves: monitor === 'top5' ? (m, best) => m.top5 > best.top5 || (m.top5 === best.top5 && m.loss < best.loss) : undefined,
+      onEpoch: (epoch, loss, m) =>
+        opts.onEpoch?.({
+          epoch,
+          loss,
+          validationLoss: m ? m.loss : null,
+          validationTop1: m ? m.top1 : null,
+          validationTop5: m ? m.top5 : null,
+          temperature: temperature(),
+          seconds: (performance.now() - t0) / 1000,
+        }),
+    });
+    return {
+      epochs: run.trainLoss.length,
+      steps: run.steps,
+      seconds: (performance.now() - t0) / 1000,
+      trainLoss: run.trainLoss,
+      validationLoss: run.metrics.map((m) => m.loss),
+      validationTop1: run.metrics.map((m) => m.top1),
+      validationTop5: run.metrics.map((m) => m.top5),
+      bestEpoch: run.bestEpoch,
+      stoppedEarly: run.stoppedEarly,
+      trainCount: trainIdx.length,
+      validationCount: valIdx.length,
+      trainImages,
+      validationImages: valImages,
+      temperature: temperature(),
+      parameterCount: model.parameterCount,
+      backend: tf.getBackend(),
+    };
   } finally {
-    if (best) tf.dispose(best.weights);
-    optimizer.dispose();
+    logScale.dispose();
   }
-  const finalTemperature = temperature();
-  logScale.dispose();
-  return {
-    epochs: trainLoss.length,
-    steps,
-    seconds: (performance.now() - t0) / 1000,
-    trainLoss,
-    validationLoss,
-    validationTop1,
-    validationTop5,
-    bestEpoch: best ? best.epoch : null,
-    stoppedEarly,
-    trainCount: trainIdx.length,
-    validationCount: valIdx.length,
-    trainImages,
-    validationImages: valImages,
-    temperature: finalTemperature,
-    parameterCount: model.parameterCount,
-    backend: tf.getBackend(),
-  };
 }
 
 function gatherWindows(X: Float32Array, idx: readonly number[], per: number): Float32Array {
@@ -441,14 +412,6 @@ function spatialDropoutMask(layout: { u: Float64Array; v: Float64Array }, radius
     }
   }
   return dropped === C ? null : tf.tensor2d(m, [1, C]);
-}
-
-/** Inverted-dropout mask [B, F] (kept units scaled by 1 / (1 - rate)) from the seeded generator. */
-function dropoutMask(rng: Random, rate: number, B: number, F: number): tf.Tensor2D {
-  const v = new Float32Array(B * F);
-  const keep = 1 / (1 - rate);
-  for (let i = 0; i < v.length; i++) v[i] = rng.uniform() >= rate ? keep : 0;
-  return tf.tensor2d(v, [B, F]);
 }
 
 export interface RetrievalMetrics {

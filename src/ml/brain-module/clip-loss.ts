@@ -18,7 +18,7 @@
  * The MSE term is the mean over the B x D entries of (pred - target)^2, on the raw (unnormalised)
  * embeddings. Total = clipWeight * clip + mseWeight * mse.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Additive logit used to remove a duplicate pair from the softmax. */
 export const MASKED_LOGIT = -1e9;

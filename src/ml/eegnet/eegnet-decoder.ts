@@ -1,17 +1,19 @@
 /**
  * EEGNet as the project's decoders use it: fit on labelled blocks (epochs), class probabilities
- * for a block, save to / load from a folder. Inference is the tf.LayersModel's own predict (wasm
+ * for a block, save to / load from a folder. Inference is the tfl.LayersModel's own predict (wasm
  * backend, or tfjs-node's when installed); training is the conv-free loop of eegnet-trainer.ts.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { argmax } from '../softmax.js';
 import { Random } from '../../util/random.js';
-import { initEegNetBackend } from './backend.js';
+import { initTfjsBackend } from '../tfjs/backend.js';
 import { EEGNET_DEFAULTS, buildEegNet } from './eegnet-model.js';
 import { loadLayersModelFromDir, saveLayersModel } from './eegnet-io.js';
-import { PaddedEpochs, trainEegNet, type TrainReport } from './eegnet-trainer.js';
+import { PaddedEpochs } from './padded-epochs.js';
+import { trainEegNet, type TrainReport } from './eegnet-trainer.js';
 
 /** Samples x channels, sample-major: data[s * channels + c]. */
 export interface SignalBlock {
@@ -70,7 +72,7 @@ export class EegNetDecoder {
   private readonly probs: Float64Array;
 
   private constructor(
-    private readonly model: tf.LayersModel,
+    private readonly model: tfl.LayersModel,
     readonly classes: readonly string[],
     readonly channels: number,
     readonly samples: number,
@@ -104,7 +106,7 @@ export class EegNetDecoder {
     const scale = opts.scale ?? 1;
     const kernLength = opts.kernLength ?? (opts.sampleRate ? Math.round(opts.sampleRate / 2) : 64);
 
-    await initEegNetBackend();
+    await initTfjsBackend();
     const data = new Float32Array(blocks.length * samples * channels);
     blocks.forEach((b, i) => data.set(b.data, i * samples * channels));
     const set = new PaddedEpochs(data, blocks.length, samples, channels, kernLength, scale);
@@ -185,7 +187,7 @@ export class EegNetDecoder {
    * tensorflowjs_converter) loads when `fallback` names its classes (in output order).
    */
   static async load(dir: string, fallback?: { classes: readonly string[]; scale?: number }): Promise<EegNetDecoder> {
-    await initEegNetBackend();
+    await initTfjsBackend();
     const metaFile = path.join(dir, METADATA);
     let meta: Pick<Metadata, 'classes' | 'scale'> & Partial<Metadata>;
     try {
@@ -208,7 +210,7 @@ export class EegNetDecoder {
   }
 
   /** The underlying LayersModel (e.g. to fine-tune or inspect). */
-  get layersModel(): tf.LayersModel {
+  get layersModel(): tfl.LayersModel {
     return this.model;
   }
 

@@ -7,7 +7,8 @@
  * ...), possibly sharded, and Keras config spellings tfjs-layers does not read (see
  * `normalizeKerasTopology`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -22,7 +23,7 @@ export function directoryHandler(dir: string): tf.io.IOHandler {
   };
 }
 
-export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
+export async function saveLayersModel(model: tfl.LayersModel, dir: string): Promise<void> {
   await model.save(directoryHandler(dir));
 }
 
@@ -32,9 +33,9 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
  * already-compliant weights by ~1e-7, so a save/load round trip would not be exact. Every weight
  * of the model must be in the file, with its shape, and nothing else (strict).
  */
-export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
+export async function loadLayersModelFromDir(dir: string): Promise<tfl.LayersModel> {
   const artifacts = await loadArtifacts(dir);
-  const model = await tf.models.modelFromJSON({ modelTopology: artifacts.modelTopology } as tf.ModelAndWeightsConfig);
+  const model = await tfl.models.modelFromJSON({ modelTopology: artifacts.modelTopology } as tfl.ModelAndWeightsConfig);
   const stored = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), artifacts.weightSpecs ?? []);
   try {
     const names = new Set(Object.keys(stored));
@@ -63,7 +64,7 @@ async function saveArtifacts(dir: string, artifacts: tf.io.ModelArtifacts): Prom
   const weights = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
   const json: tf.io.ModelJSON = {
     format: artifacts.format ?? 'layers-model',
-    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
     convertedBy: artifacts.convertedBy ?? null,
     modelTopology: artifacts.modelTopology,
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],

@@ -1,6 +1,6 @@
 /**
  * EEGNet-F1,D (Lawhern et al. 2018, "EEGNet: a compact convolutional neural network for EEG-based
- * brain-computer interfaces") as a plain tf.LayersModel, laid out exactly as the reference Keras
+ * brain-computer interfaces") as a plain tfl.LayersModel, laid out exactly as the reference Keras
  * implementation (arl-eegmodels, EEGModels.py `EEGNet`, channels_last): input (channels, samples, 1)
  *   Conv2D(F1, (1, kernLength), same, no bias) -> BatchNorm
  *   -> DepthwiseConv2D((channels, 1), D, no bias, max_norm 1) -> BatchNorm -> elu
@@ -11,7 +11,8 @@
  * `eegNetParts` finds these layers (and their weight variables) in any such model, built here or
  * loaded from a Keras conversion, for the conv-free trainer.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 /** Hyper-parameters of one EEGNet. */
 export interface EegNetConfig {
@@ -40,29 +41,29 @@ export const SEPARABLE_KERNEL = 16;
 export const POOL1 = 4;
 export const POOL2 = 8;
 
-export function buildEegNet(cfg: EegNetConfig): tf.LayersModel {
+export function buildEegNet(cfg: EegNetConfig): tfl.LayersModel {
   checkConfig(cfg);
-  const glorot = (i: number) => tf.initializers.glorotUniform({ seed: (cfg.seed * 7919 + i) >>> 0 });
-  const input = tf.input({ shape: [cfg.channels, cfg.samples, 1], name: 'input_1' });
-  let x = tf.layers
+  const glorot = (i: number) => tfl.initializers.glorotUniform({ seed: (cfg.seed * 7919 + i) >>> 0 });
+  const input = tfl.input({ shape: [cfg.channels, cfg.samples, 1], name: 'input_1' });
+  let x = tfl.layers
     .conv2d({ name: 'conv2d', filters: cfg.F1, kernelSize: [1, cfg.kernLength], padding: 'same', useBias: false, kernelInitializer: glorot(1) })
-    .apply(input) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ name: 'batch_normalization', axis: -1 }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
+    .apply(input) as tfl.SymbolicTensor;
+  x = tfl.layers.batchNormalization({ name: 'batch_normalization', axis: -1 }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers
     .depthwiseConv2d({
       name: 'depthwise_conv2d',
       kernelSize: [cfg.channels, 1],
       depthMultiplier: cfg.D,
       useBias: false,
       depthwiseInitializer: glorot(2),
-      depthwiseConstraint: tf.constraints.maxNorm({ maxValue: 1, axis: 0 }),
+      depthwiseConstraint: tfl.constraints.maxNorm({ maxValue: 1, axis: 0 }),
     })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ name: 'batch_normalization_1', axis: -1 }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.activation({ name: 'activation', activation: 'elu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.averagePooling2d({ name: 'average_pooling2d', poolSize: [1, POOL1] }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ name: 'dropout', rate: cfg.dropout }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
+    .apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.batchNormalization({ name: 'batch_normalization_1', axis: -1 }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.activation({ name: 'activation', activation: 'elu' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.averagePooling2d({ name: 'average_pooling2d', poolSize: [1, POOL1] }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.dropout({ name: 'dropout', rate: cfg.dropout }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers
     .separableConv2d({
       name: 'separable_conv2d',
       filters: cfg.F2,
@@ -72,17 +73,17 @@ export function buildEegNet(cfg: EegNetConfig): tf.LayersModel {
       depthwiseInitializer: glorot(3),
       pointwiseInitializer: glorot(4),
     })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ name: 'batch_normalization_2', axis: -1 }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.activation({ name: 'activation_1', activation: 'elu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.averagePooling2d({ name: 'average_pooling2d_1', poolSize: [1, POOL2] }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ name: 'dropout_1', rate: cfg.dropout }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
-    .dense({ name: 'dense', units: cfg.classes, kernelInitializer: glorot(5), kernelConstraint: tf.constraints.maxNorm({ maxValue: cfg.normRate, axis: 0 }) })
-    .apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.activation({ name: 'softmax', activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ name: 'eegnet', inputs: input, outputs: out });
+    .apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.batchNormalization({ name: 'batch_normalization_2', axis: -1 }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.activation({ name: 'activation_1', activation: 'elu' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.averagePooling2d({ name: 'average_pooling2d_1', poolSize: [1, POOL2] }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.dropout({ name: 'dropout_1', rate: cfg.dropout }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers
+    .dense({ name: 'dense', units: cfg.classes, kernelInitializer: glorot(5), kernelConstraint: tfl.constraints.maxNorm({ maxValue: cfg.normRate, axis: 0 }) })
+    .apply(x) as tfl.SymbolicTensor;
+  const out = tfl.layers.activation({ name: 'softmax', activation: 'softmax' }).apply(x) as tfl.SymbolicTensor;
+  return tfl.model({ name: 'eegnet', inputs: input, outputs: out });
 }
 
 function checkConfig(cfg: EegNetConfig): void {
@@ -137,14 +138,14 @@ export interface EegNetParts extends Pick<EegNetConfig, 'channels' | 'samples' |
   readonly denseBias: ConstrainedVariable;
 }
 
-type AnyLayer = tf.layers.Layer;
+type AnyLayer = tfl.layers.Layer;
 type Config = Record<string, unknown>;
 
 /**
  * Walks an EEGNet LayersModel (ours or a converted Keras one) and returns its parts. Throws, naming
  * the layer, if the model is not the EEGNet layout the conv-free trainer reproduces.
  */
-export function eegNetParts(model: tf.LayersModel): EegNetParts {
+export function eegNetParts(model: tfl.LayersModel): EegNetParts {
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   let i = 0;
   const next = (cls: string, check?: (c: Config) => string | null): { layer: AnyLayer; cfg: Config } => {

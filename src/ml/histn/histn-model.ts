@@ -25,7 +25,7 @@
  * Size for C = 14 (DREAMER, 3 + 3 regions, no midline), F = 5, K = 5, d = 8, 8 temporal filters,
  * width 3: 913 parameters (see `parameterCount`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { constTimes, matMul2d } from '../tfjs/mat-mul.js';
 import { Random } from '../../util/random.js';
 import { buildElectrodeHierarchy, type ElectrodeHierarchy, type Side } from './electrode-hierarchy.js';
@@ -376,16 +376,6 @@ export class HistnModel {
       probs.dispose();
     }
     return out;
-  }
-
-  /** Copies of the current weights (for early stopping); the caller disposes them. */
-  snapshot(): tf.Tensor[] {
-    return this.variables().map((v) => tf.clone(v));
-  }
-
-  /** Sets the weights from a `snapshot`. */
-  restore(weights: readonly tf.Tensor[]): void {
-    this.variables().forEach((v, i) => v.assign(weights[i]));
   }
 
   /** Everything needed to rebuild the model, as plain JSON. */

@@ -2,15 +2,17 @@
  * Training of the HiSTN-like network (histn-model.ts): Adam on mini-batches, cross-entropy
  * against order-respecting soft targets (ordinal-labels.ts), small L2 on the dense kernels,
  * optional class weighting, seeded shuffling and dropout, a validation split with early stopping
- * that restores the best weights.
+ * that restores the best weights (the loop is the shared one, src/ml/tfjs/training-loop.ts).
  *
  * The graph is matMuls and element-wise ops only, so it trains on the wasm backend (no conv
  * gradients needed) and on the pure-JS cpu backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 import { Random } from '../../util/random.js';
-import { initEegNetBackend, type EegNetBackendName } from '../eegnet/backend.js';
+import { initTfjsBackend, type TfjsBackendName } from '../tfjs/backend.js';
+import { dropoutMask } from '../tfjs/dropout-mask.js';
+import { runTrainingLoop } from '../tfjs/training-loop.js';
 import { HISTN_KERNEL_NAMES, HistnModel, type HistnSpec } from './histn-model.js';
 import { ordinalTargets, type OrdinalSmoothing } from './ordinal-labels.js';
 
@@ -53,8 +55,8 @@ export interface HistnTrainOptions extends OrdinalSmoothing {
   readonly patience?: number;
   /** Shuffling, split and dropout seed (default 1). */
   readonly seed?: number;
-  /** Switch tfjs to this backend first (initEegNetBackend); default: keep the current choice. */
-  readonly backend?: EegNetBackendName;
+  /** Switch tfjs to this backend first (initTfjsBackend); default: keep the current choice. */
+  readonly backend?: TfjsBackendName;
   readonly onEpoch?: (info: HistnEpochInfo) => void;
 }
 
@@ -89,8 +91,7 @@ export const HISTN_TRAIN_DEFAULTS = {
  * `labels` (0 = lowest). Resolves to the trained model (best validation weights) and a report.
  */
 export async function trainHistn(X: Float32Array, labels: readonly number[], opts: HistnTrainOptions): Promise<{ model: HistnModel; report: HistnTrainReport }> {
-  if (opts.backend) await initEegNetBackend(opts.backend);
-  else await initEegNetBackend();
+  await initTfjsBackend(opts.backend);
   const t0 = performance.now();
   const seed = opts.seed ?? HISTN_TRAIN_DEFAULTS.seed;
   const model = opts.model ?? createModel(opts, seed);
@@ -132,97 +133,55 @@ async function train(model: HistnModel, X: Float32Array, labels: readonly number
   const targets = ordinalTargets(labels, K, opts);
   const sampleWeight = classWeighting(labels, trainIdx, K, opts.classWeights);
 
-  const vars = model.variables();
   const kernels = HISTN_KERNEL_NAMES.map((n) => model.variable(n));
-  const optimizer = tf.train.adam(opts.learningRate ?? HISTN_TRAIN_DEFAULTS.learningRate, 0.9, 0.999, 1e-7);
   const dropout = model.spec.dropout;
-  const trainLoss: number[] = [];
-  const validationLoss: number[] = [];
-  const validationAccuracy: number[] = [];
-  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
-  let steps = 0;
-  let stoppedEarly = false;
-  const order = [...trainIdx];
-  try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      rng.shuffle(order);
-      let lossSum = 0;
-      let weightSum = 0;
-      for (let start = 0; start < order.length; start += batchSize) {
-        const idx = order.slice(start, start + batchSize);
-        const B = idx.length;
-        const q = new Float32Array(B * K);
-        const w = new Float32Array(B);
-        let wSum = 0;
-        idx.forEach((s, b) => {
-          q.set(targets.subarray(s * K, (s + 1) * K), b * K);
-          w[b] = sampleWeight[s];
-          wSum += w[b];
-        });
-        if (wSum <= 0) continue;
-        const x = model.inputTensor(X, idx);
-        const target = tf.tensor2d(q, [B, K]);
-        const weight = tf.tensor1d(w.map((v) => v / wSum));
-        const mask = dropout > 0 ? dropoutMask(rng, dropout, model.dropoutShape(B)) : null;
-        try {
-          const ce = tf.tidy(() => {
-            let data: tf.Scalar | undefined;
-            const cost = optimizer.minimize(
-              (): tf.Scalar => {
-                const logp = tf.logSoftmax(model.logits(x, B, mask));
-                const value = tf.keep(tf.neg(tf.sum(tf.mul(weight, tf.sum(tf.mul(target, logp), 1))))) as tf.Scalar;
-                data = value;
-                // (A new tensor either way: minimize disposes the cost it is given.)
-                if (l2 <= 0) return tf.clone(value);
-                return tf.add(value, tf.mul(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k)))))) as tf.Scalar;
-              },
-              false,
-              vars,
-            );
-            cost?.dispose();
-            return data as tf.Scalar;
-          });
-          lossSum += ce.dataSync()[0] * wSum;
-          weightSum += wSum;
-          ce.dispose();
-        } finally {
-          tf.dispose([x, target, weight, ...(mask ? [mask] : [])]);
-        }
-        steps++;
+  const run = await runTrainingLoop({
+    train: trainIdx,
+    epochs,
+    batchSize,
+    rng,
+    learningRate: opts.learningRate ?? HISTN_TRAIN_DEFAULTS.learningRate,
+    variables: model.variables(),
+    checkpoint: () => model.variables(),
+    patience,
+    step: (idx, minimize) => {
+      const B = idx.length;
+      const q = new Float32Array(B * K);
+      const w = new Float32Array(B);
+      let wSum = 0;
+      idx.forEach((s, b) => {
+        q.set(targets.subarray(s * K, (s + 1) * K), b * K);
+        w[b] = sampleWeight[s];
+        wSum += w[b];
+      });
+      if (wSum <= 0) return null;
+      const x = model.inputTensor(X, idx);
+      const target = tf.tensor2d(q, [B, K]);
+      const weight = tf.tensor1d(w.map((v) => v / wSum));
+      const mask = dropout > 0 ? dropoutMask(rng, dropout, model.dropoutShape(B)) : null;
+      try {
+        const ce = minimize(
+          () => tf.neg(tf.sum(tf.mul(weight, tf.sum(tf.mul(target, tf.logSoftmax(model.logits(x, B, mask))), 1)))) as tf.Scalar,
+          l2 > 0 ? () => tf.mul(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))) as tf.Scalar : undefined,
+        );
+        return { loss: ce, weight: wSum };
+      } finally {
+        tf.dispose([x, target, weight, ...(mask ? [mask] : [])]);
       }
-      trainLoss.push(weightSum > 0 ? lossSum / weightSum : NaN);
-      let vl: number | null = null;
-      let va: number | null = null;
-      if (valIdx.length > 0) {
-        ({ loss: vl, accuracy: va } = evaluate(model, X, labels, targets, sampleWeight, valIdx));
-        validationLoss.push(vl);
-        validationAccuracy.push(va);
-        if (!best || vl < best.loss) {
-          if (best) tf.dispose(best.weights);
-          best = { loss: vl, epoch, weights: model.snapshot() };
-        }
-      }
-      opts.onEpoch?.({ epoch, loss: trainLoss[epoch], validationLoss: vl, validationAccuracy: va, seconds: (performance.now() - t0) / 1000 });
-      await new Promise((r) => setImmediate(r));
-      if (best && epoch - best.epoch >= patience) {
-        stoppedEarly = epoch + 1 < epochs;
-        break;
-      }
-    }
-    if (best) model.restore(best.weights);
-  } finally {
-    if (best) tf.dispose(best.weights);
-    optimizer.dispose();
-  }
+    },
+    validate: valIdx.length > 0 ? () => evaluate(model, X, labels, targets, sampleWeight, valIdx) : undefined,
+    onEpoch: (epoch, loss, m) =>
+      opts.onEpoch?.({ epoch, loss, validationLoss: m ? m.loss : null, validationAccuracy: m ? m.accuracy : null, seconds: (performance.now() - t0) / 1000 }),
+  });
   return {
-    epochs: trainLoss.length,
-    steps,
+    epochs: run.trainLoss.length,
+    steps: run.steps,
     seconds: (performance.now() - t0) / 1000,
-    trainLoss,
-    validationLoss,
-    validationAccuracy,
-    bestEpoch: best ? best.epoch : null,
-    stoppedEarly,
+    trainLoss: run.trainLoss,
+    validationLoss: run.metrics.map((m) => m.loss),
+    validationAccuracy: run.metrics.map((m) => m.accuracy),
+    bestEpoch: run.bestEpoch,
+    stoppedEarly: run.stoppedEarly,
     trainCount: trainIdx.length,
     validationCount: valIdx.length,
     backend: tf.getBackend(),
@@ -295,12 +254,4 @@ function evaluate(model: HistnModel, X: Float32Array, labels: readonly number[],
     });
   }
   return { loss: wSum > 0 ? loss / wSum : 0, accuracy: correct / indices.length };
-}
-
-/** Inverted-dropout mask (kept units scaled by 1/(1-rate)) from the seeded generator. */
-function dropoutMask(rng: Random, rate: number, shape: [number, number, number]): tf.Tensor3D {
-  const v = new Float32Array(shape[0] * shape[1] * shape[2]);
-  const keep = 1 / (1 - rate);
-  for (let i = 0; i < v.length; i++) v[i] = rng.uniform() >= rate ? keep : 0;
-  return tf.tensor3d(v, shape);
 }
