@@ -5,6 +5,8 @@
  *   pipelines pipelines/: core and devices
  *   app       src/{session,server,config,cli,plugins}: anything below
  *   client    src/client: the browser client, nothing but itself (it runs in a page)
+ *   pages     src/server/dashboard, examples/game: code that runs in a page (tsconfig.browser.json):
+ *             itself, src/client and uPlot's types only
  * and no import cycles anywhere.
  */
 const core = '^src/(stream|dsp|ml|features|control|retrieval|util|types)/|^src/version\\.ts$';
@@ -17,6 +19,7 @@ module.exports = {
     { name: 'devices-import-core-only', severity: 'error', comment: 'devices/ imports the core only', from: { path: '^devices/' }, to: { path: `^(pipelines|examples)/|${app}|^src/client/` } },
     { name: 'pipelines-import-core-and-devices', severity: 'error', comment: 'pipelines/ imports the core and devices/ only', from: { path: '^pipelines/' }, to: { path: `^examples/|${app}|^src/client/` } },
     { name: 'client-stands-alone', severity: 'error', comment: 'src/client runs in a browser: it imports nothing of the rest', from: { path: '^src/client/' }, to: { path: '^(src|devices|pipelines)/', pathNot: '^src/client/' } },
+    { name: 'pages-import-client-only', severity: 'error', comment: 'the dashboard and the game run in a page: they import their own modules, src/client and uPlot (types) only', from: { path: '^(src/server/dashboard|examples/game)/' }, to: { pathNot: '^(src/client|src/server/dashboard|examples/game)/|(^|/)node_modules/uplot/' } },
     { name: 'not-to-tests', severity: 'error', comment: 'shipped code never imports tests or benchmarks', from: { path: '^(src|devices|pipelines)/' }, to: { path: '^(test|bench)/' } },
   ],
   options: {

@@ -1,6 +1,6 @@
 /**
- * The test suite under load, repeatedly: the `npm test` path (tsc -p tsconfig.json, tsc -p
- * tsconfig.test.json, vitest run) while CPU burners (one busy-looping node process per core, nice
+ * The test suite under load, repeatedly: the `npm test` path (tsc -p tsconfig.json and
+ * tsconfig.browser.json, tsc -p tsconfig.test.json, vitest run) while CPU burners (one busy-looping node process per core, nice
  * 0, as the other jobs of a shared CI machine) keep every core busy, `--runs` times in a row
  * (default 3). Stops at the first failure and exits 1 naming the run and the failing tests; prints
  * per run its duration and vitest's summary. The burners start before the first run and are killed
@@ -123,6 +123,7 @@ async function main(): Promise<number> {
     const t0 = performance.now();
     const steps: [string, string, string[]][] = [
       ['tsc -p tsconfig.json', bin('tsc'), ['-p', 'tsconfig.json']],
+      ['tsc -p tsconfig.browser.json', bin('tsc'), ['-p', 'tsconfig.browser.json']],
       ['tsc -p tsconfig.test.json', bin('tsc'), ['-p', 'tsconfig.test.json']],
       // The config's reporters (vitest.config.ts), plus JSON to name the failing tests.
       ['vitest run', bin('vitest'), ['run', '--reporter=default', '--reporter=./test/helpers/summary-reporter.ts', '--reporter=json', `--outputFile.json=${json}`, ...o.vitestArgs]],

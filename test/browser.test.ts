@@ -93,9 +93,9 @@ async function openPage(url: string): Promise<{ page: Page; sent: string[]; rece
   return { page, sent, received, errors };
 }
 
-async function session(speed?: number): Promise<Session> {
+async function session(speed?: number, port = 0): Promise<Session> {
   const config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'default.json'));
-  config.server.port = 0;
+  config.server.port = port;
   if (speed) config.source.replay = { speed, chunkSize: 16, loop: false };
   return startSession(config);
 }
@@ -298,6 +298,44 @@ describe.skipIf(!haveChromium && !CI)('the example game in chromium', () => {
     expect(game.x).toBe(lane);
     expect(errors).toEqual([]);
     await page.close();
+  });
+});
+
+describe.skipIf(!haveChromium && !CI)('the dashboard and the game when the server restarts', () => {
+  let s: Session | undefined;
+  afterAll(async () => {
+    await closeBrowser();
+    await s?.stop();
+  });
+
+  it('both pages reconnect (through the client library), subscribe again and carry on', async () => {
+    s = await session(5);
+    const port = s.server.address.port;
+    const dash = await openPage(pageUrl(s));
+    const game = await openPage(pageUrl(s, '/game'));
+    await dash.page.waitForFunction(`window.__neurorx && window.__neurorx.connected && window.__neurorx.messages.signal >= 1`, undefined, { timeout: 45_000, polling: 100 });
+    await game.page.waitForFunction(`window.__game && window.__game.connected && window.__game.state === 'running'`, undefined, { timeout: 45_000, polling: 100 });
+
+    await s.stop();
+    s = undefined;
+    await dash.page.waitForFunction(`!window.__neurorx.connected && document.querySelector('#state').textContent === 'disconnected'`, undefined, { timeout: 20_000, polling: 50 });
+    await game.page.waitForFunction(`!window.__game.connected && document.querySelector('#state').textContent === 'disconnected'`, undefined, { timeout: 20_000, polling: 50 });
+    const signalsBefore = await dash.page.evaluate<number>('window.__neurorx.messages.signal');
+
+    s = await session(5, port);
+    await dash.page.waitForFunction(
+      `window.__neurorx.connected && window.__neurorx.messages.hello === 2 && window.__neurorx.messages.signal > ${signalsBefore} && document.querySelector('#state').textContent === 'running'`,
+      undefined,
+      { timeout: 45_000, polling: 100 },
+    );
+    await game.page.waitForFunction(`window.__game.connected && document.querySelector('#state').textContent === 'running'`, undefined, { timeout: 45_000, polling: 100 });
+    // the raw signal is opt-in: the dashboard asked for it on each connection
+    const subscribes = dash.sent.map((f) => JSON.parse(f) as Record<string, unknown>).filter((m) => m.type === 'subscribe');
+    expect(subscribes).toEqual([expect.objectContaining({ topics: ['signal'] }), expect.objectContaining({ topics: ['signal'] })]);
+    expect(dash.errors).toEqual([]);
+    expect(game.errors).toEqual([]);
+    await dash.page.close();
+    await game.page.close();
   });
 });
 

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BciServer, type ServerOptions } from '../src/server/ws-server.js';
@@ -195,5 +196,38 @@ describe('WebSocket server (protocol v2) on loopback', () => {
     expect(server.decision.required).toEqual(expect.arrayContaining(['v', 'type', 'label', 'probabilities', 'timestamp']));
     expect(Object.keys(schema.clientToServer as object)).toEqual(expect.arrayContaining(['subscribe', 'unsubscribe', 'marker', 'calibration', 'pause', 'resume', 'ping']));
     expect((await fetch(`${base}/../package.json`)).status).toBe(404);
+  });
+
+  it('serves the compiled browser modules under /js/ (and only those), with the client library they import', async () => {
+    const s = await start();
+    const base = `http://127.0.0.1:${s.address.port}`;
+    const page = await (await fetch(`${base}/`)).text();
+    const entry = /<script type="module" src="([^"]+)"/.exec(page)?.[1];
+    expect(entry).toMatch(/^\/js\/.+\.js$/);
+    const main = await fetch(`${base}${entry}`);
+    expect(main.status).toBe(200);
+    expect(main.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(main.headers.get('x-content-type-options')).toBe('nosniff');
+    // every relative import of a module resolves to a module the server has (the browser follows them)
+    const seen = new Set<string>();
+    const queue = [new URL(entry!, base).href];
+    while (queue.length > 0) {
+      const url = queue.pop()!;
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const res = await fetch(url);
+      expect(res.status, url).toBe(200);
+      for (const [, spec] of (await res.text()).matchAll(/^(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) queue.push(new URL(spec, url).href);
+    }
+    expect(seen.size).toBeGreaterThan(10);
+    expect([...seen].some((u) => u.endsWith('/js/src/client/neurorx-client.js'))).toBe(true);
+    const game = /<script type="module" src="([^"]+)"/.exec(await (await fetch(`${base}/game`)).text())?.[1];
+    expect((await fetch(`${base}${game}`)).status).toBe(200);
+    expect((await fetch(`${base}/client/neurorx-client.js`)).status).toBe(200);
+    // no path from the request reaches the disk: only the compiled .js files are routes
+    for (const p of ['/js/../package.json', '/js/src/server/dashboard/main.ts', '/js/src/server/dashboard/', '/js/src/server/ws-server.js', '/dashboard.js']) {
+      const status = await new Promise<number>((resolve, reject) => http.get({ host: '127.0.0.1', port: s.address.port, path: p }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+      expect(status, p).toBe(404);
+    }
   });
 });
