@@ -8,7 +8,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { project: './tsconfig.lint.json', tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.lint.json', './tsconfig.browser.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // a caught error is rethrown with what the user needs to know (the file, the field) and its own message
@@ -16,10 +16,5 @@ export default tseslint.config(
       // `_name` marks what is unused on purpose (destructuring a field away, an interface's parameter)
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },
-  },
-  {
-    // pages: browser globals
-    files: ['src/server/dashboard/**/*.js', 'examples/game/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', WebSocket: 'readonly', location: 'readonly', performance: 'readonly', requestAnimationFrame: 'readonly', localStorage: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' } },
   },
 );
