@@ -34,8 +34,13 @@ describe('the packed package in a fresh project', () => {
 
   it('ships what it needs and nothing of the tests', () => {
     const files = (sub: string): string[] => readdirSync(path.join(consumer, 'node_modules', 'neurorx', sub), { recursive: true }).map(String);
-    expect(files('dist')).toEqual(expect.arrayContaining([path.join('src', 'index.js'), path.join('src', 'index.d.ts'), path.join('src', 'cli', 'main.js'), path.join('devices', 'lsl', 'index.d.ts')]));
+    expect(files('dist')).toEqual(expect.arrayContaining([path.join('src', 'index.js'), path.join('src', 'index.d.ts'), path.join('src', 'cli', 'main.js'), path.join('devices', 'lsl', 'index.d.ts'), path.join('browser', 'src', 'server', 'dashboard', 'main.js'), path.join('browser', 'examples', 'game', 'game.js')]));
     expect(files('dist').some((f) => f.startsWith('test') || f.startsWith('bench'))).toBe(false);
+  });
+
+  it('installs the neurorx command', async () => {
+    const { stdout } = await exec(path.join(consumer, 'node_modules', '.bin', 'neurorx'), ['--version'], { cwd: consumer });
+    expect(stdout.trim()).toBe((JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('every entry point imports, and the types resolve in TypeScript', async () => {
