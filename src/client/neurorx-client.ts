@@ -236,7 +236,7 @@ export class NeurorxClient {
   on<E extends ClientEventName>(event: E, handler: Handler<E>): () => void {
     let set = this.handlers.get(event);
     if (!set) this.handlers.set(event, (set = new Set()));
-    set.add(handler as (event: never) => void);
+    set.add(handler);
     return () => this.off(event, handler);
   }
 
@@ -250,7 +250,7 @@ export class NeurorxClient {
   }
 
   off<E extends ClientEventName>(event: E, handler: Handler<E>): void {
-    this.handlers.get(event)?.delete(handler as (event: never) => void);
+    this.handlers.get(event)?.delete(handler);
   }
 
   /** Receives these topics too, now and after every reconnection. */
@@ -421,7 +421,7 @@ export class NeurorxClient {
     }
     this.emit('message', m);
     if (m.type === 'error') this.emit('error', { ...m, source: 'server' });
-    else this.emit(m.type, m as never);
+    else this.emit(m.type, m);
     if (m.type === 'hello' && this.firstHello) {
       this.firstHello.resolve(m);
       this.firstHello = undefined;
@@ -445,7 +445,12 @@ export class NeurorxClient {
   private syncTopics(subscribed: readonly Topic[]): void {
     if (!this.desired) {
       this.desired = new Set(subscribed);
-      for (const { add, topics } of this.early) for (const t of topics) add ? this.desired.add(t) : this.desired.delete(t);
+      for (const { add, topics } of this.early) {
+        for (const t of topics) {
+          if (add) this.desired.add(t);
+          else this.desired.delete(t);
+        }
+      }
       this.early = [];
     }
     const have = new Set(subscribed);

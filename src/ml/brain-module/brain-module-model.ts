@@ -551,9 +551,9 @@ export class BrainModuleModel {
     const { G, S, C } = this.dims;
     return tf.tidy(() => {
       let scores = mm(this.weights.spatialCoefficients as tf.Tensor2D, this.features, false); // [G*S, C]
-      if (this.typeMask) scores = tf.sum(tf.mul(tf.reshape(scores, [G, S, C]), this.typeMask), 0) as tf.Tensor2D;
+      if (this.typeMask) scores = tf.sum<tf.Tensor2D>(tf.mul(tf.reshape(scores, [G, S, C]), this.typeMask), 0);
       if (sensorMask) scores = tf.add(scores, sensorMask);
-      return tf.softmax(scores) as tf.Tensor2D;
+      return tf.softmax(scores);
     });
   }
 
@@ -579,32 +579,32 @@ export class BrainModuleModel {
     return tf.tidy(() => {
       // (a) spatial attention: [n*T, C] @ A' -> [n*T, S].
       const A = this.attentionTensor(training?.sensorMask);
-      let h = constTimes(batch.x, tf.transpose(A) as tf.Tensor2D);
+      let h = constTimes(batch.x, tf.transpose(A));
       // (b) subject layer, one row block per subject group.
       const subjectMatrix = (p: number): tf.Tensor2D => {
-        if (this.dims.P === 1) return tf.reshape(w.subjectMatrices, [S, S]) as tf.Tensor2D;
-        if (p < 0) return tf.mean(w.subjectMatrices, 0) as tf.Tensor2D;
-        return tf.reshape(tf.slice(w.subjectMatrices, [p, 0, 0], [1, S, S]), [S, S]) as tf.Tensor2D;
+        if (this.dims.P === 1) return tf.reshape<tf.Rank.R2>(w.subjectMatrices, [S, S]);
+        if (p < 0) return tf.mean<tf.Tensor2D>(w.subjectMatrices, 0);
+        return tf.reshape<tf.Rank.R2>(tf.slice(w.subjectMatrices, [p, 0, 0], [1, S, S]), [S, S]);
       };
       if (batch.groups.length === 1) {
         h = mm(h, subjectMatrix(batch.groups[0].subject));
       } else {
-        h = tf.concat(batch.groups.map((g) => mm(tf.slice(h, [g.start * T, 0], [g.count * T, S]) as tf.Tensor2D, subjectMatrix(g.subject))), 0) as tf.Tensor2D;
+        h = tf.concat(batch.groups.map((g) => mm(tf.slice(h, [g.start * T, 0], [g.count * T, S]), subjectMatrix(g.subject))), 0);
       }
       // (c) residual dilated temporal convolutions.
       this.spec.dilations.forEach((d, b) => {
         const width = b === 0 ? S : H;
-        let y = tf.add(dilatedConv(h, w[`block${b}Kernel`] as tf.Tensor2D, n, T, width, this.spec.kernelSize, d), w[`block${b}Bias`]) as tf.Tensor2D;
+        let y = tf.add<tf.Tensor2D>(dilatedConv(h, w[`block${b}Kernel`] as tf.Tensor2D, n, T, width, this.spec.kernelSize, d), w[`block${b}Bias`]);
         if (this.spec.layerNorm) y = layerNorm(y, w[`block${b}NormGain`], w[`block${b}NormBias`]);
         y = act(y) as tf.Tensor2D;
-        h = width === H ? (tf.add(h, y) as tf.Tensor2D) : y;
+        h = width === H ? tf.add<tf.Tensor2D>(h, y) : y;
       });
       // (d) 1 x 1 layer, temporal aggregation, projection.
       const f = tf.reshape(act(tf.add(mm(h, w.featureKernel as tf.Tensor2D), w.featureBias)), [n, T, F]);
-      let pooled = (this.spec.aggregation === 'learned' ? tf.sum(tf.mul(f, tf.reshape(w.timeWeights, [1, T, 1])), 1) : tf.mean(f, 1)) as tf.Tensor2D;
+      let pooled = this.spec.aggregation === 'learned' ? tf.sum<tf.Tensor2D>(tf.mul(f, tf.reshape(w.timeWeights, [1, T, 1])), 1) : tf.mean<tf.Tensor2D>(f, 1);
       if (training?.featureMask) pooled = tf.mul(pooled, training.featureMask);
       if (this.spec.head === 'mlp') pooled = act(tf.add(mm(pooled, w.headKernel as tf.Tensor2D), w.headBias)) as tf.Tensor2D;
-      return tf.add(mm(pooled, w.projectionKernel as tf.Tensor2D), w.projectionBias) as tf.Tensor2D;
+      return tf.add<tf.Tensor2D>(mm(pooled, w.projectionKernel as tf.Tensor2D), w.projectionBias);
     });
   }
 
@@ -677,7 +677,7 @@ function checkShape(shape: BrainModuleShape): Required<BrainModuleShape> {
   const { positions, timePoints: T, embeddingDim: D } = shape;
   if (!Array.isArray(positions) || positions.length < 1) throw new Error('brain module: positions must be a non-empty array');
   const C = positions.length;
-  positions.forEach((p, c) => {
+  positions.forEach((p: SensorPosition, c) => {
     if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new Error(`brain module: position ${c} is not a finite {x, y}`);
   });
   if (!Number.isInteger(T) || T < 1) throw new Error(`brain module: timePoints must be a positive integer, got ${T}`);
@@ -720,15 +720,15 @@ export function dilatedConv(h: tf.Tensor2D, kernel: tf.Tensor2D, n: number, T: n
   for (let j = 0; j < k; j++) {
     // A tap reaching entirely into the padding contributes nothing.
     if (Math.abs(j * d - half) >= T) continue;
-    const shifted = j * d === half ? h : (tf.reshape(tf.slice(padded, [0, j * d, 0], [n, T, width]), [n * T, width]) as tf.Tensor2D);
-    taps.push(mm(shifted, tf.slice(kernel, [j * width, 0], [width, H]) as tf.Tensor2D));
+    const shifted = j * d === half ? h : tf.reshape<tf.Rank.R2>(tf.slice(padded, [0, j * d, 0], [n, T, width]), [n * T, width]);
+    taps.push(mm(shifted, tf.slice(kernel, [j * width, 0], [width, H])));
   }
-  return taps.length === 1 ? taps[0] : (tf.addN(taps) as tf.Tensor2D);
+  return taps.length === 1 ? taps[0] : tf.addN(taps);
 }
 
 function layerNorm(x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, 1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LN_EPSILON))), gain), bias) as tf.Tensor2D;
+  return tf.add<tf.Tensor2D>(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LN_EPSILON))), gain), bias);
 }
 
 /** GELU, tanh approximation: x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))). */

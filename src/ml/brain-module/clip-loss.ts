@@ -40,7 +40,7 @@ type GradFn = Parameters<typeof tf.customGrad>[0];
 
 /** Row-wise L2 normalisation of a [B, D] tensor (a zero row stays zero). */
 export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12))) as tf.Tensor2D);
+  return tf.tidy(() => tf.div<tf.Tensor2D>(x, tf.sqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12))));
 }
 
 /** Row-wise L2 normalisation of n x D values, in a new array. */
@@ -92,7 +92,7 @@ export function clipLoss(pred: tf.Tensor2D, target: tf.Tensor2D, opts: ClipLossO
     const terms: tf.Scalar[] = [];
     if (clipWeight !== 0) {
       const p = l2NormalizeRows(pred);
-      const yT = tf.transpose(l2NormalizeRows(target)) as tf.Tensor2D;
+      const yT = tf.transpose(l2NormalizeRows(target));
       // p @ yT with the gradient to p only (dy @ y), as untransposed products. yT goes through
       // `save`: the backward pass runs after this tidy has ended.
       const similarity = tf.customGrad(((a: tf.Tensor2D, save: tf.GradSaveFunc) => {
@@ -102,16 +102,16 @@ export function clipLoss(pred: tf.Tensor2D, target: tf.Tensor2D, opts: ClipLossO
           gradFunc: (dy: tf.Tensor2D, [s]: tf.Tensor[]) => tf.matMul(dy, tf.transpose(s)),
         };
       }) as unknown as GradFn) as unknown as (a: tf.Tensor2D) => tf.Tensor2D;
-      let logits = tf.mul(similarity(p), opts.scale ?? 10) as tf.Tensor2D;
+      let logits = tf.mul<tf.Tensor2D>(similarity(p), opts.scale ?? 10);
       if (opts.mask) logits = tf.add(logits, opts.mask);
       const eye = tf.eye(B);
-      const diagonalMean = (l: tf.Tensor2D): tf.Scalar => tf.div(tf.sum(tf.mul(tf.logSoftmax(l), eye)), -B) as tf.Scalar;
+      const diagonalMean = (l: tf.Tensor2D): tf.Scalar => tf.div<tf.Scalar>(tf.sum(tf.mul(tf.logSoftmax(l), eye)), -B);
       let clip = diagonalMean(logits);
-      if (symmetric) clip = tf.mul(0.5, tf.add(clip, diagonalMean(tf.transpose(logits)))) as tf.Scalar;
-      terms.push(tf.mul(clipWeight, clip) as tf.Scalar);
+      if (symmetric) clip = tf.mul<tf.Scalar>(0.5, tf.add(clip, diagonalMean(tf.transpose(logits))));
+      terms.push(tf.mul<tf.Scalar>(clipWeight, clip));
     }
-    if (mseWeight !== 0) terms.push(tf.mul(mseWeight, tf.mean(tf.squaredDifference(pred, target))) as tf.Scalar);
-    if (terms.length === 0) return tf.mul(tf.sum(pred), 0) as tf.Scalar;
-    return (terms.length === 1 ? terms[0] : tf.add(terms[0], terms[1])) as tf.Scalar;
+    if (mseWeight !== 0) terms.push(tf.mul<tf.Scalar>(mseWeight, tf.mean(tf.squaredDifference(pred, target))));
+    if (terms.length === 0) return tf.mul<tf.Scalar>(tf.sum(pred), 0);
+    return terms.length === 1 ? terms[0] : tf.add<tf.Scalar>(terms[0], terms[1]);
   });
 }

@@ -172,9 +172,9 @@ export class EegNetGraph {
     // Per temporal filter f: its D spatial filters on the input windows,
     // S[d, (b, r, i)] = sum_c W2[c, f, d] xwin[c, (b, r, i)], then rows (d, b, r) times f's band
     // matrix. (One product per f: splitting one big product's rows costs more in wasm.)
-    const w2 = tf.reshape(p.spatial.variable, [p.channels, FD]) as tf.Tensor2D;
-    const w2T = tf.split(tf.transpose(w2), p.F1, 0) as tf.Tensor2D[];
-    const w1 = tf.reshape(p.temporal.variable, [K, p.F1]) as tf.Tensor2D;
+    const w2 = tf.reshape<tf.Rank.R2>(p.spatial.variable, [p.channels, FD]);
+    const w2T = tf.split<tf.Tensor2D>(tf.transpose(w2), p.F1, 0);
+    const w1 = tf.reshape<tf.Rank.R2>(p.temporal.variable, [K, p.F1]);
     const bands = tf.split(this.temporalBands.bands(tf.transpose(w1)), p.F1, 0);
     const blocks = bands.map((band, f) => {
       const S = timesConst(w2T[f], x.windows, x.windowsT);
@@ -202,7 +202,7 @@ export class EegNetGraph {
 
     let h = this.batchNorm(y2, p.bn2, train !== undefined, moments);
     h = avgPool(tf.elu(h), p.pool1);
-    if (train?.mask1) h = tf.mul(h, train.mask1) as tf.Tensor3D;
+    if (train?.mask1) h = tf.mul<tf.Tensor3D>(h, train.mask1);
 
     // Separable conv: depthwise (1 x k) as one band matrix per series over the 'same'-padded
     // series (a small batched product), then pointwise as a matMul.
@@ -210,19 +210,19 @@ export class EegNetGraph {
     const ks = p.separableKernel;
     const before = Math.floor((ks - 1) / 2);
     const hp = tf.pad(h, [[0, 0], [0, 0], [before, ks - 1 - before]]);
-    const w3 = tf.reshape(p.separableDepthwise.variable, [ks, FD]) as tf.Tensor2D;
+    const w3 = tf.reshape<tf.Rank.R2>(p.separableDepthwise.variable, [ks, FD]);
     const band3 = tf.reshape(this.separableBands.bands(tf.transpose(w3)), [FD, T4 + ks - 1, T4]);
     const dw = tf.matMul(hp, band3);
-    const w3p = tf.reshape(p.separablePointwise.variable, [FD, p.F2]) as tf.Tensor2D;
+    const w3p = tf.reshape<tf.Rank.R2>(p.separablePointwise.variable, [FD, p.F2]);
     const pw: tf.Tensor3D = tf.reshape(matMul2d(tf.transpose(w3p), tf.reshape(dw, [FD, B * T4])), [p.F2, B, T4]);
 
     h = this.batchNorm(pw, p.bn3, train !== undefined, moments);
     h = avgPool(tf.elu(h), p.pool2);
-    if (train?.mask2) h = tf.mul(h, train.mask2) as tf.Tensor3D;
+    if (train?.mask2) h = tf.mul<tf.Tensor3D>(h, train.mask2);
     // Keras flattens (1, T32, F2) channels_last as t * F2 + f.
     const T32 = h.shape[2];
-    const flat = tf.reshape(tf.transpose(h, [1, 2, 0]), [B, T32 * p.F2]) as tf.Tensor2D;
-    const logits = tf.add(matMul2d(flat, p.denseKernel.variable as tf.Tensor2D), p.denseBias.variable) as tf.Tensor2D;
+    const flat = tf.reshape<tf.Rank.R2>(tf.transpose(h, [1, 2, 0]), [B, T32 * p.F2]);
+    const logits = tf.add<tf.Tensor2D>(matMul2d(flat, p.denseKernel.variable as tf.Tensor2D), p.denseBias.variable);
     return { logits, moments };
   }
 

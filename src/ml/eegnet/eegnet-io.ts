@@ -42,7 +42,7 @@ export async function loadLayersModelFromDir(dir: string): Promise<tfl.LayersMod
     for (const w of model.weights) {
       const value = stored[w.originalName];
       if (!value) throw new Error(`eegnet-io: ${dir} has no weight "${w.originalName}"`);
-      if (value.shape.join() !== w.shape.join()) throw new Error(`eegnet-io: weight "${w.originalName}" is [${value.shape}] in ${dir}, the layer wants [${w.shape}]`);
+      if (value.shape.join() !== w.shape.join()) throw new Error(`eegnet-io: weight "${w.originalName}" is [${value.shape.join()}] in ${dir}, the layer wants [${w.shape.join()}]`);
       (w.read() as tf.Variable).assign(value);
       names.delete(w.originalName);
     }

@@ -226,7 +226,7 @@ export function eegNetParts(model: tfl.LayersModel): EegNetParts {
 }
 
 function dim(w: ConstrainedVariable, axis: number): number {
-  return w.variable.shape[axis] as number;
+  return w.variable.shape[axis];
 }
 
 function poolCheck(c: Config): string | null {
@@ -237,7 +237,7 @@ function poolCheck(c: Config): string | null {
 }
 
 function batchNorm(layer: AnyLayer, cfg: Config): BatchNormParts {
-  const axis = Array.isArray(cfg.axis) && cfg.axis.length === 1 ? cfg.axis[0] : cfg.axis;
+  const axis: unknown = Array.isArray(cfg.axis) && cfg.axis.length === 1 ? cfg.axis[0] : cfg.axis;
   if (axis !== -1 && axis !== 3) throw new Error(`eegnet: batch normalisation "${layer.name}" must normalise the last axis`);
   if (cfg.center === false || cfg.scale === false) throw new Error(`eegnet: batch normalisation "${layer.name}" must have gamma and beta`);
   return {
@@ -256,5 +256,5 @@ function weight(layer: AnyLayer, name: string): ConstrainedVariable {
   if (!lv) throw new Error(`eegnet: layer "${layer.name}" has no weight "${name}"`);
   const v = lv.read();
   if (!(v instanceof tf.Variable)) throw new Error(`eegnet: weight ${lv.originalName} is not backed by a variable`);
-  return { variable: v, constraint: lv.constraint ?? null };
+  return { variable: v as tf.Variable, constraint: lv.constraint ?? null };
 }

@@ -72,7 +72,7 @@ export async function trainEegNet(model: LayersModel, set: PaddedEpochs, labels:
           const loss = minimize(() => {
             const out = graph.logits(x, { patchMean: mean, patchCov: cov, mask1, mask2 });
             kept = out.moments.map((m) => ({ bn: m.bn, mean: tf.keep(m.mean), variance: tf.keep(m.variance) }));
-            return tf.losses.softmaxCrossEntropy(onehot, out.logits) as tf.Scalar;
+            return tf.losses.softmaxCrossEntropy<tf.Tensor2D, tf.Scalar>(onehot, out.logits);
           });
           graph.updateMovingAverages(kept);
           graph.applyConstraints();

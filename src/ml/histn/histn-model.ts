@@ -329,15 +329,15 @@ export class HistnModel {
       // (a) embedding and graph convolution, [C * NT, d].
       const h0 = tf.elu(tf.add(constTimes(x, w.embedKernel as tf.Tensor2D), w.embedBias));
       // Â is symmetric: it is its own transpose in the gradient.
-      const mixed = tf.reshape(constTimes(this.adjacency, tf.reshape(h0, [C, NT * d]) as tf.Tensor2D, this.adjacency), [C * NT, d]);
+      const mixed = tf.reshape(constTimes(this.adjacency, tf.reshape<tf.Rank.R2>(h0, [C, NT * d]), this.adjacency), [C * NT, d]);
       const h1 = tf.add(h0, tf.elu(tf.add(matMul2d(mixed as tf.Tensor2D, w.graphKernel as tf.Tensor2D), w.graphBias)));
       // (b) electrodes -> regions, [R * NT, d].
       const P = tf.softmax(tf.add(tf.reshape(w.electrodeAttention, [1, C]), this.electrodeMask)) as tf.Tensor2D;
-      const r0 = tf.reshape(matMul2d(P, tf.reshape(h1, [C, NT * d]) as tf.Tensor2D), [R * NT, d]);
+      const r0 = tf.reshape(matMul2d(P, tf.reshape<tf.Rank.R2>(h1, [C, NT * d])), [R * NT, d]);
       const h2 = tf.elu(tf.add(matMul2d(r0 as tf.Tensor2D, w.regionKernel as tf.Tensor2D), w.regionBias));
       // (c) regions -> hemispheres, [H, NT * d], and left - right.
       const Q = tf.softmax(tf.add(tf.reshape(w.regionAttention, [1, R]), this.regionMask)) as tf.Tensor2D;
-      const u0 = tf.reshape(matMul2d(Q, tf.reshape(h2, [R, NT * d]) as tf.Tensor2D), [H * NT, d]);
+      const u0 = tf.reshape(matMul2d(Q, tf.reshape<tf.Rank.R2>(h2, [R, NT * d])), [H * NT, d]);
       let z = tf.reshape(tf.elu(tf.add(matMul2d(u0 as tf.Tensor2D, w.hemisphereKernel as tf.Tensor2D), w.hemisphereBias)), [H, NT * d]);
       if (leftRight) {
         const diff = tf.sub(tf.slice(z, [leftRight[0], 0], [1, NT * d]), tf.slice(z, [leftRight[1], 0], [1, NT * d]));
@@ -345,19 +345,19 @@ export class HistnModel {
       }
       // (d) temporal convolution over each sequence's T vectors of G * d features: the sum over
       // taps tau of (window slice t + tau) @ (rows tau * G*d ... of the kernel), 'valid'.
-      let seq = tf.reshape(tf.transpose(tf.reshape(z, [G, n, T, d]), [1, 2, 0, 3]), [n, T, G * d]) as tf.Tensor3D;
+      let seq = tf.reshape<tf.Rank.R3>(tf.transpose(tf.reshape(z, [G, n, T, d]), [1, 2, 0, 3]), [n, T, G * d]);
       if (dropoutMask) seq = tf.mul(seq, dropoutMask);
       const Tp = T - k + 1;
       const Gd = G * d;
       const taps = Array.from({ length: k }, (_, tau) => {
         const slice = Tp === T ? seq : tf.slice(seq, [0, tau, 0], [n, Tp, Gd]);
         const kernel = k === 1 ? w.temporalKernel : tf.slice(w.temporalKernel, [tau * Gd, 0], [Gd, m]);
-        return matMul2d(tf.reshape(slice, [n * Tp, Gd]) as tf.Tensor2D, kernel as tf.Tensor2D);
+        return matMul2d(tf.reshape<tf.Rank.R2>(slice, [n * Tp, Gd]), kernel as tf.Tensor2D);
       });
       const conv = tf.elu(tf.add(taps.length === 1 ? taps[0] : tf.addN(taps), w.temporalBias));
-      const pooled = tf.mean(tf.reshape(conv, [n, Tp, m]), 1) as tf.Tensor2D;
+      const pooled = tf.mean<tf.Tensor2D>(tf.reshape(conv, [n, Tp, m]), 1);
       // (e) dense to K logits.
-      return tf.add(matMul2d(pooled, w.outputKernel as tf.Tensor2D), w.outputBias) as tf.Tensor2D;
+      return tf.add<tf.Tensor2D>(matMul2d(pooled, w.outputKernel as tf.Tensor2D), w.outputBias);
     });
   }
 

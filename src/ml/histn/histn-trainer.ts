@@ -162,7 +162,7 @@ async function train(model: HistnModel, X: Float32Array, labels: readonly number
       try {
         const ce = minimize(
           () => tf.neg(tf.sum(tf.mul(weight, tf.sum(tf.mul(target, tf.logSoftmax(model.logits(x, B, mask))), 1)))) as tf.Scalar,
-          l2 > 0 ? () => tf.mul(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))) as tf.Scalar : undefined,
+          l2 > 0 ? () => tf.mul<tf.Scalar>(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))) : undefined,
         );
         return { loss: ce, weight: wSum };
       } finally {

@@ -5,12 +5,13 @@ import { pageServer } from '../../client/page-server.js';
 import type { ServerMessage } from '../../client/protocol-types.js';
 import type { SessionControls } from './session-controls.js';
 
+// Callbacks, not methods: `message` is handed to the client as it is.
 export interface ConnectionEvents {
-  message(m: ServerMessage): void;
+  message: (m: ServerMessage) => void;
   /** true once a connection's hello arrived, false when it dropped (a retry follows). */
-  connected(up: boolean): void;
+  connected: (up: boolean) => void;
   /** An error from the session, or a problem the client noticed. */
-  problem(text: string): void;
+  problem: (text: string) => void;
 }
 
 export function connectToSession(events: ConnectionEvents): SessionControls {
