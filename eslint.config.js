@@ -18,6 +18,12 @@ export default tseslint.config(
     },
   },
   {
+    // examples in JavaScript run on Node: its globals
+    files: ['examples/**/*.js'],
+    ignores: ['examples/game/**'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', performance: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+  },
+  {
     // pages: browser globals
     files: ['src/server/dashboard/**/*.js', 'examples/game/**/*.js'],
     languageOptions: { globals: { window: 'readonly', document: 'readonly', WebSocket: 'readonly', location: 'readonly', performance: 'readonly', requestAnimationFrame: 'readonly', localStorage: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' } },
