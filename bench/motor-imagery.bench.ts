@@ -23,6 +23,7 @@ import { preprocess } from '../pipelines/motor-imagery/preprocess.js';
 import type { Chunk } from '../src/stream/types.js';
 import { BciServer } from '../src/server/ws-server.js';
 import type { HelloInfo } from '../src/server/messages.js';
+import { wsText } from '../src/server/ws-text.js';
 
 const CHUNK = 10;
 const PASSES = 20;
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   const e2e: number[] = [];
   client.on('message', (raw) => {
     const now = performance.now();
-    const m = JSON.parse(raw.toString()) as { type: string; seq: number };
+    const m = JSON.parse(wsText(raw)) as { type: string; seq: number };
     if (m.type !== 'decision') return;
     const t = handedOver.get(m.seq);
     if (t !== undefined) e2e.push(now - t);

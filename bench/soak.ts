@@ -127,6 +127,7 @@ async function main(): Promise<number> {
   const log = (line: string): void => void process.stderr.write(line + '\n');
 
   const board = new SimulatedBoard(guard, cli, dir);
+  // eslint-disable-next-line prefer-const -- shutdown (a signal may call it before the server starts) reads it: a const would be in its TDZ
   let server: ServerProcess | undefined;
   let clients: SoakClient[] = [];
   shutdown = async () => {
@@ -152,7 +153,7 @@ async function main(): Promise<number> {
   };
 
   await board.up();
-  const base = JSON.parse(readFileSync(path.join(root, 'config', 'default.json'), 'utf8')) as Record<string, any>;
+  const base = JSON.parse(readFileSync(path.join(root, 'config', 'default.json'), 'utf8')) as { pipeline: Record<string, unknown> };
   const configFile = path.join(dir, 'soak.json');
   const rate = 250;
   const config = {

@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, createWriteStream, existsSync, rmSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { stripVTControlCharacters } from 'node:util';
 import { projectRoot } from '../src/util/project-path.js';
 import { ChildGuard, stopChild } from './child-guard.js';
 
@@ -58,8 +59,6 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-
 interface JsonReport {
   numTotalTests: number;
   numPassedTests: number;
@@ -71,7 +70,7 @@ interface JsonReport {
 /** "test/x.test.ts > suite > test: first line of the error", from vitest's JSON report. */
 function failuresOf(report: JsonReport, root: string): string[] {
   const out: string[] = [];
-  const firstLine = (s: string | undefined): string => stripAnsi(s ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const firstLine = (s: string | undefined): string => stripVTControlCharacters(s ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
   for (const file of report.testResults) {
     const name = path.relative(root, file.name);
     const failed = file.assertionResults.filter((t) => t.status === 'failed');
@@ -138,7 +137,7 @@ async function main(): Promise<number> {
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    const text = stripAnsi(readFileSync(log, 'utf8'));
+    const text = stripVTControlCharacters(readFileSync(log, 'utf8'));
     const summary = text.split('\n').filter((l) => /^\s*(Test Files|Tests|Errors|Duration)\s/.test(l) || /^\d+ passed, \d+ failed, \d+ skipped$/.test(l));
     console.log(`\nrun ${run}/${o.runs}: ${failure ? 'FAILED' : 'passed'} in ${seconds.toFixed(1)} s`);
     for (const l of summary) console.log(`  ${l.trim()}`);

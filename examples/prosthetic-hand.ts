@@ -90,7 +90,7 @@ function validateMap(map: unknown): Record<string, string> {
       throw new Error(`mapping for "${command}": ${JSON.stringify(action)} is not an action (an upper-case word such as OPEN)`);
     }
   }
-  return Object.fromEntries(entries) as Record<string, string>;
+  return Object.fromEntries(entries);
 }
 
 /** The bridge: a neurorx client on one side, the gripper's serial port on the other. */

@@ -48,8 +48,8 @@ export interface PipelineSettings {
 }
 
 export interface PipelineContext {
-  /** One line for the session log. */
-  log(line: string): void;
+  /** One line for the session log (a function property: plug-ins pass it on as it is). */
+  readonly log: (line: string) => void;
   /** Channels and rate of the stream the pipeline will run on. */
   readonly stream: { readonly channels: number; readonly sampleRate: number };
 }

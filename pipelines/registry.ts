@@ -5,8 +5,7 @@ import { motorImageryPlugin } from './motor-imagery/plugin.js';
 import type { PipelinePlugin, PipelineSettings } from './pipeline-plugin.js';
 
 // Plug-ins are written against their own settings and event types; the registry holds them all.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPipelinePlugin = PipelinePlugin<any, any>;
+export type AnyPipelinePlugin = PipelinePlugin<PipelineSettings, unknown>;
 
 /**
  * The pipeline kinds a session can run: the built-in ones and the plug-ins registered (by a config's

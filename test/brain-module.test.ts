@@ -173,7 +173,7 @@ describe('BrainModuleModel', () => {
     // Two sensors at one position get the same weight, unless their types differ.
     const twin = [...positions.slice(0, C - 1), positions[0]];
     const same = BrainModuleModel.create({ seed: 5 }, { positions: twin, timePoints: T, embeddingDim: 6 });
-    const typed = BrainModuleModel.create({ seed: 5 }, { positions: twin, timePoints: T, embeddingDim: 6, sensorTypes: [...new Array(C - 1).fill(0), 1] });
+    const typed = BrainModuleModel.create({ seed: 5 }, { positions: twin, timePoints: T, embeddingDim: 6, sensorTypes: [...new Array<number>(C - 1).fill(0), 1] });
     const As = same.attention();
     const At = typed.attention();
     for (let s = 0; s < 64; s++) expect(As[s * C + C - 1]).toBeCloseTo(As[s * C], 7);
@@ -273,7 +273,7 @@ describe('BrainModuleModel', () => {
 
     type Loose = { weights: Record<string, { shape: number[]; values: number[] }> } & Record<string, unknown>;
     const wrongShape = structuredClone(state) as unknown as Loose;
-    wrongShape.weights.block1Kernel = { shape: [288, 95], values: new Array(288 * 95).fill(0) };
+    wrongShape.weights.block1Kernel = { shape: [288, 95], values: new Array<number>(288 * 95).fill(0) };
     expect(() => BrainModuleModel.fromState(wrongShape as unknown as BrainModuleState)).toThrow(/weights\.block1Kernel has shape \[288,95\], expected \[288, 96\]/);
     const wrongCount = structuredClone(state) as unknown as Loose;
     wrongCount.weights.projectionBias.values.pop();

@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { EmotionEvaluationResult } from '../pipelines/emotion/evaluate.js';
+import type { MegEvaluationResult } from '../pipelines/meg/evaluate.js';
+import type { EvaluationResult } from '../pipelines/motor-imagery/evaluate.js';
+import type { InspectReport } from '../src/cli/inspect.js';
 import { DATA_DIR, dataFile, PROJECT_ROOT } from './helpers/data.js';
 
 // The built CLI (npm test runs tsc first), run as a user would run it.
@@ -20,13 +24,14 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   }
 }
 
-const lastJson = (stdout: string): Record<string, any> => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+/** The JSON result a command prints on its last stdout line, as the command's result type. */
+const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').pop()!) as T;
 
 describe('neurorx CLI', () => {
   it('inspect --json summarises a synthetic recording on its last stdout line', async () => {
     const { stdout, code } = await cli('inspect', 'synthetic:motor-imagery?seed=1&trials=4', '--seconds', '10', '--json');
     expect(code).toBe(0);
-    const report = lastJson(stdout);
+    const report = lastJson<InspectReport>(stdout);
     expect(report.stream).toMatchObject({ type: 'EEG', sampleRate: 160 });
     expect(report.samples).toBe(1600);
     expect(report.dropped).toBe(0);
@@ -40,7 +45,7 @@ describe('neurorx CLI', () => {
     if (!file) return ctx.skip();
     const { stdout, code } = await cli('inspect', `file:${file}`, '--seconds', '125', '--json');
     expect(code).toBe(0);
-    const report = lastJson(stdout);
+    const report = lastJson<InspectReport>(stdout);
     expect(report.stream).toMatchObject({ channelCount: 64, sampleRate: 160 });
     expect(report.samples).toBe(20000);
     expect(report.markers.values).toEqual({ T0: 15, T1: 8, T2: 7 });
@@ -50,7 +55,7 @@ describe('neurorx CLI', () => {
     if (!dataFile('eegmmidb/S001/S001R14.edf')) return ctx.skip();
     const { stdout, code } = await cli('evaluate', '--dataset', 'eegmmidb', '--subjects', '1', '--runs', '6,10,14', '--pipeline', 'csp-lda', '--cv', 'shuffle', '--json');
     expect(code).toBe(0);
-    const result = lastJson(stdout);
+    const result = lastJson<EvaluationResult>(stdout);
     expect(result.subjects).toHaveLength(1);
     expect(result.subjects[0].trials).toBe(45);
     expect(result.subjects[0].foldAccuracies).toHaveLength(10);
@@ -61,9 +66,9 @@ describe('neurorx CLI', () => {
     if (!dataFile('eegmmidb/S001/S001R12.edf')) return ctx.skip();
     const { stdout, code } = await cli('evaluate', '--subjects', '1', '--task', 'left-right', '--pipeline', 'csp-lda,tangent-space-lr', '--band', '8,32', '--tmin', '0', '--tmax', '3', '--json');
     expect(code).toBe(0);
-    const result = lastJson(stdout);
+    const result = lastJson<EvaluationResult>(stdout);
     expect(result.pipelines.map((p: { pipeline: string }) => p.pipeline)).toEqual(['csp-lda', 'tangent-space-lr']);
-    const [csp, ts] = result.pipelines as { meanAccuracy: number; meanKappa: number; subjects: { foldAccuracies: number[] }[] }[];
+    const [csp, ts] = result.pipelines;
     expect(csp.subjects[0].foldAccuracies).toHaveLength(5);
     expect(ts.meanAccuracy).toBeGreaterThanOrEqual(csp.meanAccuracy + 0.02);
     expect(ts.meanKappa).toBeGreaterThan(0.5);
@@ -92,7 +97,7 @@ describe('neurorx CLI', () => {
     const { stdout, code, stderr } = await cli('evaluate', '--pipeline', 'emotion-linear', '--dataset', 'synthetic-emotion', '--subjects', '1-4', '--folds', '2', '--target', 'arousal', '--json');
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const r = lastJson(stdout);
+    const r = lastJson<EmotionEvaluationResult>(stdout);
     expect(r).toMatchObject({ dataset: 'synthetic-emotion', target: 'arousal', classes: ['low', 'high'], pipeline: 'emotion-linear', best: 'emotion-linear' });
     expect(r.subjects.map((s: { subject: string }) => s.subject)).toEqual(['1', '2', '3', '4']);
     expect(r.meanAccuracy).toBeGreaterThan(r.chance + 0.1);
@@ -115,7 +120,7 @@ describe('neurorx CLI', () => {
     const { stdout, code, stderr } = await cli('evaluate', '--pipeline', 'meg-ridge', '--dataset', 'synthetic-meg', '--subjects', '1', '--images', '60', '--meg-channels', '32', '--rate', '200', '--repetitions', '2', '--json');
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const r = lastJson(stdout);
+    const r = lastJson<MegEvaluationResult>(stdout);
     expect(r).toMatchObject({ dataset: 'synthetic-meg', pipeline: 'meg-ridge', testImages: 12, best: 'meg-ridge' });
     expect(r.chance).toBeCloseTo(5 / 12, 12);
     expect(r.top5).toBeGreaterThan(r.chance);

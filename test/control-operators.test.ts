@@ -97,7 +97,7 @@ describe('dwell', () => {
     const times: number[] = [];
     for (let k = 0, t = 0; k < 12; k++, t += 0.1) times.push(t);
     expect((times[10] - times[0]) * 1000).toBeLessThan(1000);
-    const out = await run(decisions(Array(12).fill(L), (k) => times[k]), settings({ ...raw, dwellMs: 1000 }));
+    const out = await run(decisions(new Array<number>(12).fill(L), (k) => times[k]), settings({ ...raw, dwellMs: 1000 }));
     expect(firedAt(out)).toEqual([10]);
   });
 
@@ -121,7 +121,7 @@ describe('refractory period and rearm', () => {
     expect(switched[10].command).toBe('hand.close');
     expect(switched.slice(3, 10).every((d) => d.state === 'refractory' && d.candidate === 'right')).toBe(true);
     // a held class repeats every max(dwell, refractory) = 2000 ms
-    expect(firedAt(await run(decisions(Array(20).fill(L)), s))).toEqual([2, 10, 18]);
+    expect(firedAt(await run(decisions(new Array<number>(20).fill(L)), s))).toEqual([2, 10, 18]);
     // rest during the refractory period is still reported as refractory
     const rested = await run(decisions([L, L, L, U, U, U, U, U, U, U, U]), s);
     expect(rested.map((d) => d.state).slice(3)).toEqual(['refractory', 'refractory', 'refractory', 'refractory', 'refractory', 'refractory', 'refractory', 'rest']);
@@ -130,7 +130,7 @@ describe('refractory period and rearm', () => {
 
   it('with rearm "rest" the same command waits for a rest; another command does not', async () => {
     const s = settings({ ...raw, dwellMs: 500, refractoryMs: 1000, rearm: 'rest' });
-    const held = await run(decisions(Array(20).fill(L)), s);
+    const held = await run(decisions(new Array<number>(20).fill(L)), s);
     expect(firedAt(held)).toEqual([2]);
     expect(held[19].state).toBe('refractory'); // blocked, awaiting rest
     expect(held[19].candidate).toBe('left');
@@ -144,7 +144,7 @@ describe('refractory period and rearm', () => {
     expect(alternating.filter((d) => d.command).map((d) => d.command)).toEqual(['hand.open', 'hand.close', 'hand.open']);
 
     // the same script under rearm "time" fires again once the refractory period allows
-    expect(firedAt(await run(decisions(Array(20).fill(L)), { ...s, rearm: 'time' }))).toEqual([2, 6, 10, 14, 18]);
+    expect(firedAt(await run(decisions(new Array<number>(20).fill(L)), { ...s, rearm: 'time' }))).toEqual([2, 6, 10, 14, 18]);
   });
 });
 
@@ -155,7 +155,7 @@ describe('command mapping', () => {
     expect(out.slice(0, 8).every((d) => d.state === 'dwelling' && d.candidate === 'right' && !('command' in d))).toBe(true);
     expect(firedAt(out)).toEqual([10]); // the unmapped class interrupts left like any other
     expect(out[10].command).toBe('hand.open');
-    expect(firedAt(await run(decisions(Array(12).fill(L)), settings({ ...raw, commands: {} })))).toEqual([]);
+    expect(firedAt(await run(decisions(new Array<number>(12).fill(L)), settings({ ...raw, commands: {} })))).toEqual([]);
   });
 });
 

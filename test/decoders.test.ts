@@ -46,7 +46,7 @@ describe('decoders on synthetic motor imagery with a known answer (train one ses
       const train = await syntheticEpochs(spec, 1, classes, 30);
       const test = await syntheticEpochs(spec, 7, classes, 15);
       const width = train[0].info.channels.length;
-      const decoder = await fitDecoder(spec as never, train, train.map((e) => e.label), width);
+      const decoder = await fitDecoder(spec, train, train.map((e) => e.label), width);
       expect(decoder.classes).toEqual([...classes].sort());
       const acc = accuracy(
         test.map((e) => e.label),

@@ -142,8 +142,10 @@ describe('EDF+ writer round trip through readEdf', () => {
     expect(text).toContain('+0.3333333333333333\x150.14285714285714285\x14third\x14\x00');
     // "before" lives in the first record, "after" in the last (record 4, which starts at +3)
     const annStart = (rec: number): number => 256 * 3 + rec * (100 * 2 + edfLayout(r).annotationBytes) + 200;
+    /* eslint-disable no-control-regex -- EDF+ annotations are delimited by control characters (TALs) */
     expect(text.slice(annStart(0), annStart(0) + 40)).toMatch(/^\+0\x14\x14\x00-0\.75\x150\.25\x14before\x14\x00/);
     expect(text.slice(annStart(3), annStart(3) + 40)).toMatch(/^\+3\x14\x14\x00\+9\.5\x14after\x14\x00/);
+    /* eslint-enable no-control-regex */
   });
 
   it('writes 2 s records for 100.5 Hz and 3 s records for 1000/3 Hz; the reader gets the same rate back', () => {
@@ -378,7 +380,7 @@ describe('EDF+ writer channels and labels', () => {
     expect(() => encodeEdf(base([{ label: 'C4', value: (s) => (s === 2 ? -Infinity : s) }]))).toThrow(/channel 1 "C4": sample 2 is -Infinity/);
     expect(() => encodeEdf(base([{ label: 'Huge', value: (s) => s * 1e8 }]))).toThrow(/channel 1 "Huge": values 0\.\.700000000 do not fit .* use a larger unit/);
     const withMarkers = (m: Marker): Recording => ({ ...base([{ label: 'C3', value: (s) => s }]), markers: [m] });
-    expect(() => encodeEdf(withMarkers({ time: 1, value: '', duration: 0 }))).toThrow(/marker 1 \(\"\" at 1 s\): an empty text cannot be stored/);
+    expect(() => encodeEdf(withMarkers({ time: 1, value: '', duration: 0 }))).toThrow(/marker 1 \("" at 1 s\): an empty text cannot be stored/);
     expect(() => encodeEdf(withMarkers({ time: 1, value: 'x', duration: -1 }))).toThrow(/marker 1 .*duration must be 0 or more seconds, found -1/);
     expect(() => encodeEdf(withMarkers({ time: NaN, value: 'x', duration: 0 }))).toThrow(/marker 1 .*time must be a finite number/);
     // control characters would break TALs (and MNE's parser stops at newlines)

@@ -85,7 +85,7 @@ describe('conv-free EEGNet graph', () => {
     const set = new PaddedEpochs(data, n, samples, channels, kernLength);
     const idx = [0, 1, 2, 3, 4];
     // Logits (the dense layer's output) are compared, not only the softmax, which compresses.
-    const logitsModel = tfl.model({ inputs: model.inputs, outputs: model.getLayer('dense').output as tfl.SymbolicTensor });
+    const logitsModel = tfl.model({ inputs: model.inputs, outputs: model.getLayer('dense').output });
     const x = modelInput(data, n, samples, channels);
     const expected = logitsModel.predict(x) as tf.Tensor;
     const graph = new EegNetGraph(model);
@@ -132,7 +132,7 @@ describe('conv-free EEGNet graph', () => {
       const ours = tf.variableGrads(() => {
         const out = graph.logits(batch, { patchMean: mean, patchCov: cov, mask1: null, mask2: null });
         moments = out.moments.map((m) => ({ ...m, mean: tf.keep(m.mean), variance: tf.keep(m.variance) }));
-        return tf.losses.softmaxCrossEntropy(onehot, out.logits) as tf.Scalar;
+        return tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(onehot, out.logits);
       }, vars);
       graph.updateMovingAverages(moments);
 
@@ -231,7 +231,7 @@ describe('EegNetDecoder', () => {
   it('saves and loads to identical probabilities', async () => {
     const dir = tmpDir();
     await net.save(dir);
-    const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { format: string; modelTopology: { class_name: string }; weightsManifest: { paths: string[] }[] };
     expect(json.format).toBe('layers-model');
     expect(json.modelTopology.class_name).toBe('Model');
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);

@@ -18,9 +18,43 @@ import { DATA_DIR, FIXTURES } from './helpers/data.js';
 // Fixtures and reference values: test/fixtures/scripts/make_emotion_dataset_fixtures.py (scipy/pickle).
 const DIR = path.join(FIXTURES, 'emotion');
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(DIR, name)));
-const expected = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as any;
 
 interface Summary { shape: number[]; sum: number; sumsq: number; wsum: number; first: number[]; last: number[]; mid: number }
+interface MatArray { dims: number[]; data: number[] }
+interface Complex { real: number[]; imag: number[] }
+interface DreamerSubject { valence: number[]; arousal: number[]; dominance: number[]; stimuli: Summary[]; baseline: Summary[] }
+const HANDMADE_NUMERIC = ['x', 'k', 'w', 'big', 'sg', 'lg'] as const;
+/** expected.json as the script writes it (the parts these tests read). */
+interface Expected {
+  classes: {
+    variables: string[];
+    numeric: Record<string, MatArray & { dtype: string }>;
+    lgc: MatArray;
+    cpx: Complex;
+    txt: string;
+    rows: string[];
+    empty: number[];
+    cel: { dims: number[]; first: number; second: string; third: MatArray };
+    st: { dims: number[]; fields: string[]; num: number[]; name: string[] };
+    nested: { x: number; label: string };
+    sp: { dims: number[] };
+  };
+  handmade: Record<(typeof HANDMADE_NUMERIC)[number], MatArray> & {
+    variables: string[];
+    cx: Complex;
+    hello: string;
+    rows: string[];
+    s: { a: number; b: string };
+    c: { first: number };
+  };
+  truncated: { file: string; variable: string; offset: number; needs: number; left: number; compressed: { file: string; variable: string; offset: number } };
+  pickles: Record<string, unknown>;
+  dreamer: { electrodes: string[]; subjects: DreamerSubject[] };
+  dreamerCols: { subjects: DreamerSubject[] };
+  deap: { labels: number[][]; trials: { trial: Summary; baseline: Summary }[]; picks: [number, number, number, number][] };
+  seed: { labels: number[]; sessions: Record<string, Summary[]> };
+}
+const expected = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Expected;
 
 /** The script's summary() of a samples x channels block. */
 function summarize(b: SignalBlock, nch: number): Summary {
@@ -68,7 +102,7 @@ describe('MAT v5 reader', () => {
       const ref = expected.classes;
       const vars = readMat(fixture(file));
       expect([...vars.keys()]).toEqual(ref.variables);
-      for (const [name, want] of Object.entries<any>(ref.numeric)) {
+      for (const [name, want] of Object.entries(ref.numeric)) {
         const v = numeric(vars.get(name));
         expect(v.class, name).toBe(DTYPE_CLASS[want.dtype]);
         expect(v.dims, name).toEqual(want.dims);
@@ -145,7 +179,7 @@ describe('MAT v5 reader', () => {
       const ref = expected.handmade;
       const vars = readMat(fixture(file));
       expect([...vars.keys()]).toEqual(ref.variables);
-      for (const name of ['x', 'k', 'w', 'big', 'sg', 'lg']) {
+      for (const name of HANDMADE_NUMERIC) {
         const v = expectNumeric(vars.get(name), name);
         expect(v.dims, name).toEqual(ref[name].dims);
         expect(Array.from(v.data), name).toEqual(ref[name].data);
@@ -318,7 +352,8 @@ describe('Python pickle reader', () => {
   for (const name of Object.keys(expected.pickles)) {
     it(`reads ${name} as pickle.loads(encoding='latin1') does`, () => {
       const got = describePickle(readPickle(fixture(name)));
-      const want = JSON.parse(JSON.stringify(expected.pickles[name]), (_k, x) => (x && typeof x === 'object' && Object.keys(x).length === 1 && typeof x.scalar === 'number' ? x.scalar : x));
+      const scalarOf = (x: unknown): unknown => (x && typeof x === 'object' && Object.keys(x).length === 1 && 'scalar' in x && typeof x.scalar === 'number' ? x.scalar : x);
+      const want: unknown = JSON.parse(JSON.stringify(expected.pickles[name]), (_k, x: unknown) => scalarOf(x));
       expect(got).toEqual(want);
     });
   }
@@ -367,7 +402,7 @@ describe('Python pickle reader: hostile pickles (issue 15)', () => {
     // 1000 levels are fine
     const ok = readPickle(program([0x80, 2], ']'.repeat(1000), 'a'.repeat(999), '.'));
     let depth = 0;
-    for (let v = ok; Array.isArray(v); v = (v as PickleValue[])[0]) depth++;
+    for (let v = ok; Array.isArray(v); v = v[0]) depth++;
     expect(depth).toBe(1000);
   });
 
@@ -397,7 +432,7 @@ describe('Python pickle reader: hostile pickles (issue 15)', () => {
 
 // ---------------------------------------------------------------- DREAMER
 
-function checkDreamer(ds: EmotionDataset, ref: any[]): void {
+function checkDreamer(ds: EmotionDataset, ref: DreamerSubject[]): void {
   expect(ds.subjects.map((s) => s.id)).toEqual(ref.map((_, k) => String(k + 1)));
   ds.subjects.forEach((s, i) => {
     expect(s.trials.map((t) => t.id)).toEqual(['clip-1', 'clip-2', 'clip-3']);
@@ -461,7 +496,7 @@ function checkDeap(s: EmotionSubject): void {
     expect(summarize(t, 32), `trial ${k + 1}`).toEqual(ref.trials[k].trial);
     expect(summarize(t.baseline!, 32), `baseline ${k + 1}`).toEqual(ref.trials[k].baseline);
   });
-  for (const [t, c, smp, v] of ref.picks as [number, number, number, number][]) {
+  for (const [t, c, smp, v] of ref.picks) {
     const trial = s.trials[t];
     const got = smp < 384 ? trial.baseline!.data[smp * 32 + c] : trial.data[(smp - 384) * 32 + c];
     expect(got, `data[${t}][${c}][${smp}]`).toBe(v);

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSource } from '../devices/open-source.js';
 import { CytonSimulator } from '../devices/serial/cyton-simulator.js';
+import type { InspectReport } from '../src/cli/inspect.js';
 import { parseConfig } from '../src/config/config-schema.js';
 import { readRecordedSession } from '../src/session/recorded-session.js';
 import { startSession, type Session } from '../src/session/run-session.js';
@@ -14,6 +15,7 @@ import { PROJECT_ROOT } from './helpers/data.js';
 import { buildEdf } from './helpers/edf-bytes.js';
 import { haveSocat, PtyPair } from './helpers/pty-pair.js';
 import { connect, until } from './helpers/ws-client.js';
+import { like } from './helpers/like.js';
 
 // Every loss reaches the user (issue 15): inspect's report, the session's status messages, the recording.
 
@@ -74,7 +76,7 @@ describe('losses reach the user', () => {
     const s = log.summary();
     expect(s.gaps.map((g) => g.time)).toEqual([0, 1, 2]);
     expect(s.warnings).toEqual(['w']);
-    expect(s.totals).toEqual({ gaps: 10, samples: 100, seconds: expect.closeTo(1, 9), warnings: 1 });
+    expect(s.totals).toEqual({ gaps: 10, samples: 100, seconds: like.closeTo(1, 9), warnings: 1 });
     expect(s.omitted).toBe(7);
   });
 });
@@ -88,7 +90,7 @@ describe('inspect reports what a file lacks (defect 7)', () => {
     writeFileSync(file, full.subarray(0, 512 + 62 * 8 + 5));
     const run = promisify(execFile);
     const { stdout } = await run(process.execPath, [CLI, 'inspect', `file:${file}`, '--seconds', '125', '--json']);
-    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as InspectReport;
     expect(report.seconds).toBe(62);
     expect(report.ended).toBe('end-of-stream');
     expect(report.gaps).toEqual([{ time: 62, samples: 252, seconds: 63, cause: 'file truncated' }]);
@@ -115,7 +117,7 @@ describe.skipIf(!socat)('inspect of a live device that goes quiet (defect 10)', 
     await until(() => sim.packetsSent >= 250, 120_000);
     await sim.close();
     const { stdout } = await inspect;
-    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as InspectReport;
     expect(report.ended).toBe('deadline');
     expect(report.samples).toBeGreaterThan(0);
     expect(report.samples).toBeLessThan(5 * 250);

@@ -13,6 +13,7 @@ import { parseBoundedJson } from '../src/util/bounded-json.js';
 import { streamInfo, toChunks } from './helpers/chunks.js';
 import { PROJECT_ROOT } from './helpers/data.js';
 import { connect, until } from './helpers/ws-client.js';
+import { like } from './helpers/like.js';
 
 // Each case below is a defect found by an adversarial pass (issue 15), reproduced on loopback.
 
@@ -68,8 +69,8 @@ async function runCli(config: object, env: Record<string, string> = {}): Promise
   const child = spawn(process.execPath, [CLI, 'run', file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d) => (out += String(d)));
-  child.stderr!.on('data', (d) => (out += String(d)));
+  child.stdout.on('data', (d) => (out += String(d)));
+  child.stderr.on('data', (d) => (out += String(d)));
   await until(() => /ws:\/\/127\.0\.0\.1:\d+/.test(out) || child.exitCode !== null, 60_000);
   const url = /ws:\/\/127\.0\.0\.1:\d+/.exec(out)?.[0];
   if (!url) throw new Error(`neurorx run did not start:\n${out}`);
@@ -90,7 +91,7 @@ describe('hardening: hostile WebSocket input', () => {
     expect(refused).toMatchObject({ type: 'error' });
     expect((refused as { message: string }).message).toMatch(/nesting deeper than 8 levels at character \d+/);
     // A version that is a shallow container is named by kind, never echoed.
-    expect(parseClientMessage('{"v":[[1]],"type":"ping"}')).toMatchObject({ type: 'error', path: 'v', message: expect.stringContaining('an array') });
+    expect(parseClientMessage('{"v":[[1]],"type":"ping"}')).toMatchObject({ type: 'error', path: 'v', message: like.stringContaining('an array') });
 
     const { child, url } = await runCli(demoConfig());
     const { ws, messages } = await connect(url);
@@ -149,7 +150,7 @@ describe('hardening: hostile WebSocket input', () => {
     const child = spawn(process.execPath, [CLI, 'run', file], { env: { ...process.env, NEURORX_TOKEN: 'x' }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let err = '';
-    child.stderr!.on('data', (d) => (err += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(1);
     expect(err).toMatch(/NEURORX_TOKEN\): the token is 1 characters long/);
@@ -208,7 +209,7 @@ describe('hardening: hostile WebSocket input', () => {
       const child = spawn(process.execPath, [CLI, 'run', file], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let err = '';
-      child.stderr!.on('data', (d) => (err += String(d)));
+      child.stderr.on('data', (d) => (err += String(d)));
       const code = await new Promise<number | null>((r) => child.once('exit', r));
       expect(code).toBe(1);
       expect(err).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use \\(set server\\.port\\)`));

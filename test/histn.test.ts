@@ -322,7 +322,7 @@ describe('HistnModel', () => {
     back.dispose();
 
     const wrongShape = structuredClone(state) as { weights: Record<string, { shape: number[]; values: number[] }> };
-    wrongShape.weights.graphKernel = { shape: [8, 7], values: new Array(56).fill(0) };
+    wrongShape.weights.graphKernel = { shape: [8, 7], values: new Array<number>(56).fill(0) };
     expect(() => HistnModel.fromState(wrongShape as unknown as HistnState)).toThrow(/weights\.graphKernel has shape \[8,7\], expected \[8, 8\]/);
     const wrongCount = structuredClone(state) as { weights: Record<string, { shape: number[]; values: number[] }> };
     wrongCount.weights.outputBias.values.pop();

@@ -145,7 +145,7 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
       cleanup.push(() => child.kill('SIGKILL'));
       return child;
     };
-    let child = start();
+    const child = start();
     const found = await resolveOne(propQuery('name', 'phoenix'), 10, config);
     const { events, batches, inlet } = listen(found);
     await until(() => batches.length > 20, 10_000);
@@ -154,7 +154,7 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
     // the outage is reported when it is noticed, not only once the outlet is back
     expect(inlet.losses.summary().warnings).toContainEqual(expect.stringMatching(/^LSL stream "phoenix": outlet at 127\.0\.0\.1:\d+ unreachable/));
     const before = batches.length;
-    child = start();
+    start(); // the outlet back (same source_id); cleanup kills it
     await until(() => events.some((e) => e.kind === 'connected' && e.recovered) && batches.length > before + 20, 20_000);
     const connected = events.filter((e) => e.kind === 'connected');
     expect(connected).toHaveLength(2);

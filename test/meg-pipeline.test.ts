@@ -52,7 +52,7 @@ describe('MEG image retrieval on held-out images', () => {
     train.forEach((e, i) => Y.set(syn.gallery.embeddingOf(e.imageId), i * syn.gallery.dim));
     for (const spec of [megDecoderSpec.parse({ kind: 'meg-ridge' }), megDecoderSpec.parse({ kind: 'meg-brain-module', epochs: 1 })]) {
       const decoder = await fitMegDecoder(spec, { X, n: train.length, T: features.bins, C: 64, Y, D: syn.gallery.dim, groups: train.map((e) => e.imageId), positions: syn.dataset.positions });
-      const restored = await restoreMegDecoder(JSON.parse(JSON.stringify(decoder.toJSON())));
+      const restored = await restoreMegDecoder(JSON.parse(JSON.stringify(decoder.toJSON())) as { kind: string });
       expect(restored.embed(X.subarray(0, 3 * features.size), 3)).toEqual(decoder.embed(X.subarray(0, 3 * features.size), 3));
       decoder.dispose();
       restored.dispose();
@@ -73,7 +73,7 @@ describe('MEG image models', () => {
     const epoch = { data: new Float32Array(201 * 32).map((_, i) => Math.sin(i / 7) * 1e-12), samples: 201, onset: 40 };
     const q = (m: MegImageModel): Float32Array => m.decoder.embed(m.features.transform(epoch), 1);
     expect(q(loaded)).toEqual(q(model));
-    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { features: { scale: number[] } };
     json.features.scale = json.features.scale.slice(1);
     writeFileSync(file, JSON.stringify(json));
     await expect(MegImageModel.load(file)).rejects.toThrow(/features\.scale: 31 values for 32 channels/);

@@ -561,7 +561,7 @@ describe('ridge retrieval on synthetic MEG', () => {
 
     // Errors name the file and the field.
     const manifestPath = path.join(dir, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { subjects: { file: string }[] };
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, subjects: [{ ...manifest.subjects[0], onset: 1000 }] }));
     await expect(readMegBundle(dir)).rejects.toThrow(/manifest\.json: invalid MEG bundle manifest[\s\S]*subjects\.0\.onset: must be below samples/);
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, subjects: [{ ...manifest.subjects[0], file: '../x.f32' }] }));

@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/config-schema.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { projectPath } from '../src/util/project-path.js';
 import { connect, until } from './helpers/ws-client.js';
+import { like } from './helpers/like.js';
 
 const run = promisify(execFile);
 const CLI = projectPath('dist', 'src', 'cli', 'main.js');
@@ -50,7 +51,7 @@ describe('a pipeline plug-in from outside src/ (examples/alpha-feedback)', () =>
     // an unknown topic is named
     ws.send(JSON.stringify({ type: 'subscribe', topics: ['feedback', 'nonsense'] }));
     await until(() => messages.some((m) => m.type === 'error'));
-    expect(messages.find((m) => m.type === 'error')).toMatchObject({ path: 'topics.1', message: expect.stringMatching(/unknown topic "nonsense"/) });
+    expect(messages.find((m) => m.type === 'error')).toMatchObject({ path: 'topics.1', message: like.stringMatching(/unknown topic "nonsense"/) });
     ws.close();
   }, 120_000);
 

@@ -19,7 +19,7 @@ const rec: Recording = {
 describe('replay', () => {
   it('as fast as possible: every sample once, in order, markers in the chunk that spans them', async () => {
     const chunks = await lastValueFrom(replayRecording(rec, { speed: 'max', chunkSize: 16 }).pipe(toArray()));
-    expect(chunks.map((c) => c.samples)).toEqual([...Array(15).fill(16), 10]);
+    expect(chunks.map((c) => c.samples)).toEqual([...new Array<number>(15).fill(16), 10]);
     expect(chunks.map((c) => c.firstSample)).toEqual(Array.from({ length: 16 }, (_, i) => i * 16));
     const all = new Float32Array(500);
     chunks.forEach((c) => all.set(c.data, c.firstSample * 2));

@@ -174,7 +174,7 @@ describe('Riemannian mean, distance, tangent space, MDM, re-centring', () => {
       return out;
     };
     const train = [...Array.from({ length: 20 }, () => trial(a)), ...Array.from({ length: 20 }, () => trial(b))];
-    const labels = [...Array(20).fill('a'), ...Array(20).fill('b')];
+    const labels = [...new Array<string>(20).fill('a'), ...new Array<string>(20).fill('b')];
     const mdm = Mdm.fit(train, labels, n);
     let correct = 0;
     for (let i = 0; i < 20; i++) {

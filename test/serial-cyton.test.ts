@@ -3,6 +3,7 @@ import { CytonFramer } from '../devices/serial/cyton-framer.js';
 import { channelSettingsCommand, encodePacket, microvoltsPerCount, type CytonPacket } from '../devices/serial/cyton-protocol.js';
 import { CytonSimulator, type SignalFn } from '../devices/serial/cyton-simulator.js';
 import { openCytonSource, type CytonSource } from '../devices/serial/cyton-source.js';
+import type { InspectReport } from '../src/cli/inspect.js';
 import type { Chunk } from '../src/stream/types.js';
 import { haveSocat, PtyPair } from './helpers/pty-pair.js';
 import { until } from './helpers/ws-client.js';
@@ -140,16 +141,15 @@ describe.skipIf(!socat)('Cyton over a real pseudo-terminal pair (serialport bind
 describe.skipIf(!socat)('Cyton from the command line and through the motor-imagery pipeline', () => {
   it('neurorx inspect serial:cyton:<pty> --seconds 3 --json reports channels, a live pace, drops and statistics', async () => {
     const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
     const path = await import('node:path');
     const { PROJECT_ROOT } = await import('./helpers/data.js');
     const pty = await new PtyPair().start();
     cleanup.push(() => pty.kill());
     const sim = await CytonSimulator.open({ path: pty.board, signal: known });
     cleanup.push(() => sim.close());
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'inspect', `serial:cyton:${pty.host}`, '--seconds', '3', '--json'], (err, out) => (err ? reject(err) : resolve(out))),
-    );
-    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'inspect', `serial:cyton:${pty.host}`, '--seconds', '3', '--json']);
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as InspectReport;
     expect(report.stream).toMatchObject({ channelCount: 8, sampleRate: 250, type: 'EEG' });
     expect(report.samples).toBe(750);
     // Paced live, not read as fast as possible (the exact rate under a loaded machine is a timing figure).

@@ -12,7 +12,7 @@ import { parseConfig, type Config } from '../src/config/config-schema.js';
 import { sessionReplayConfig } from '../src/cli/replay-recording.js';
 import { canonicalDecisionLine } from '../src/session/event-messages.js';
 import { readRecordedSession } from '../src/session/recorded-session.js';
-import { compareDecisionLines, recordedDecisionLines, replayDecisions } from '../src/session/replay-session.js';
+import { compareDecisionLines, recordedDecisionLines, replayDecisions, type CheckReport } from '../src/session/replay-session.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { PROJECT_ROOT } from './helpers/data.js';
 
@@ -130,7 +130,7 @@ describe('recording a live session to XDF, replaying it deterministically', () =
   it('replay --check reports identical decisions (exit 0); with another config it names what differs (exit 1); --out is byte-identical over 3 runs', async () => {
     const file = await recordSession('mi-cli', { ...motorImagery, calibration: { from: 'recording', source: 'synthetic:motor-imagery?seed=2&trials=20' } }, 'synthetic:motor-imagery?seed=12&trials=4');
     const ok = await run(process.execPath, [CLI, 'replay', file, '--check', '--json']);
-    const report = JSON.parse(ok.stdout.trim().split('\n').pop()!);
+    const report = JSON.parse(ok.stdout.trim().split('\n').pop()!) as CheckReport;
     expect(report.differences).toBe(0);
     expect(report.identical).toBe(report.live);
     expect(report.live).toBeGreaterThan(50);
@@ -204,7 +204,10 @@ describe('recording a live session to XDF, replaying it deterministically', () =
     const chunks = await lastValueFrom(live.chunks$.pipe(take(Math.ceil(signal.sampleCount / 64)), toArray()));
     const expected = new Float32Array(chunks.reduce((n, c) => n + c.data.length, 0));
     let at = 0;
-    for (const c of chunks) (expected.set(c.data, at), (at += c.data.length));
+    for (const c of chunks) {
+      expected.set(c.data, at);
+      at += c.data.length;
+    }
     const got = signal.timeSeries as Float32Array;
     expect(got).toEqual(expected.subarray(0, got.length));
   }, 60_000);

@@ -6,6 +6,7 @@ import type { ControlledDecision } from '../src/control/controlled-decisions.js'
 import { startSession, type Session } from '../src/session/run-session.js';
 import { PROJECT_ROOT } from './helpers/data.js';
 import { connect, until } from './helpers/ws-client.js';
+import { like } from './helpers/like.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -105,9 +106,9 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     expect(right / scored).toBeGreaterThanOrEqual(0.8);
     // The same commands reached the WebSocket client as "command" messages, decisions carry the gate state.
     const commandMessages = messages.filter((m) => m.type === 'command');
-    expect(commandMessages[0]).toMatchObject({ type: 'command', command: expect.stringMatching(/^(left|right)$/) });
+    expect(commandMessages[0]).toMatchObject({ type: 'command', command: like.stringMatching(/^(left|right)$/) });
     const decisionMessage = messages.find((m) => m.type === 'decision');
-    expect(decisionMessage).toMatchObject({ state: expect.stringMatching(/^(rest|dwelling|fired|refractory)$/), smoothed: expect.any(Object) });
+    expect(decisionMessage).toMatchObject({ state: like.stringMatching(/^(rest|dwelling|fired|refractory)$/), smoothed: like.any(Object) });
     expect(messages.some((m) => m.type === 'cue')).toBe(true);
   }, 60_000);
 
@@ -187,7 +188,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     const count = (type: string, from = 0) => messages.slice(from).filter((m) => m.type === type).length;
     await until(() => count('signal') >= 5 && count('spectrum') >= 1 && count('stats') >= 1 && count('decision') >= 3, 20_000);
     const frame = messages.find((m) => m.type === 'signal')!;
-    expect(frame).toMatchObject({ v: 2, rate: 160, channels: expect.arrayContaining(['C3', 'C4']) });
+    expect(frame).toMatchObject({ v: 2, rate: 160, channels: like.arrayContaining(['C3', 'C4']) });
     expect((frame.data as number[][]).length).toBe(19);
     expect(messages.find((m) => m.type === 'stats')).toMatchObject({ samplesDropped: 0, messagesDropped: 0, clients: 1 });
 
@@ -209,7 +210,7 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     // A client joining mid-calibration learns the progress from its hello.
     const late = await connect(session.server.address.url);
     await until(() => late.messages.length >= 1);
-    expect(late.messages[0]).toMatchObject({ type: 'hello', state: 'calibrating', detail: expect.stringMatching(/collecting 3 trials per class/), trials: expect.any(Object) });
+    expect(late.messages[0]).toMatchObject({ type: 'hello', state: 'calibrating', detail: like.stringMatching(/collecting 3 trials per class/), trials: like.any(Object) });
     late.ws.close();
     await until(() => messages.slice(before).some((m) => m.type === 'status' && m.state === 'running'), 30_000);
     const progress = messages.slice(before).filter((m) => m.type === 'status' && m.trials).map((m) => m.trials);

@@ -83,7 +83,7 @@ describe('XdfWriter: what neurorx writes reads back exactly', () => {
     for (const k of [0, 500, 999]) expect(ts[k]).toBeCloseTo(t32[k] - 0.25, 9);
   });
 
-  it('leaves out a timestamp only where a reader deduces the very same double', async () => {
+  it('leaves out a timestamp only where a reader deduces the very same double', () => {
     const file = path.join(dir, 'deduced.xdf');
     const w = new XdfWriter(file);
     const id = w.addStream({ name: 's', type: 'EEG', channelFormat: 'float32', channels: [{ label: 'a', unit: 'uV', type: 'EEG' }], nominalSrate: 128 });

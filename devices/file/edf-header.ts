@@ -173,6 +173,7 @@ export function signalFieldOffset(ns: number, fieldIndex: number, signal: number
 
 /** A label as we report it: control characters (EDF allows ASCII 32-126) become "?", an empty one "signal N". */
 function labelOf(raw: string, s: number, offset: number, warnings: string[]): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   const clean = raw.replace(/[\x00-\x1f\x7f]/g, '?');
   if (clean !== raw) warnings.push(`signal ${s + 1} label at byte ${offset}: control characters in ${JSON.stringify(raw)} shown as "?"`);
   if (clean !== '') return clean;

@@ -550,6 +550,7 @@ function markerTal(m: Marker, i: number, fraction: number): Buffer {
   if (!Number.isFinite(m.time) || Math.abs(m.time) >= 1e15) throw new EdfWriteError(where, `time must be a finite number of seconds, found ${m.time}`);
   if (!(Number.isFinite(m.duration) && m.duration >= 0)) throw new EdfWriteError(where, `duration must be 0 or more seconds, found ${m.duration}`);
   if (m.value === '') throw new EdfWriteError(where, 'an empty text cannot be stored in EDF+ (it would read as a time-keeping annotation)');
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   const text = m.value.replace(/[\t\n\r\v\f]/g, ' ').replace(/[\x00-\x1f\x7f]/g, '?');
   const duration = m.duration > 0 ? `\x15${plainNumber(m.duration)}` : '';
   return Buffer.from(`${talOnset(fraction + m.time)}${duration}\x14${text}\x14\x00`, 'utf8');

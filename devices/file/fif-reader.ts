@@ -708,7 +708,7 @@ export function parseFif(buf: Uint8Array, opts: FifReadOptions = {}): FifRecordi
     const kept = layout.entries.filter((e) => !e.skip).length;
     const samples = layout.entries.reduce((n, e) => n + e.samples, 0);
     warnings.push(
-      `${source}: truncated at byte ${cut!.pos} (tag ${cut!.kind === undefined ? '?' : kindLabel(cut!.kind)}: ${cut!.detail}); kept the ${kept} complete data buffer(s), ${samples} samples`,
+      `${source}: truncated at byte ${cut.pos} (tag ${cut.kind === undefined ? '?' : kindLabel(cut.kind)}: ${cut.detail}); kept the ${kept} complete data buffer(s), ${samples} samples`,
     );
   }
 

@@ -55,23 +55,6 @@ export function writeVarlen(buf: Buffer, at: number, value: number): number {
   return at + 9;
 }
 
-/**
- * Reads a varlen number at `at` of `buf`; returns it and the offset after it, or undefined when
- * `buf` ends before it does. Throws on a size prefix other than 1, 4 or 8 (naming `origin + at`).
- */
-export function readVarlen(buf: Uint8Array, at: number, origin = 0): { value: number; next: number } | undefined {
-  if (at >= buf.length) return undefined;
-  const size = buf[at];
-  if (size !== 1 && size !== 4 && size !== 8) {
-    throw new RangeError(`byte ${origin + at}: a length prefix must be 1, 4 or 8, found ${size}`);
-  }
-  if (at + 1 + size > buf.length) return undefined;
-  const view = new DataView(buf.buffer, buf.byteOffset + at + 1, size);
-  const value = size === 1 ? view.getUint8(0) : size === 4 ? view.getUint32(0, true) : Number(view.getBigUint64(0, true));
-  if (!Number.isSafeInteger(value)) throw new RangeError(`byte ${origin + at}: length ${value} is beyond what this reader can hold`);
-  return { value, next: at + 1 + size };
-}
-
 /** A chunk's header (length prefix, length, tag) for `contentBytes` bytes of content. */
 export function chunkHeader(tag: XdfTag, contentBytes: number): Buffer {
   const length = contentBytes + 2; // the tag counts in the length

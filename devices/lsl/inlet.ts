@@ -205,7 +205,7 @@ export class LslInlet {
     if (this.stopped) return;
     clearInterval(this.timeTimer);
     // A failed refresh keeps the last estimate (a timer callback must never throw).
-    this.timeTimer = setInterval(() => this.refreshTime().catch(() => {}), (this.opts.timeUpdateInterval ?? this.config.timeUpdateInterval) * 1000);
+    this.timeTimer = setInterval(() => void this.refreshTime().catch(() => {}), (this.opts.timeUpdateInterval ?? this.config.timeUpdateInterval) * 1000);
     this.timeTimer.unref();
 
     const info = this.info;
@@ -397,7 +397,7 @@ export function fetchFullInfo(info: LslStreamInfo, timeoutMs = 5000): Promise<{ 
         const parsed = parseInfoXml(Buffer.concat(parts).toString('utf8'), `full info of "${info.name}" from ${info.v4address}:${info.v4dataPort}`);
         resolve({ info: parsed.info, channels: channelsOf(parsed.doc) });
       } catch (e) {
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
   });

@@ -88,8 +88,9 @@ export function lslConfigFromEnv(base: LslConfig = DEFAULT_LSL_CONFIG, env = pro
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}="${v}": expected a port number`);
     return n;
   };
-  const bind = env.NEURORX_LSL_BIND as BindScope | undefined;
-  if (bind && bind !== 'any' && bind !== 'loopback') throw new Error(`NEURORX_LSL_BIND="${bind}": expected any or loopback`);
+  const bindEnv = env.NEURORX_LSL_BIND;
+  const bind = bindEnv === 'any' || bindEnv === 'loopback' ? bindEnv : undefined;
+  if (bindEnv && !bind) throw new Error(`NEURORX_LSL_BIND="${bindEnv}": expected any or loopback`);
   const multicastPort = port('NEURORX_LSL_MULTICAST_PORT');
   const basePort = port('NEURORX_LSL_BASE_PORT');
   return {

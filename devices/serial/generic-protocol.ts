@@ -233,19 +233,24 @@ export function encodeBinaryFrame(p: BinaryProtocol, raw: ArrayLike<number>, cou
     const v = raw[c];
     switch (p.sampleType) {
       case 'int16':
-        little ? body.writeInt16LE(v, at) : body.writeInt16BE(v, at);
+        if (little) body.writeInt16LE(v, at);
+        else body.writeInt16BE(v, at);
         break;
       case 'uint16':
-        little ? body.writeUInt16LE(v, at) : body.writeUInt16BE(v, at);
+        if (little) body.writeUInt16LE(v, at);
+        else body.writeUInt16BE(v, at);
         break;
       case 'int24':
-        little ? body.writeIntLE(v, at, 3) : body.writeIntBE(v, at, 3);
+        if (little) body.writeIntLE(v, at, 3);
+        else body.writeIntBE(v, at, 3);
         break;
       case 'int32':
-        little ? body.writeInt32LE(v, at) : body.writeInt32BE(v, at);
+        if (little) body.writeInt32LE(v, at);
+        else body.writeInt32BE(v, at);
         break;
       case 'float32':
-        little ? body.writeFloatLE(v, at) : body.writeFloatBE(v, at);
+        if (little) body.writeFloatLE(v, at);
+        else body.writeFloatBE(v, at);
         break;
     }
   }

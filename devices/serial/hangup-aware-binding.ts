@@ -48,7 +48,7 @@ function hangupAware(binding: AutoDetectTypes): AutoDetectTypes {
       if (typeof port.fd === 'number' && port.poller) port.read = (buffer, offset, length) => readUntilData(port, buffer, offset, length);
       return port as never;
     },
-  } as AutoDetectTypes;
+  };
 }
 
 /** The binding every serial port of neurorx opens with. */

@@ -114,12 +114,6 @@ const COMMON: readonly ComponentSpec[] = [
   { name: 'sustained', latency: 0.4, width: 0.12, trialJitter: 0.03, sources: 2, x: 0, y: -0.3, spread: 0.25, bilateral: false, fT: 60, nonlinearity: 'linear' },
 ];
 
-/** Specific components first, then the common ones. */
-export const MEG_COMPONENTS: readonly { name: string; latency: number; width: number; trialJitter: number; specific: boolean }[] = [
-  ...SPECIFIC.map((c) => ({ name: c.name, latency: c.latency, width: c.width, trialJitter: c.trialJitter, specific: true })),
-  ...COMMON.map((c) => ({ name: c.name, latency: c.latency, width: c.width, trialJitter: c.trialJitter, specific: false })),
-];
-
 interface Source {
   x: number;
   y: number;

@@ -32,8 +32,9 @@ const feedback = z.object({
 });
 
 /** @typedef {z.infer<typeof settings>} AlphaSettings */
+/** @typedef {z.infer<typeof feedback> | { type: 'status', detail: string }} AlphaEvent */
 
-/** @type {import('neurorx').PipelinePlugin<AlphaSettings, any>} */
+/** @type {import('neurorx').PipelinePlugin<AlphaSettings, AlphaEvent>} */
 const alphaFeedback = {
   kind: 'alpha-feedback',
   description: 'alpha neurofeedback: occipital alpha share as a feedback score',
@@ -51,7 +52,7 @@ const alphaFeedback = {
       const scores = source.chunks$.pipe(
         pickChannels({ labels: present }),
         slidingWindows({ length: s.window, hop: s.hop, view: true }),
-        map((w) => {
+        map(/** @returns {AlphaEvent} */ (w) => {
           welch.psd(w.data, w.samples, psd);
           let alpha = 0;
           let broad = 0;
@@ -63,7 +64,9 @@ const alphaFeedback = {
           return { type: 'feedback', seq: seq++, timestamp: w.endTime, latencyMs: performance.now() - w.receivedAt, alpha, score };
         }),
       );
-      return concat(of({ type: 'status', detail: `alpha feedback from ${present.join(', ')}` }), scores);
+      /** @type {AlphaEvent} */
+      const started = { type: 'status', detail: `alpha feedback from ${present.join(', ')}` };
+      return concat(of(started), scores);
     },
   }),
   describe: (e) => (e.type === 'status' ? { kind: 'status', state: 'running', detail: e.detail } : { kind: 'message', message: e, latencyMs: e.latencyMs }),

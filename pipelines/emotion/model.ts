@@ -50,7 +50,7 @@ export class EmotionModel {
   toJSON(): EmotionModelFile {
     const decoders: Record<string, unknown> = {};
     for (const t of this.targets) decoders[t] = this.decoders[t]!.toJSON();
-    return { ...this.file, decoders: decoders as EmotionModelFile['decoders'] };
+    return { ...this.file, decoders };
   }
 
   async save(path: string): Promise<void> {

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { PipelinePlugin } from '../pipeline-plugin.js';
 import { EMOTION_DECODER_KINDS } from './emotion-decoder-spec.js';
 import { evaluateEmotionCli } from './evaluate-cli.js';
@@ -11,7 +10,7 @@ import { emotionSettingsSchema, type EmotionSettings } from './settings.js';
 export const emotionPlugin: PipelinePlugin<EmotionSettings, EmotionEvent> = {
   kind: 'emotion',
   description: 'emotion: valence and arousal estimates from band features (linear or HiSTN-like decoder)',
-  settings: emotionSettingsSchema as z.ZodType<EmotionSettings, unknown>,
+  settings: emotionSettingsSchema,
   messages: { emotion: emotionMessage },
   outputs: ['emotion'],
   open(first, context) {

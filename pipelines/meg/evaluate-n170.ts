@@ -70,7 +70,7 @@ export async function evaluateN170(o: N170Options): Promise<N170Result> {
     const labels = epochs.map((e) => e.label);
     const chance = Math.max(...categories.map((c) => labels.filter((l) => l === c).length)) / labels.length;
     for (const [k, spec] of o.pipelines.entries()) {
-      const predicted: string[] = new Array(epochs.length);
+      const predicted = new Array<string>(epochs.length);
       for (const split of interleavedStratifiedFolds(labels, folds)) {
         const train = split.train.map((i) => epochs[i]);
         const features = EpochFeatures.fit(train, MUSE_EEG_CHANNELS.length, rate, { from: 0, to: 0.6, bins: 12 });

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { PipelinePlugin } from '../pipeline-plugin.js';
 import { evaluateMegCli } from './evaluate-cli.js';
 import { MEG_DECODER_KINDS } from './meg-decoder.js';
@@ -11,7 +10,7 @@ import { megImageSettingsSchema, type MegImageSettings } from './settings.js';
 export const megImagePlugin: PipelinePlugin<MegImageSettings, MegEvent> = {
   kind: 'meg-image',
   description: 'MEG image decoding: each image-onset epoch to the top-k images of a gallery',
-  settings: megImageSettingsSchema as z.ZodType<MegImageSettings, unknown>,
+  settings: megImageSettingsSchema,
   messages: { retrieval: retrievalMessage },
   outputs: ['retrieval'],
   open(first, context) {

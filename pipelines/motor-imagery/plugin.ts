@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { DECODER_KINDS } from '../../src/ml/decoders/decoder.js';
 import type { PipelinePlugin } from '../pipeline-plugin.js';
 import { evaluateMotorImageryCli } from './evaluate-cli.js';
@@ -12,7 +11,7 @@ const DEFAULT_TRIALS_PER_CLASS = 10;
 export const motorImageryPlugin: PipelinePlugin<MotorImagerySettings, PipelineEvent> = {
   kind: 'motor-imagery',
   description: 'motor imagery: cued calibration, then a decision (and commands) every window',
-  settings: motorImagerySettingsSchema as z.ZodType<MotorImagerySettings, unknown>,
+  settings: motorImagerySettingsSchema,
   outputs: ['decision'],
   open: () => ({ run: (source, settings, hooks) => motorImageryPipeline(source, settings, hooks) }),
   describe(event) {

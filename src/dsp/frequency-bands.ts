@@ -36,7 +36,9 @@ export function bandEdges(bands: readonly FrequencyBand[] = EEG_BANDS): Record<s
  * (`sampleRate / 2`). Errors name the option (`what`) and the offending band.
  */
 export function validateBands(bands: readonly FrequencyBand[], sampleRate?: number, what = 'bands'): readonly FrequencyBand[] {
-  if (!Array.isArray(bands) || bands.length === 0) throw new Error(`${what} must be a non-empty list of { name, low, high } bands`);
+  // Checked as unknown: a JS caller may pass anything, and isArray would narrow `bands` itself to any[].
+  const given: unknown = bands;
+  if (!Array.isArray(given) || bands.length === 0) throw new Error(`${what} must be a non-empty list of { name, low, high } bands`);
   const seen = new Set<string>();
   const out: FrequencyBand[] = [];
   bands.forEach((b, i) => {

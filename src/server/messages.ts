@@ -282,8 +282,8 @@ export function parseClientMessage(raw: string): ClientMessage | ErrorMessage {
     const why = e instanceof JsonLimitError ? `message refused: ${e.message}` : `message is not JSON: ${(e as Error).message}`;
     return { type: 'error', message: why };
   }
-  if (json !== null && typeof json === 'object' && 'v' in json && (json as { v: unknown }).v !== PROTOCOL_VERSION) {
-    return { type: 'error', message: `protocol version ${describeValue((json as { v: unknown }).v)} is not supported (this server speaks ${PROTOCOL_VERSION})`, path: 'v' };
+  if (json !== null && typeof json === 'object' && 'v' in json && json.v !== PROTOCOL_VERSION) {
+    return { type: 'error', message: `protocol version ${describeValue(json.v)} is not supported (this server speaks ${PROTOCOL_VERSION})`, path: 'v' };
   }
   const parsed = clientMessage.safeParse(json);
   if (parsed.success) return parsed.data;

@@ -6,6 +6,7 @@ import { ClientChannel, type ChannelLimits } from './client-channel.js';
 import { defaultTopics, parseClientMessage, PROTOCOL_VERSION, topicOf, TOPICS, type ClientMessage, type HelloInfo, type OutboundMessage, type ServerMessage, type Topic } from './messages.js';
 import { RateLimiter } from './rate-limiter.js';
 import { serveHttp } from './static-files.js';
+import { wsText } from './ws-text.js';
 
 export interface ServerOptions extends ChannelLimits {
   host: string;
@@ -180,7 +181,7 @@ export class BciServer {
     this.clients.set(ws, client);
     ws.on('close', () => this.clients.delete(ws));
     ws.on('error', () => this.clients.delete(ws));
-    ws.on('message', (data, isBinary) => this.receive(client, data.toString(), isBinary));
+    ws.on('message', (data, isBinary) => this.receive(client, wsText(data), isBinary));
     this.sendTo(client, { ...this.hello(), topics: [...this.topics], subscribed: [...client.topics] });
     for (const m of this.options.catchUp?.() ?? []) {
       const topic = topicOf(m.type);

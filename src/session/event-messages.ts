@@ -1,7 +1,7 @@
 import type { EmotionEvent } from '../../pipelines/emotion/pipeline.js';
 import type { MegEvent } from '../../pipelines/meg/pipeline.js';
 import type { PipelineEvent } from '../../pipelines/motor-imagery/pipeline.js';
-import type { PipelineMessage, PipelineOutput } from '../../pipelines/pipeline-plugin.js';
+import type { PipelineOutput } from '../../pipelines/pipeline-plugin.js';
 import type { OutboundMessage } from '../server/messages.js';
 
 /** Whatever a built-in pipeline emits (a plug-in's events are its own). */
@@ -13,7 +13,7 @@ export type SessionEvent = PipelineEvent | EmotionEvent | MegEvent;
  * all use this one form, so their decision streams compare byte for byte.
  */
 export function messageOf(output: Exclude<PipelineOutput, { kind: 'status' }>): OutboundMessage {
-  return output.kind === 'decision' ? ({ type: 'decision', ...output.decision } as OutboundMessage) : (output.message as PipelineMessage);
+  return output.kind === 'decision' ? { type: 'decision', ...output.decision } : output.message;
 }
 
 /**

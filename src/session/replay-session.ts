@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lastValueFrom, map, toArray, type Observable } from 'rxjs';
+import { lastValueFrom, map, toArray } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import type { Source } from '../../devices/open-source.js';
 import { pacedChunks, type Produced } from '../../devices/paced-source.js';
@@ -60,7 +60,7 @@ export async function replayDecisions(rec: RecordedSession, options: ReplayDecis
     const decodeFrom = rec.starts.decode !== undefined && rec.starts.decode !== rec.starts.input ? rec.starts.decode : undefined;
     const pipeline = plugin.open(settings, { log, stream: { channels: source.info.channels.length, sampleRate: source.info.sampleRate } });
     try {
-      const events = await lastValueFrom((pipeline.run(source, settings, { decodeFrom }) as Observable<unknown>).pipe(toArray()));
+      const events = await lastValueFrom(pipeline.run(source, settings, { decodeFrom }).pipe(toArray()));
       const messages = events
         .map((e) => plugin.describe(e))
         .filter((o): o is Exclude<typeof o, undefined | { kind: 'status' }> => o !== undefined && o.kind !== 'status')
@@ -153,7 +153,7 @@ function liveChunks(rec: RecordedSession, start: number): ChunkCutter {
     }
     if (k >= samples.length) return { samples: rec.signal.sampleCount - from, markers: [] };
     if (at !== from) throw new Error(`${rec.path}: the replay starts at sample ${start}, inside a live chunk (samples ${at}..${at + samples[k] - 1})`);
-    return { samples: samples[k], markers: rec.markersAsArrived.slice(m, m + counts[k]) as Marker[] };
+    return { samples: samples[k], markers: rec.markersAsArrived.slice(m, m + counts[k]) };
   };
 }
 

@@ -9,7 +9,6 @@ import { BciServer } from '../../src/server/ws-server.js';
 import { PROJECT_ROOT } from '../helpers/data.js';
 import { FUZZ_TIMEOUT_MS, fuzzParams } from '../helpers/fuzz.js';
 import { connect, until, type Message } from '../helpers/ws-client.js';
-import type WebSocket from 'ws';
 
 /** Valid client messages, the seeds that mutations start from. */
 const validMessages: unknown[] = [
@@ -34,8 +33,9 @@ function mutatedJson(seeds: readonly unknown[]): fc.Arbitrary<unknown> {
     walk(copy, []);
     const at = paths[pick % paths.length];
     if (at.length === 0) return replacement;
-    let parent: any = copy;
-    for (const k of at.slice(0, -1)) parent = parent[k];
+    let parent: Record<string, unknown> = copy;
+    // every path's steps but the last lead to an object or an array (walk descends only into those)
+    for (const k of at.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
     parent[at[at.length - 1]] = replacement;
     return copy;
   });
@@ -94,7 +94,7 @@ describe('fuzz: WebSocket protocol messages', () => {
             ws.send(JSON.stringify({ type: 'ping', id: 'end' }));
             await until(() => messages.some((m: Message) => m.type === 'pong' && m.id === 'end'), 20_000);
           } finally {
-            (ws as WebSocket).close();
+            ws.close();
           }
         }),
         fuzzParams(60),

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { wsText } from '../../src/server/ws-text.js';
 
 export type Message = Record<string, unknown> & { type: string };
 
@@ -7,7 +8,7 @@ export function connect(url: string): Promise<{ ws: WebSocket; messages: Message
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const messages: Message[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Message));
+    ws.on('message', (d) => messages.push(JSON.parse(wsText(d)) as Message));
     ws.once('open', () => resolve({ ws, messages }));
     ws.once('error', reject);
   });

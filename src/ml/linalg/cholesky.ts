@@ -43,7 +43,7 @@ export function choleskySolveInPlace(a: Float64Array, g: number, b: Float64Array
  * triangular whitener, L^-1 A L^-T = I. Throws when A is not positive definite.
  */
 export function inverseCholeskyFactor(a: ArrayLike<number>, n: number): Float64Array {
-  const l = Float64Array.from(a as ArrayLike<number>);
+  const l = Float64Array.from(a);
   const bad = choleskyInPlace(l, n);
   if (bad >= 0) throw new Error(`matrix is not positive definite (Cholesky pivot ${pivot(a, l, n, bad)} at ${bad})`);
   // Forward substitution, column by column of the identity.
