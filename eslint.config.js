@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // examples in JavaScript run on Node: its globals
-    files: ['examples/**/*.js'],
+    files: ['examples/**/*.js', 'bin/*.js'],
     ignores: ['examples/game/**'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', performance: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
