@@ -69,7 +69,12 @@ async function main(): Promise<void> {
     const train = splits[k].train.map((i) => trials[i]);
     const test = splits[k].test.map((i) => trials[i]);
     const start = performance.now();
-    const net = await EegNetDecoder.fit(train, train.map((e) => e.label), channelCount, opts);
+    const net = await EegNetDecoder.fit(
+      train,
+      train.map((e) => e.label),
+      channelCount,
+      opts,
+    );
     const seconds = (performance.now() - start) / 1000;
     const correct = test.filter((e) => net.predict(e) === e.label).length;
     results.push({ fold: k, train: train.length, test: test.length, accuracy: correct / test.length, trainSeconds: Number(seconds.toFixed(1)), bestEpoch: net.training?.bestEpoch ?? null });

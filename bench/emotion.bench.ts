@@ -49,7 +49,9 @@ async function main(): Promise<void> {
       for (const target of model.targets) model.decoders[target]!.probabilities(seq);
       times.push(performance.now() - t0);
     }
-    console.log(`${kind}: trained valence + arousal on 12 subjects in ${trainS.toFixed(1)} s (features included); decision (both targets) ${median(times).toFixed(3)} ms median, ${Math.max(...times.slice(20)).toFixed(3)} ms max (backend ${backend})`);
+    console.log(
+      `${kind}: trained valence + arousal on 12 subjects in ${trainS.toFixed(1)} s (features included); decision (both targets) ${median(times).toFixed(3)} ms median, ${Math.max(...times.slice(20)).toFixed(3)} ms max (backend ${backend})`,
+    );
     model.dispose();
   }
 }

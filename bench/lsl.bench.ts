@@ -20,12 +20,16 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   let received = 0;
   let connected = false;
-  const inlet = new LslInlet(info, (e) => {
-    if (e.kind === 'connected') connected = true;
-    if (e.kind !== 'samples') return;
-    received += e.batch.count;
-    latencies.push(localClock() - e.batch.timestamps[e.batch.count - 1]);
-  }, { config });
+  const inlet = new LslInlet(
+    info,
+    (e) => {
+      if (e.kind === 'connected') connected = true;
+      if (e.kind !== 'samples') return;
+      received += e.batch.count;
+      latencies.push(localClock() - e.batch.timestamps[e.batch.count - 1]);
+    },
+    { config },
+  );
   void inlet.run();
   while (!connected || outlet.consumers === 0) await new Promise((r) => setTimeout(r, 10));
 

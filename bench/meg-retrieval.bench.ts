@@ -71,7 +71,11 @@ function main(): void {
     const single = s.epochs.filter((e) => !trainIds.has(e.imageId));
     const qs = new Float32Array(single.length * gallery.dim);
     single.forEach((e, i) => ridge.predictDeviation(feats.transform(e), qs.subarray(i * gallery.dim, (i + 1) * gallery.dim)));
-    const ms = retrievalMetrics(qs, single.map((e) => e.imageId), testGallery);
+    const ms = retrievalMetrics(
+      qs,
+      single.map((e) => e.imageId),
+      testGallery,
+    );
     console.log(
       `subject ${s.id}: ridge on ${train.length} epochs x ${feats.size} features (fit ${fit} s, alpha ${ridge.alpha.toExponential(2)}): ` +
         `averaged top-1 ${m.top1.toFixed(3)} top-5 ${m.top5.toFixed(3)}, single epochs top-1 ${ms.top1.toFixed(3)} top-5 ${ms.top5.toFixed(3)} ` +

@@ -153,7 +153,9 @@ async function main(): Promise<void> {
   console.log(`chunks of ${CHUNK} samples x ${nCh} ch, ${signalSeconds.toFixed(0)} s of signal, ${WINDOW.length} s windows every ${WINDOW.hop} s`);
   line('pipeline (band-pass, windows, CSP, LDA)', result.pipelineMs);
   line('pipeline + WebSocket broadcast to 1 client', result.pipelineWithBroadcastMs);
-  console.log(`end-to-end latency (source -> decision parsed by a WebSocket client): p50 ${result.endToEndLatencyMs.p50.toFixed(3)} ms, p99 ${result.endToEndLatencyMs.p99.toFixed(3)} ms over ${e2e.length} decisions`);
+  console.log(
+    `end-to-end latency (source -> decision parsed by a WebSocket client): p50 ${result.endToEndLatencyMs.p50.toFixed(3)} ms, p99 ${result.endToEndLatencyMs.p99.toFixed(3)} ms over ${e2e.length} decisions`,
+  );
   console.log(JSON.stringify(result));
 }
 

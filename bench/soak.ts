@@ -242,7 +242,7 @@ async function main(): Promise<number> {
   let rssMax: number | null = null;
   let elapsed = now();
   console.log(TABLE_HEADER);
-  for (let minute = 1; elapsed < total && !serverGone; ) {
+  for (let minute = 1; elapsed < total && !serverGone;) {
     await new Promise((r) => setTimeout(r, 1000 - ((performance.now() - t0) % 1000)));
     elapsed = now();
     marker.send({ type: 'marker', value: `soak note ${++note}` });
@@ -352,7 +352,17 @@ async function main(): Promise<number> {
     },
     latencyMs: { p50: q(latencies, 0.5), p99: q(latencies, 0.99) },
     arrivalMs: { p50: q(arrivals, 0.5), p99: q(arrivals, 0.99) },
-    clients: clients.map((c) => ({ name: c.name, role: c.role, kBPerSecond: Math.round(c.bytes / 1024 / ran), decisions: c.decisions, lostDecisions: c.lostDecisions, messagesDropped: c.messagesDropped, disconnects: c.disconnects, errors: c.errors, reasons: c.reasons })),
+    clients: clients.map((c) => ({
+      name: c.name,
+      role: c.role,
+      kBPerSecond: Math.round(c.bytes / 1024 / ran),
+      decisions: c.decisions,
+      lostDecisions: c.lostDecisions,
+      messagesDropped: c.messagesDropped,
+      disconnects: c.disconnects,
+      errors: c.errors,
+      reasons: c.reasons,
+    })),
     outages,
     samplesDropped: controller.samplesDropped,
     unexplainedSamples,
@@ -361,9 +371,13 @@ async function main(): Promise<number> {
     perMinute: rows,
   };
   console.log(`\nverdict: ${summary.verdict.toUpperCase()}`);
-  console.log(`  memory: RSS ${summary.memory.rssStartMB?.toFixed(1)} -> ${summary.memory.rssEndMB?.toFixed(1)} MB, slope over the second half ${rssSlope?.toFixed(2) ?? '-'} MB/min (limit ${o.maxRssSlope}), heap ${heapSlope?.toFixed(2) ?? '-'} MB/min`);
+  console.log(
+    `  memory: RSS ${summary.memory.rssStartMB?.toFixed(1)} -> ${summary.memory.rssEndMB?.toFixed(1)} MB, slope over the second half ${rssSlope?.toFixed(2) ?? '-'} MB/min (limit ${o.maxRssSlope}), heap ${heapSlope?.toFixed(2) ?? '-'} MB/min`,
+  );
   for (const out of outages) {
-    console.log(`  outage ${out.n} (${out.kind}) at ${out.at.toFixed(0)} s, back after ${out.restoredAt === null ? '-' : (out.restoredAt - out.at).toFixed(1)} s: ${out.reportedSamples} samples reported lost (stats)${out.notices.length ? `, messages: ${out.notices.join(' | ')}` : ''}; decisions again after ${out.decisionsAfter?.toFixed(1) ?? '-'} s`);
+    console.log(
+      `  outage ${out.n} (${out.kind}) at ${out.at.toFixed(0)} s, back after ${out.restoredAt === null ? '-' : (out.restoredAt - out.at).toFixed(1)} s: ${out.reportedSamples} samples reported lost (stats)${out.notices.length ? `, messages: ${out.notices.join(' | ')}` : ''}; decisions again after ${out.decisionsAfter?.toFixed(1) ?? '-'} s`,
+    );
   }
   for (const x of failures) console.log(`  FAIL ${x}`);
   if (failures.length > 0 && logTail.length > 0) log(`last lines of the session log:\n${logTail.map((l) => `  | ${l}`).join('\n')}`);

@@ -39,7 +39,8 @@ function parseArgs(argv: readonly string[]): Options {
     if (a === '--runs') o.runs = Math.max(1, count('--runs'));
     else if (a === '--burners') o.burners = count('--burners');
     else if (a === '--verbose') o.verbose = true;
-    else if (a === '--filter') o.vitestArgs.push(argv[++i] ?? ''); // vitest's own file filter: a positional argument
+    else if (a === '--filter')
+      o.vitestArgs.push(argv[++i] ?? ''); // vitest's own file filter: a positional argument
     else if (a !== '--') o.vitestArgs.push(a);
   }
   return o;
@@ -52,7 +53,9 @@ for (;;) { for (let i = 0; i < 2e6; i++) x = (x * 1103515245 + 12345) | 0; if (p
 /** CPU seconds a process has used so far (user + system), from /proc; 0 where there is no /proc. */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
   } catch {
     return 0;
@@ -70,7 +73,11 @@ interface JsonReport {
 /** "test/x.test.ts > suite > test: first line of the error", from vitest's JSON report. */
 function failuresOf(report: JsonReport, root: string): string[] {
   const out: string[] = [];
-  const firstLine = (s: string | undefined): string => stripVTControlCharacters(s ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const firstLine = (s: string | undefined): string =>
+    stripVTControlCharacters(s ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   for (const file of report.testResults) {
     const name = path.relative(root, file.name);
     const failed = file.assertionResults.filter((t) => t.status === 'failed');
@@ -114,7 +121,9 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'neurorx-stress-'));
   const burners = Array.from({ length: o.burners }, () => guard.spawn(process.execPath, ['-e', BURNER], { stdio: 'ignore' }));
   const started = performance.now();
-  console.log(`stress suite: ${o.runs} run(s) of the test suite${o.vitestArgs.length ? ` (vitest ${o.vitestArgs.join(' ')})` : ''} with ${o.burners} CPU burner(s) on ${os.availableParallelism()} core(s); logs in ${dir}`);
+  console.log(
+    `stress suite: ${o.runs} run(s) of the test suite${o.vitestArgs.length ? ` (vitest ${o.vitestArgs.join(' ')})` : ''} with ${o.burners} CPU burner(s) on ${os.availableParallelism()} core(s); logs in ${dir}`,
+  );
   let failedRun = 0;
   for (let run = 1; run <= o.runs && failedRun === 0; run++) {
     const log = path.join(dir, `run-${run}.log`);
@@ -146,7 +155,14 @@ async function main(): Promise<number> {
     const failures = existsSync(json) ? failuresOf(JSON.parse(readFileSync(json, 'utf8')) as JsonReport, root) : [];
     console.log(`  ${failure}`);
     for (const f of failures) console.log(`  FAIL ${f}`);
-    if (failures.length === 0) console.log(text.split('\n').slice(-30).map((l) => `  | ${l}`).join('\n'));
+    if (failures.length === 0)
+      console.log(
+        text
+          .split('\n')
+          .slice(-30)
+          .map((l) => `  | ${l}`)
+          .join('\n'),
+      );
     console.log(`  full output: ${log}`);
   }
   const wall = (performance.now() - started) / 1000;

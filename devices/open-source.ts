@@ -13,13 +13,7 @@ import { openLslSource } from './lsl/lsl-source.js';
 import { pacedChunks } from './paced-source.js';
 import { openSerialSource } from './serial/serial-source.js';
 import { booleanParam, numberParam, parseSourceUri, type SourceUri } from './source-uri.js';
-import {
-  DEFAULT_SAMPLE_RATE,
-  DEFAULT_SUBJECT,
-  generateMotorImagery,
-  MotorImagerySimulator,
-  type MotorImageryOptions,
-} from './synthetic/motor-imagery.js';
+import { DEFAULT_SAMPLE_RATE, DEFAULT_SUBJECT, generateMotorImagery, MotorImagerySimulator, type MotorImageryOptions } from './synthetic/motor-imagery.js';
 
 /** An opened source: its stream description up front, then its chunks on subscription. */
 export interface Source {
@@ -149,7 +143,10 @@ function syntheticOptions(uri: SourceUri): MotorImageryOptions {
   if (uri.target !== 'motor-imagery') {
     throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery, synthetic:emotion or synthetic:meg`);
   }
-  const classes = uri.params.get('classes')?.split(',').map((c) => c.trim());
+  const classes = uri.params
+    .get('classes')
+    ?.split(',')
+    .map((c) => c.trim());
   const allowed = ['left', 'right', 'feet'];
   const bad = classes?.filter((c) => !allowed.includes(c)) ?? [];
   if (bad.length > 0) throw new Error(`source "${uri.raw}": unknown class(es) ${bad.join(', ')}, expected ${allowed.join(', ')}`);

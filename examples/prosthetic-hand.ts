@@ -71,11 +71,14 @@ export function parseMap(text: string): Record<string, string> {
     }
   } else {
     map = Object.fromEntries(
-      text.split(',').filter((p) => p.trim() !== '').map((pair) => {
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new Error(`--map: "${pair}" is not command=ACTION`);
-        return [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
-      }),
+      text
+        .split(',')
+        .filter((p) => p.trim() !== '')
+        .map((pair) => {
+          const eq = pair.indexOf('=');
+          if (eq <= 0) throw new Error(`--map: "${pair}" is not command=ACTION`);
+          return [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
+        }),
     );
   }
   return validateMap(map);
@@ -133,9 +136,7 @@ export class ProstheticHand {
     });
     const hand = new ProstheticHand(port, options);
     hand.log(`serial ${options.port} open at ${options.baudRate ?? 115200} baud; mapping ${JSON.stringify(hand.map)}`);
-    hand.client
-      .connect(options.url, { token: options.token, topics: ['command', 'status'], heartbeatMs: options.heartbeatMs ?? 2000 })
-      .catch(() => {}); // failures are logged by the close handler; close() during connect lands here
+    hand.client.connect(options.url, { token: options.token, topics: ['command', 'status'], heartbeatMs: options.heartbeatMs ?? 2000 }).catch(() => {}); // failures are logged by the close handler; close() during connect lands here
     return hand;
   }
 

@@ -262,7 +262,10 @@ describe('BrainModuleModel', () => {
   it('round-trips through JSON with identical predictions and names the bad field', () => {
     const C = 18;
     const T = 9;
-    const m = BrainModuleModel.create({ seed: 8, head: 'mlp', layerNorm: true, activation: 'gelu' }, { positions: discLayout(C), timePoints: T, embeddingDim: 5, sensorTypes: Array.from({ length: C }, (_, c) => c % 2), channelCenter: new Array(C).fill(0.5), channelScale: new Array(C).fill(2) });
+    const m = BrainModuleModel.create(
+      { seed: 8, head: 'mlp', layerNorm: true, activation: 'gelu' },
+      { positions: discLayout(C), timePoints: T, embeddingDim: 5, sensorTypes: Array.from({ length: C }, (_, c) => c % 2), channelCenter: new Array(C).fill(0.5), channelScale: new Array(C).fill(2) },
+    );
     const X = gaussian(4 * T * C, 3);
     const state = JSON.parse(JSON.stringify(m.toState())) as BrainModuleState;
     const back = BrainModuleModel.fromState(state);
@@ -298,7 +301,11 @@ describe('BrainModuleModel', () => {
     const m = BrainModuleModel.create({}, { positions: discLayout(30), timePoints: 10, embeddingDim: 8, subjectCount: 2 });
     const after = tf.memory().numTensors;
     const X = gaussian(300 * 10 * 30, 1);
-    m.predict(X, 300, Int32Array.from({ length: 300 }, (_, i) => (i % 3) - 1));
+    m.predict(
+      X,
+      300,
+      Int32Array.from({ length: 300 }, (_, i) => (i % 3) - 1),
+    );
     m.attention();
     expect(tf.memory().numTensors).toBe(after);
     m.dispose();
@@ -384,7 +391,7 @@ describe('clipLoss', () => {
     scale.dispose();
   });
 
-  it('masks duplicate images out of each other\'s softmax', () => {
+  it("masks duplicate images out of each other's softmax", () => {
     expect(duplicateMask(['a', 'b', 'c'])).toBeNull();
     const m = duplicateMask(['a', 'b', 'a'])!;
     expect(Array.from(m)).toEqual([0, 0, MASKED_LOGIT, 0, 0, 0, MASKED_LOGIT, 0, 0]);
@@ -443,7 +450,9 @@ describe('trainBrainModule', () => {
       expect(report.trainLoss[report.trainLoss.length - 1]).toBeLessThan(report.trainLoss[0]);
       const pred = model.predict(problem.test.X, problem.test.n);
       const m = retrievalMetrics(pred, problem.test.n, problem.gallery, 20, D, problem.test.truth);
-      console.log(`brain module: held-out top-5 ${m.top5.toFixed(3)}, top-1 ${m.top1.toFixed(3)} among 20 images; ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`);
+      console.log(
+        `brain module: held-out top-5 ${m.top5.toFixed(3)}, top-1 ${m.top1.toFixed(3)} among 20 images; ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`,
+      );
       expect(m.top5).toBeGreaterThan(0.6);
       expect(m.top1).toBeGreaterThan(0.15);
     } finally {
@@ -456,7 +465,15 @@ describe('trainBrainModule', () => {
     const problem = imageProblem({ C, T, D: 8, trainImages: 20, testImages: 1, reps: 3, testReps: 1, noise: 1, seed: 12 });
     const subjects = Int32Array.from({ length: problem.train.n }, (_, i) => i % 2);
     const run = async () => {
-      const { model, report } = await trainBrainModule(problem.train.X, problem.train.Y, { positions: problem.positions, timePoints: T, subjects, epochs: 3, batchSize: 16, seed: 7, validationFraction: 0.2 });
+      const { model, report } = await trainBrainModule(problem.train.X, problem.train.Y, {
+        positions: problem.positions,
+        timePoints: T,
+        subjects,
+        epochs: 3,
+        batchSize: 16,
+        seed: 7,
+        validationFraction: 0.2,
+      });
       const state = model.toState();
       model.dispose();
       return { state, report };

@@ -103,8 +103,7 @@ async function session(speed?: number, port = 0): Promise<Session> {
 const pageUrl = (s: Session, p = '/'): string => `http://127.0.0.1:${s.server.address.port}${p}`;
 
 /** The frames of one type the page received, parsed. */
-const framesOf = (frames: string[], type: string): Record<string, unknown>[] =>
-  frames.map((f) => JSON.parse(f) as Record<string, unknown>).filter((m) => m.type === type);
+const framesOf = (frames: string[], type: string): Record<string, unknown>[] => frames.map((f) => JSON.parse(f) as Record<string, unknown>).filter((m) => m.type === type);
 
 describe.skipIf(!haveChromium && !CI)('the emotion view of the dashboard in chromium', () => {
   let s: Session | undefined;
@@ -197,11 +196,10 @@ describe.skipIf(!haveChromium && !CI)('the dashboard in chromium', () => {
 
   it('shows live signals, spectrum and decisions within 15 s and draws them on its charts', async () => {
     const { page, sent, errors } = await openPage(pageUrl(s!));
-    await page.waitForFunction(
-      `(() => { const m = window.__neurorx && window.__neurorx.messages; return m && m.signal >= 30 && m.decision >= 6 && m.spectrum >= 1 && m.stats >= 1; })()`,
-      undefined,
-      { timeout: 45_000, polling: 100 },
-    );
+    await page.waitForFunction(`(() => { const m = window.__neurorx && window.__neurorx.messages; return m && m.signal >= 30 && m.decision >= 6 && m.spectrum >= 1 && m.stats >= 1; })()`, undefined, {
+      timeout: 45_000,
+      polling: 100,
+    });
     // two animation frames so the last messages are drawn
     await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
     const nx = await page.evaluate<Counts>('window.__neurorx');

@@ -79,7 +79,10 @@ describe('neurorx CLI', () => {
   it('rejects a bad config naming the field, and a bad flag naming the flag', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-cli-'));
     const file = path.join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ source: { uri: 'synthetic:motor-imagery' }, pipeline: { kind: 'motor-imagery', window: { length: -2, hop: 0.25 }, calibration: { from: 'stream', trialsPerClass: 5 } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ source: { uri: 'synthetic:motor-imagery' }, pipeline: { kind: 'motor-imagery', window: { length: -2, hop: 0.25 }, calibration: { from: 'stream', trialsPerClass: 5 } } }),
+    );
     const bad = await cli('run', file);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${file}: invalid config`);
@@ -117,7 +120,24 @@ describe('neurorx CLI', () => {
   });
 
   it('evaluate --pipeline meg-ridge retrieves held-out synthetic images and prints top1, top5 and chance', async () => {
-    const { stdout, code, stderr } = await cli('evaluate', '--pipeline', 'meg-ridge', '--dataset', 'synthetic-meg', '--subjects', '1', '--images', '60', '--meg-channels', '32', '--rate', '200', '--repetitions', '2', '--json');
+    const { stdout, code, stderr } = await cli(
+      'evaluate',
+      '--pipeline',
+      'meg-ridge',
+      '--dataset',
+      'synthetic-meg',
+      '--subjects',
+      '1',
+      '--images',
+      '60',
+      '--meg-channels',
+      '32',
+      '--rate',
+      '200',
+      '--repetitions',
+      '2',
+      '--json',
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const r = lastJson<MegEvaluationResult>(stdout);
@@ -129,4 +149,3 @@ describe('neurorx CLI', () => {
     expect(bad.stderr).toMatch(/--dataset: "things" is not a MEG dataset \(available: synthetic-meg, n170\)/);
   }, 60_000);
 });
-

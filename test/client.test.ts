@@ -222,7 +222,19 @@ describe('NeurorxClient edge cases (scripted peers)', () => {
     await new Promise<void>((r) => wss.once('listening', () => r()));
     cleanup.push(() => new Promise<void>((r) => wss.close(() => r())));
     wss.on('connection', (ws) => {
-      ws.send(JSON.stringify({ v: 2, type: 'hello', protocol: 2, server: 'scripted', pipeline: { kind: 'x', name: 'x' }, stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] }, state: 'running', topics: ['decision'], subscribed: ['decision'] }));
+      ws.send(
+        JSON.stringify({
+          v: 2,
+          type: 'hello',
+          protocol: 2,
+          server: 'scripted',
+          pipeline: { kind: 'x', name: 'x' },
+          stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] },
+          state: 'running',
+          topics: ['decision'],
+          subscribed: ['decision'],
+        }),
+      );
       ws.send(JSON.stringify({ v: 3, type: 'decision', seq: 0, label: 'left', probabilities: {}, timestamp: 0, latencyMs: 0 }));
       ws.send(JSON.stringify({ type: 'decision', seq: 1, label: 'left', probabilities: {}, timestamp: 0, latencyMs: 0 }));
       ws.send('not json');
@@ -249,7 +261,19 @@ describe('NeurorxClient edge cases (scripted peers)', () => {
     let connections = 0;
     wss.on('connection', (ws) => {
       connections++;
-      ws.send(JSON.stringify({ v: 2, type: 'hello', protocol: 2, server: 'silent', pipeline: { kind: 'x', name: 'x' }, stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] }, state: 'running', topics: ['status'], subscribed: ['status'] }));
+      ws.send(
+        JSON.stringify({
+          v: 2,
+          type: 'hello',
+          protocol: 2,
+          server: 'silent',
+          pipeline: { kind: 'x', name: 'x' },
+          stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] },
+          state: 'running',
+          topics: ['status'],
+          subscribed: ['status'],
+        }),
+      );
       // never answers anything, never closes
     });
     const { client, closes } = recordingClient();
@@ -260,7 +284,14 @@ describe('NeurorxClient edge cases (scripted peers)', () => {
   });
 
   it('passes the token, and with reconnect: false rejects connect when refused', async () => {
-    const hello = () => ({ type: 'hello' as const, protocol: 2 as const, server: 'test', pipeline: { kind: 'x', name: 'x' }, stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] }, state: 'running' as const });
+    const hello = () => ({
+      type: 'hello' as const,
+      protocol: 2 as const,
+      server: 'test',
+      pipeline: { kind: 'x', name: 'x' },
+      stream: { name: 's', type: 'EEG', sampleRate: 1, channels: [] },
+      state: 'running' as const,
+    });
     const server = await BciServer.start({ port: 0, token: 's3cret-token-of-24-chars' }, hello);
     cleanup.push(() => server.close());
     const refused = new NeurorxClient();

@@ -1,13 +1,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type ControlSettings, controlSchema, parseControlSettings } from '../src/control/control-settings.js';
-import {
-  CommandGate,
-  type ControlledDecision,
-  confidentClass,
-  controlDecisions,
-  DecisionController,
-} from '../src/control/controlled-decisions.js';
+import { CommandGate, type ControlledDecision, confidentClass, controlDecisions, DecisionController } from '../src/control/controlled-decisions.js';
 import { ProbabilitySmoother } from '../src/control/smoothing.js';
 import type { Decision } from '../src/stream/decision.js';
 import { Random } from '../src/util/random.js';
@@ -79,11 +73,7 @@ describe('dwell', () => {
     expect(out[8].command).toBe('hand.open');
     expect(out[8].state).toBe('fired');
     expect(out[8].candidate).toBe('left');
-    expect(out.map((d) => d.state)).toEqual([
-      'rest', 'rest', 'rest', 'rest',
-      'dwelling', 'dwelling', 'dwelling', 'dwelling',
-      'fired', 'refractory', 'refractory',
-    ]);
+    expect(out.map((d) => d.state)).toEqual(['rest', 'rest', 'rest', 'rest', 'dwelling', 'dwelling', 'dwelling', 'dwelling', 'fired', 'refractory', 'refractory']);
     // `command` is present only on the firing decision
     expect(out.filter((d) => 'command' in d)).toHaveLength(1);
 
@@ -97,7 +87,10 @@ describe('dwell', () => {
     const times: number[] = [];
     for (let k = 0, t = 0; k < 12; k++, t += 0.1) times.push(t);
     expect((times[10] - times[0]) * 1000).toBeLessThan(1000);
-    const out = await run(decisions(new Array<number>(12).fill(L), (k) => times[k]), settings({ ...raw, dwellMs: 1000 }));
+    const out = await run(
+      decisions(new Array<number>(12).fill(L), (k) => times[k]),
+      settings({ ...raw, dwellMs: 1000 }),
+    );
     expect(firedAt(out)).toEqual([10]);
   });
 
@@ -311,7 +304,14 @@ describe('CommandGate (without RxJS)', () => {
   it('steps through dwell, fire, refractory and rearm', () => {
     const gate = new CommandGate({ dwellMs: 500, refractoryMs: 1000, rearm: 'rest', commands: { a: 'go' } });
     const script: [string | null, number][] = [
-      ['a', 0], ['a', 250], ['a', 500], ['a', 750], [null, 1000], ['a', 1250], ['a', 1500], ['a', 1750],
+      ['a', 0],
+      ['a', 250],
+      ['a', 500],
+      ['a', 750],
+      [null, 1000],
+      ['a', 1250],
+      ['a', 1500],
+      ['a', 1750],
     ];
     const states = script.map(([label, t]) => [gate.step(label, t), gate.command]);
     expect(states).toEqual([
@@ -368,7 +368,10 @@ describe('control settings schema', () => {
     for (const [input, field] of cases) {
       const result = controlSchema.safeParse(input);
       expect(result.success, field).toBe(false);
-      expect(result.error!.issues.map((i) => i.path.join('.')), field).toContain(field);
+      expect(
+        result.error!.issues.map((i) => i.path.join('.')),
+        field,
+      ).toContain(field);
       expect(() => parseControlSettings(input)).toThrow(new RegExp(`^  ${field.replace('.', '\\.')}: `, 'm'));
     }
     expect(() => parseControlSettings({ treshold: 0.5 })).toThrow(/treshold/); // strict: a typo is named

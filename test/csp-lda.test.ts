@@ -62,7 +62,10 @@ describe('CSP against MNE-Python (mne.decoding.CSP, 4 components, log power)', (
 });
 
 describe('LDA against scikit-learn (solver lsqr)', () => {
-  for (const [name, shrinkage] of [['none', undefined], ['auto', 'auto']] as const) {
+  for (const [name, shrinkage] of [
+    ['none', undefined],
+    ['auto', 'auto'],
+  ] as const) {
     it(`shrinkage ${name}: same probabilities to 1e-6 and same predictions`, () => {
       const ref = name === 'none' ? fx.lda_none : fx.lda_auto;
       const lda = Lda.fit(fx.cspFeatures, fx.labels, { shrinkage });

@@ -25,7 +25,11 @@ const base = { reference: 'none' as const, notch: null, bandpass: { low: 8, high
 async function syntheticEpochs(spec: DecoderSpecInput, seed: number, classes: ('left' | 'right' | 'feet')[], trialsPerClass: number): Promise<Epoch[]> {
   const rec = generateMotorImagery({ seed, trialsPerClass, classes });
   const events = Object.fromEntries(classes.map((c) => [c, c]));
-  return epochsFromRecording(rec, rec.info.channels.map((c) => c.label), { ...preprocessingOf({ ...base, decoder: decoderSpec(spec) }), events, epoch: base.epoch });
+  return epochsFromRecording(
+    rec,
+    rec.info.channels.map((c) => c.label),
+    { ...preprocessingOf({ ...base, decoder: decoderSpec(spec) }), events, epoch: base.epoch },
+  );
 }
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'neurorx-decoders-'));
@@ -35,7 +39,19 @@ describe('decoders on synthetic motor imagery with a known answer (train one ses
   const cases: [DecoderSpecInput, ('left' | 'right' | 'feet')[], number][] = [
     [{ kind: 'csp-lda' }, ['left', 'right'], 0.85],
     [{ kind: 'csp-ovr' }, ['left', 'right', 'feet'], 0.8],
-    [{ kind: 'fbcsp', bands: [{ low: 8, high: 12 }, { low: 12, high: 16 }, { low: 16, high: 24 }, { low: 24, high: 30 }] }, ['left', 'right'], 0.7],
+    [
+      {
+        kind: 'fbcsp',
+        bands: [
+          { low: 8, high: 12 },
+          { low: 12, high: 16 },
+          { low: 16, high: 24 },
+          { low: 24, high: 30 },
+        ],
+      },
+      ['left', 'right'],
+      0.7,
+    ],
     [{ kind: 'mdm' }, ['left', 'right', 'feet'], 0.8],
     [{ kind: 'tangent-space-lr', reference: 'riemann' }, ['left', 'right', 'feet'], 0.8],
     [{ kind: 'tangent-space-lr', reference: 'riemann' }, ['left', 'right'], 0.75],
@@ -46,7 +62,12 @@ describe('decoders on synthetic motor imagery with a known answer (train one ses
       const train = await syntheticEpochs(spec, 1, classes, 30);
       const test = await syntheticEpochs(spec, 7, classes, 15);
       const width = train[0].info.channels.length;
-      const decoder = await fitDecoder(spec, train, train.map((e) => e.label), width);
+      const decoder = await fitDecoder(
+        spec,
+        train,
+        train.map((e) => e.label),
+        width,
+      );
       expect(decoder.classes).toEqual([...classes].sort());
       const acc = accuracy(
         test.map((e) => e.label),
@@ -63,12 +84,26 @@ describe('decoders on synthetic motor imagery with a known answer (train one ses
 
   it('csp-lda refuses three classes and points to the multiclass decoders', async () => {
     const epochs = await syntheticEpochs({ kind: 'csp-lda' }, 1, ['left', 'right', 'feet'], 5);
-    await expect(fitDecoder('csp-lda', epochs, epochs.map((e) => e.label), 19)).rejects.toThrow(/two classes, got 3.*csp-ovr/);
+    await expect(
+      fitDecoder(
+        'csp-lda',
+        epochs,
+        epochs.map((e) => e.label),
+        19,
+      ),
+    ).rejects.toThrow(/two classes, got 3.*csp-ovr/);
   });
 
   it('a corrupt saved decoder is refused with the field named', async () => {
     const epochs = await syntheticEpochs({ kind: 'mdm' }, 1, ['left', 'right'], 10);
-    const state = (await fitDecoder('mdm', epochs, epochs.map((e) => e.label), 19)).toJSON() as Record<string, unknown>;
+    const state = (
+      await fitDecoder(
+        'mdm',
+        epochs,
+        epochs.map((e) => e.label),
+        19,
+      )
+    ).toJSON() as Record<string, unknown>;
     await expect(restoreDecoder({ ...state, covariance: { estimator: 'pca', recenterMean: null } }, 'm.json')).rejects.toThrow(/m\.json: decoder\.covariance\.estimator/);
     await expect(restoreDecoder({ kind: 'svm' }, 'm.json')).rejects.toThrow(/m\.json: decoder\.kind: .*one of csp-lda/);
   });
@@ -88,8 +123,14 @@ describe('decoders on synthetic motor imagery with a known answer (train one ses
     // Unsupervised: the new session's trials, labels unused.
     adaptive.recenterOn!(shifted);
     const truth = shifted.map((e) => e.label);
-    const accPlain = accuracy(truth, shifted.map((e) => predictLabel(plain, e)));
-    const accAdaptive = accuracy(truth, shifted.map((e) => predictLabel(adaptive, e)));
+    const accPlain = accuracy(
+      truth,
+      shifted.map((e) => predictLabel(plain, e)),
+    );
+    const accAdaptive = accuracy(
+      truth,
+      shifted.map((e) => predictLabel(adaptive, e)),
+    );
     // Unadapted, the new session's gains put every trial on one side (chance); re-centred, it decodes.
     expect(accPlain).toBeLessThanOrEqual(0.6);
     expect(accAdaptive).toBeGreaterThanOrEqual(0.75);
@@ -101,7 +142,12 @@ describe('decoders on synthetic motor imagery with a known answer (train one ses
 describe('multiclass CSP and FBCSP parts', () => {
   it('one-vs-rest CSP keeps the time axis in its CSP-space transform', async () => {
     const epochs = await syntheticEpochs({ kind: 'csp-ovr' }, 2, ['left', 'right', 'feet'], 10);
-    const csp = OvrCsp.fit(epochs, epochs.map((e) => e.label), 19, 2);
+    const csp = OvrCsp.fit(
+      epochs,
+      epochs.map((e) => e.label),
+      19,
+      2,
+    );
     expect(csp.components).toBe(6);
     const e = epochs[0];
     const signals = csp.transformSignals(e, 19);
@@ -117,14 +163,27 @@ describe('multiclass CSP and FBCSP parts', () => {
 
   it('mutual information is ~0 for an uninformative feature and ~log 2 for a separating one', () => {
     const labels = Array.from({ length: 200 }, (_, i) => (i % 2 ? 'a' : 'b'));
-    expect(mutualInformation(labels.map((l) => (l === 'a' ? 10 : -10)), labels)).toBeCloseTo(Math.log(2), 3);
-    expect(mutualInformation(labels.map((_, i) => Math.sin(i * 0.7)), labels)).toBeLessThan(0.1);
+    expect(
+      mutualInformation(
+        labels.map((l) => (l === 'a' ? 10 : -10)),
+        labels,
+      ),
+    ).toBeCloseTo(Math.log(2), 3);
+    expect(
+      mutualInformation(
+        labels.map((_, i) => Math.sin(i * 0.7)),
+        labels,
+      ),
+    ).toBeLessThan(0.1);
   });
 
   it('the filter bank equals one band-pass per band, whatever the chunk size', async () => {
     const rec = generateMotorImagery({ seed: 3, trialsPerClass: 2 });
     const whole: Chunk = { info: rec.info, data: rec.data, samples: rec.samples, firstSample: 0, time: 0, markers: [], receivedAt: 0 };
-    const bands = [{ low: 8, high: 12 }, { low: 20, high: 30 }];
+    const bands = [
+      { low: 8, high: 12 },
+      { low: 20, high: 30 },
+    ];
     const c = rec.info.channels.length;
     const banked = (await lastValueFrom(from(toChunks(rec.info, rec.data, 7)).pipe(filterBank(bands), toArray()))).flatMap((k) => Array.from(k.data));
     expect(banked).toHaveLength(rec.samples * c * 2);
@@ -158,7 +217,16 @@ describe('a trained model saves and loads (versioned JSON)', () => {
 
 describe('evaluation on EEGMMIDB subject 1 against MNE-Python + scikit-learn (fixture)', () => {
   const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'mne-motor-imagery.json'), 'utf8')) as {
-    results: { protocol: string; task: 'hands-feet' | 'left-right'; runs: number[]; band: number[]; tmin: number; tmax: number; cspLda: { meanAccuracy: number; foldAccuracies: number[] }; tangentSpaceLr: { meanAccuracy: number } }[];
+    results: {
+      protocol: string;
+      task: 'hands-feet' | 'left-right';
+      runs: number[];
+      band: number[];
+      tmin: number;
+      tmax: number;
+      cspLda: { meanAccuracy: number; foldAccuracies: number[] };
+      tangentSpaceLr: { meanAccuracy: number };
+    }[];
   };
   for (const r of reference.results) {
     it(`${r.protocol} ${r.task}: CSP+LDA within 2 points of MNE's (${r.cspLda.meanAccuracy.toFixed(3)}), tangent space + LR within 2 points of the reference`, async (ctx) => {

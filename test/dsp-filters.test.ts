@@ -238,7 +238,10 @@ describe('SosFilter', () => {
       x[2 * s + 1] = s === 0 ? 1 : 0;
     }
     const y = two.process(x, 200);
-    const left = one.process(Float32Array.from({ length: 200 }, (_, s) => x[2 * s]), 200);
+    const left = one.process(
+      Float32Array.from({ length: 200 }, (_, s) => x[2 * s]),
+      200,
+    );
     for (let s = 0; s < 200; s++) expect(y[2 * s]).toBe(left[s]);
     // The impulse channel's response is the impulse response, not silent and not the sine.
     expect(Math.abs(y[1])).toBeGreaterThan(0);

@@ -229,7 +229,12 @@ describe('EDF reader: hostile and damaged headers (issue 15)', () => {
   });
 
   it('reads header numbers as ASCII decimals only ("0x10", "1e3", "1e308", "Infinity" refused), naming the field and signal', () => {
-    const good = buildEdf({ signals: [{ label: 'Cz', records: [ramp(4, 0)] }, { label: 'Pz', records: [ramp(4, 0)] }] });
+    const good = buildEdf({
+      signals: [
+        { label: 'Cz', records: [ramp(4, 0)] },
+        { label: 'Pz', records: [ramp(4, 0)] },
+      ],
+    });
     // 2 signals: physical maximum of signal 2 at 256 + 2 * (16 + 80 + 8 + 8) + 8, samples per record of signal 1 at 256 + 2 * 216
     expect(() => parseEdf(setField(good.slice(), 688, '0x4'), 'a.edf')).toThrow(
       'a.edf: signal 1 samples per record at byte 688: expected a number, found "0x4     " (EDF numbers are ASCII decimals: an optional sign, digits, an optional point and digits)',
@@ -256,7 +261,13 @@ describe('EDF reader: hostile and damaged headers (issue 15)', () => {
   });
 
   it('names labels with control characters, empty and repeated labels in the warnings', () => {
-    const buf = buildEdf({ signals: [{ label: 'C\x013', records: [ramp(2, 0)] }, { label: '', records: [ramp(2, 0)] }, { label: 'C?3', records: [ramp(2, 0)] }] });
+    const buf = buildEdf({
+      signals: [
+        { label: 'C\x013', records: [ramp(2, 0)] },
+        { label: '', records: [ramp(2, 0)] },
+        { label: 'C?3', records: [ramp(2, 0)] },
+      ],
+    });
     const rec = parseEdf(buf, 'labels.edf');
     expect(rec.info.channels.map((c) => c.label)).toEqual(['C?3', 'signal 2', 'C?3']);
     expect(rec.warnings).toEqual([

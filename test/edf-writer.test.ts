@@ -346,9 +346,14 @@ describe('EDF+ writer channels and labels', () => {
       ['?mega', 'uV'],
       ['Temp', 'degC'],
     ]);
-    expect(() => encodeEdf(base([{ label: 'Electrode-frontale-1', value: () => 0 }, { label: 'Electrode-frontale-2', value: () => 0 }]))).toThrow(
-      /channel 2 "Electrode-frontale-2": written as "Electrode-fronta", the same label as channel 1 "Electrode-frontale-1"/,
-    );
+    expect(() =>
+      encodeEdf(
+        base([
+          { label: 'Electrode-frontale-1', value: () => 0 },
+          { label: 'Electrode-frontale-2', value: () => 0 },
+        ]),
+      ),
+    ).toThrow(/channel 2 "Electrode-frontale-2": written as "Electrode-fronta", the same label as channel 1 "Electrode-frontale-1"/);
     expect(() => encodeEdf(base([{ label: 'EDF Annotations', value: () => 0 }]))).toThrow(/reserved for annotation signals/);
     expect(() => encodeEdf(base([{ label: '  ', value: () => 0 }]))).toThrow('EDF writer: channel 1 "  ": the label is empty');
     expect(() => encodeEdf(base([{ label: 'X', unit: 'microvolts', value: () => 0 }]))).toThrow(/channel 1 "X": unit "microvolts" is longer than the 8 characters/);
@@ -374,9 +379,14 @@ describe('EDF+ writer channels and labels', () => {
   });
 
   it('names the channel and sample of a non-finite value, the marker at fault, and values too large for 8 characters', () => {
-    expect(() => encodeEdf(base([{ label: 'C3', value: () => 1 }, { label: 'C4', value: (s) => (s === 5 ? NaN : s) }]))).toThrow(
-      'EDF writer: channel 2 "C4": sample 5 is NaN; EDF samples are finite numbers',
-    );
+    expect(() =>
+      encodeEdf(
+        base([
+          { label: 'C3', value: () => 1 },
+          { label: 'C4', value: (s) => (s === 5 ? NaN : s) },
+        ]),
+      ),
+    ).toThrow('EDF writer: channel 2 "C4": sample 5 is NaN; EDF samples are finite numbers');
     expect(() => encodeEdf(base([{ label: 'C4', value: (s) => (s === 2 ? -Infinity : s) }]))).toThrow(/channel 1 "C4": sample 2 is -Infinity/);
     expect(() => encodeEdf(base([{ label: 'Huge', value: (s) => s * 1e8 }]))).toThrow(/channel 1 "Huge": values 0\.\.700000000 do not fit .* use a larger unit/);
     const withMarkers = (m: Marker): Recording => ({ ...base([{ label: 'C3', value: (s) => s }]), markers: [m] });

@@ -245,7 +245,13 @@ describe('EegNetDecoder', () => {
 
   it('rejects inconsistent input', async () => {
     await expect(EegNetDecoder.fit(train.blocks, train.labels.slice(1), 8)).rejects.toThrow(/labels/);
-    await expect(EegNetDecoder.fit(train.blocks, train.labels.map(() => 'x'), 8)).rejects.toThrow(/2 classes/);
+    await expect(
+      EegNetDecoder.fit(
+        train.blocks,
+        train.labels.map(() => 'x'),
+        8,
+      ),
+    ).rejects.toThrow(/2 classes/);
     await expect(EegNetDecoder.fit(train.blocks, train.labels, 7)).rejects.toThrow(/expected 128 x 7/);
   });
 });
@@ -460,9 +466,21 @@ function writeKerasEegNet(dir: string, g: KerasGeometry, w: KerasWeights, flavor
     { layer: 'batch_normalization', weights: w.bn1.map((v, i) => [bnNames[i], [g.F1], v]) },
     { layer: 'depthwise_conv2d', weights: [['depthwise_kernel', [g.C, 1, g.F1, g.D], w.depthwise]] },
     { layer: 'batch_normalization_1', weights: w.bn2.map((v, i) => [bnNames[i], [FD], v]) },
-    { layer: 'separable_conv2d', weights: [['depthwise_kernel', [1, 16, FD, 1], w.sepDepthwise], ['pointwise_kernel', [1, 1, FD, g.F2], w.sepPointwise]] },
+    {
+      layer: 'separable_conv2d',
+      weights: [
+        ['depthwise_kernel', [1, 16, FD, 1], w.sepDepthwise],
+        ['pointwise_kernel', [1, 1, FD, g.F2], w.sepPointwise],
+      ],
+    },
     { layer: 'batch_normalization_2', weights: w.bn3.map((v, i) => [bnNames[i], [g.F2], v]) },
-    { layer: 'dense', weights: [['kernel', [w.denseKernel.length / g.classes, g.classes], w.denseKernel], ['bias', [g.classes], w.denseBias]] },
+    {
+      layer: 'dense',
+      weights: [
+        ['kernel', [w.denseKernel.length / g.classes, g.classes], w.denseKernel],
+        ['bias', [g.classes], w.denseBias],
+      ],
+    },
   ];
   groups.forEach((group, gi) => {
     const bytes = Buffer.concat(group.weights.map(([, , v]) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
@@ -504,7 +522,10 @@ function referenceForward(g: KerasGeometry, w: KerasWeights, x: Float32Array /* 
       for (let k = 0; k < size; k++) rows[i * size + k].forEach((v, j) => (out[j] += v / size));
       return out;
     });
-  const h1 = pool(y2.map((r) => r.map((v, j) => elu(bn(v, w.bn2, j)))), 4);
+  const h1 = pool(
+    y2.map((r) => r.map((v, j) => elu(bn(v, w.bn2, j)))),
+    4,
+  );
   // SeparableConv2D (1, 16), 'same' (7 before): depthwise [1, 16, FD, 1], then pointwise [1, 1, FD, F2].
   const T4 = h1.length;
   const h2 = Array.from({ length: T4 }, (_, t) => {
@@ -569,4 +590,3 @@ describe('Keras EEGNet converted by tensorflowjs_converter', () => {
     await expect(loadLayersModelFromDir(dir)).rejects.toThrow(/weightsManifest\[6\].*holds 12 bytes/);
   });
 });
-

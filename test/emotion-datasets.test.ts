@@ -8,10 +8,7 @@ import { parseDreamer, readDreamer } from '../devices/datasets/emotion/dreamer.j
 import type { EmotionDataset, EmotionSubject, SignalBlock } from '../devices/datasets/emotion/emotion-dataset.js';
 import { openEmotionDataset } from '../devices/datasets/emotion/open-emotion-dataset.js';
 import { readSeed, readSeedLabels, readSeedSession, SEED_CHANNEL_LABELS } from '../devices/datasets/emotion/seed.js';
-import {
-  expectNumeric, expectString, listVariables, MatFormatError, matElement, matToSampleMajor, readMat, readMatVariable,
-  type MatNumeric, type MatValue,
-} from '../devices/file/mat-v5-reader.js';
+import { expectNumeric, expectString, listVariables, MatFormatError, matElement, matToSampleMajor, readMat, readMatVariable, type MatNumeric, type MatValue } from '../devices/file/mat-v5-reader.js';
 import { NdArray, readPickle, type PickleValue } from '../devices/file/python-pickle-reader.js';
 import { DATA_DIR, FIXTURES } from './helpers/data.js';
 
@@ -19,10 +16,30 @@ import { DATA_DIR, FIXTURES } from './helpers/data.js';
 const DIR = path.join(FIXTURES, 'emotion');
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(DIR, name)));
 
-interface Summary { shape: number[]; sum: number; sumsq: number; wsum: number; first: number[]; last: number[]; mid: number }
-interface MatArray { dims: number[]; data: number[] }
-interface Complex { real: number[]; imag: number[] }
-interface DreamerSubject { valence: number[]; arousal: number[]; dominance: number[]; stimuli: Summary[]; baseline: Summary[] }
+interface Summary {
+  shape: number[];
+  sum: number;
+  sumsq: number;
+  wsum: number;
+  first: number[];
+  last: number[];
+  mid: number;
+}
+interface MatArray {
+  dims: number[];
+  data: number[];
+}
+interface Complex {
+  real: number[];
+  imag: number[];
+}
+interface DreamerSubject {
+  valence: number[];
+  arousal: number[];
+  dominance: number[];
+  stimuli: Summary[];
+  baseline: Summary[];
+}
 const HANDMADE_NUMERIC = ['x', 'k', 'w', 'big', 'sg', 'lg'] as const;
 /** expected.json as the script writes it (the parts these tests read). */
 interface Expected {
@@ -71,7 +88,12 @@ function summarize(b: SignalBlock, nch: number): Summary {
   }
   const row = (s: number): number[] => Array.from(b.data.subarray(s * nch, (s + 1) * nch));
   return {
-    shape: [b.samples, nch], sum, sumsq, wsum, first: row(0), last: row(b.samples - 1),
+    shape: [b.samples, nch],
+    sum,
+    sumsq,
+    wsum,
+    first: row(0),
+    last: row(b.samples - 1),
     mid: b.data[Math.floor(b.samples / 2) * nch + Math.min(5, nch - 1)],
   };
 }
@@ -92,8 +114,16 @@ function numeric(v: MatValue | undefined): MatNumeric {
 }
 
 const DTYPE_CLASS: Record<string, string> = {
-  float64: 'double', float32: 'single', int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16',
-  int32: 'int32', uint32: 'uint32', int64: 'int64', uint64: 'uint64',
+  float64: 'double',
+  float32: 'single',
+  int8: 'int8',
+  uint8: 'uint8',
+  int16: 'int16',
+  uint16: 'uint16',
+  int32: 'int32',
+  uint32: 'uint32',
+  int64: 'int64',
+  uint64: 'uint64',
 };
 
 describe('MAT v5 reader', () => {
@@ -174,7 +204,10 @@ describe('MAT v5 reader', () => {
     }
   });
 
-  for (const [file, order] of [['mat-handmade-le.mat', 'little'], ['mat-handmade-be.mat', 'big']] as const) {
+  for (const [file, order] of [
+    ['mat-handmade-le.mat', 'little'],
+    ['mat-handmade-be.mat', 'big'],
+  ] as const) {
     it(`reads a hand-made ${order}-endian file: small elements, narrow stored types, miUINT16 chars, empty cells`, () => {
       const ref = expected.handmade;
       const vars = readMat(fixture(file));
@@ -246,9 +279,7 @@ describe('MAT v5 reader', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(MatFormatError);
-    expect((err as MatFormatError).message).toBe(
-      `mat: ${t.file}: variable "${t.variable}" at byte ${t.offset}: element runs past the end of the file (needs ${t.needs} bytes, ${t.left} left)`,
-    );
+    expect((err as MatFormatError).message).toBe(`mat: ${t.file}: variable "${t.variable}" at byte ${t.offset}: element runs past the end of the file (needs ${t.needs} bytes, ${t.left} left)`);
     expect((err as MatFormatError).offset).toBe(t.offset);
     expect((err as MatFormatError).variable).toBe(t.variable);
     // A cut inside a compressed variable: its name is still recovered from the bytes that are there.
@@ -321,7 +352,9 @@ describe('MAT v5 reader: hostile files (issue 15)', () => {
     const compressed = deflateSync(matrix(1, [n, 1], 'bomb', [Buffer.alloc(8 * n).fill(emptyCell)]));
     expect(compressed.length).toBeLessThan(20_000);
     const bytes = matFile(element(15, compressed));
-    expect(() => readMat(bytes, { source: 'bomb.mat' })).toThrow(/^mat: bomb\.mat: variable "bomb" at byte \d+ of the data inflated from the compressed element at byte 128: cell array of 1048577x1 claims 1048577 cells; more than 1048576 are refused/);
+    expect(() => readMat(bytes, { source: 'bomb.mat' })).toThrow(
+      /^mat: bomb\.mat: variable "bomb" at byte \d+ of the data inflated from the compressed element at byte 128: cell array of 1048577x1 claims 1048577 cells; more than 1048576 are refused/,
+    );
   });
 });
 
@@ -375,9 +408,7 @@ describe('Python pickle reader', () => {
   it('refuses any global outside its list, naming it, without running anything', () => {
     const marker = '/tmp/neurorx-pickle-pwned';
     rmSync(marker, { force: true });
-    expect(() => readPickle(fixture('pickle-evil.pkl'), { source: 'pickle-evil.pkl' })).toThrow(
-      /^pickle: pickle-evil\.pkl: byte 0 \(GLOBAL\): global "os\.system" is not allowed/,
-    );
+    expect(() => readPickle(fixture('pickle-evil.pkl'), { source: 'pickle-evil.pkl' })).toThrow(/^pickle: pickle-evil\.pkl: byte 0 \(GLOBAL\): global "os\.system" is not allowed/);
     expect(existsSync(marker)).toBe(false);
     expect(() => readPickle(fixture('pickle-evil-p4.pkl'))).toThrow(/^pickle: byte \d+ \(STACK_GLOBAL\): global "builtins\.eval" is not allowed/);
   });
@@ -392,8 +423,7 @@ describe('Python pickle reader', () => {
 });
 
 describe('Python pickle reader: hostile pickles (issue 15)', () => {
-  const program = (...parts: (string | number[] | Uint8Array)[]): Uint8Array =>
-    Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : [...p])));
+  const program = (...parts: (string | number[] | Uint8Array)[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : [...p])));
 
   it('refuses lists nested 100 000 deep with a clean error, not a stack overflow', () => {
     const n = 100_000;
@@ -447,7 +477,7 @@ function checkDreamer(ds: EmotionDataset, ref: DreamerSubject[]): void {
 }
 
 describe('DREAMER', () => {
-  it('reads DREAMER.mat\'s layout as scipy does', async () => {
+  it("reads DREAMER.mat's layout as scipy does", async () => {
     const ds = await readDreamer(path.join(DIR, 'dreamer-mini.mat'));
     expect(ds).toMatchObject({ name: 'dreamer', sampleRate: 128, ratingScale: { min: 1, max: 5 } });
     expect(ds.channels.map((c) => c.label)).toEqual(expected.dreamer.electrodes);
@@ -580,9 +610,7 @@ describe('SEED', () => {
     const s = await readSeedSession(path.join(seedDir, '1_20131027.mat'), [-1, -1, 1]);
     expect(s.id).toBe('1-20131027');
     expect(s.trials.map((t) => t.category)).toEqual(['negative', 'negative', 'positive']);
-    await expect(readSeedSession(path.join(seedDir, '1_20131027.mat'), [1, 0])).rejects.toThrow(
-      'seed: 1_20131027.mat holds 3 <prefix>_eegN variables, but label.mat has 2 labels',
-    );
+    await expect(readSeedSession(path.join(seedDir, '1_20131027.mat'), [1, 0])).rejects.toThrow('seed: 1_20131027.mat holds 3 <prefix>_eegN variables, but label.mat has 2 labels');
   });
 });
 
@@ -643,28 +671,34 @@ if (REAL.length > 0) {
         return readDeap(dir, { subjects: (id) => id === 's01' });
       }
       const dir = path.join(DATA_DIR, 'seed', 'Preprocessed_EEG');
-      const first = readdirSync(dir).filter((f) => /^\d+_\d+\.mat$/.test(f)).sort()[0];
+      const first = readdirSync(dir)
+        .filter((f) => /^\d+_\d+\.mat$/.test(f))
+        .sort()[0];
       return readSeed(dir, { sessions: (id) => id === first.replace('_', '-').replace(/\.mat$/, '') });
     };
     for (const name of REAL) {
-      it(name, async () => {
-        const ds = await open(name);
-        expect(ds.name).toBe(name);
-        expect(ds.channels).toHaveLength(shape[name].channels);
-        expect(ds.sampleRate).toBe(shape[name].rate);
-        expect(ds.subjects.length).toBeGreaterThan(0);
-        for (const s of ds.subjects) {
-          expect(s.trials).toHaveLength(shape[name].trials);
-          for (const t of s.trials) {
-            expect(t.data.length).toBe(t.samples * ds.channels.length);
-            expect(t.data.every(Number.isFinite)).toBe(true);
-            for (const r of Object.values(t.ratings)) {
-              expect(r).toBeGreaterThanOrEqual(ds.ratingScale!.min);
-              expect(r).toBeLessThanOrEqual(ds.ratingScale!.max);
+      it(
+        name,
+        async () => {
+          const ds = await open(name);
+          expect(ds.name).toBe(name);
+          expect(ds.channels).toHaveLength(shape[name].channels);
+          expect(ds.sampleRate).toBe(shape[name].rate);
+          expect(ds.subjects.length).toBeGreaterThan(0);
+          for (const s of ds.subjects) {
+            expect(s.trials).toHaveLength(shape[name].trials);
+            for (const t of s.trials) {
+              expect(t.data.length).toBe(t.samples * ds.channels.length);
+              expect(t.data.every(Number.isFinite)).toBe(true);
+              for (const r of Object.values(t.ratings)) {
+                expect(r).toBeGreaterThanOrEqual(ds.ratingScale!.min);
+                expect(r).toBeLessThanOrEqual(ds.ratingScale!.max);
+              }
             }
           }
-        }
-      }, 600_000);
+        },
+        600_000,
+      );
     }
   });
 }

@@ -239,7 +239,14 @@ describe('band features stream', () => {
     expect(bad({ filterOrder: 0 })).toThrow(/filterOrder must be a positive integer/);
     expect(bad({ bands: [] })).toThrow(/bands must be a non-empty list/);
     expect(bad({ bands: [{ name: 'mu', low: 12, high: 8 }] })).toThrow(/bands: band "mu" \[12, 8\] Hz must have low < high/);
-    expect(bad({ bands: [{ name: 'mu', low: 8, high: 12 }, { name: 'mu', low: 12, high: 14 }] })).toThrow(/band "mu" appears twice/);
+    expect(
+      bad({
+        bands: [
+          { name: 'mu', low: 8, high: 12 },
+          { name: 'mu', low: 12, high: 14 },
+        ],
+      }),
+    ).toThrow(/band "mu" appears twice/);
     expect(bad({ bands: [{ name: 'beta', low: 13, high: 30 }], asymmetryPairs: [['F3', 'F4']] })).toThrow(/asymmetryPairs need a band named "alpha"/);
     expect(bad({ asymmetryPairs: [['F3', 'f3']] })).toThrow(/asymmetryPairs\[0\] pairs channel F3 with itself/);
     expect(bad({ channels: [] })).toThrow(/channels must be a non-empty list/);
@@ -306,7 +313,7 @@ describe('WelchPsd', () => {
     const fs = 100;
     const n = 4000;
     let seed = 1;
-    const rand = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    const rand = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
     const x = Float32Array.from({ length: n }, () => rand());
     let mean = 0;
     for (const v of x) mean += v / n;
@@ -416,7 +423,11 @@ describe('feature normalisation', () => {
     // 3.99 s) lie wholly within the first 4 s and are the baseline.
     expect(frames).toHaveLength(raw.length - 5);
     expect(frames[0].endTime).toBeCloseTo(raw[5].endTime, 12);
-    const expected = (key: 'logPower' | 'de' | 'asymmetry'): Float32Array[] => zscoreWith(raw.slice(0, 5).map((f) => f[key]), raw.slice(5).map((f) => f[key]));
+    const expected = (key: 'logPower' | 'de' | 'asymmetry'): Float32Array[] =>
+      zscoreWith(
+        raw.slice(0, 5).map((f) => f[key]),
+        raw.slice(5).map((f) => f[key]),
+      );
     for (const key of ['logPower', 'de', 'asymmetry'] as const) {
       expect(frames.map((f) => f[key])).toEqual(expected(key));
     }
@@ -437,8 +448,16 @@ describe('feature normalisation', () => {
     const broken = raw.map((f, i) => (i === 2 || i === 9 ? { ...f, de: f.de.map((v, k) => (k === 3 ? NaN : v)) } : f));
     const frames = await lastValueFrom(from(broken).pipe(normalizeFeatures({ baselineSeconds: 4 }), toArray()));
     // baseline: frames 0-4 without frame 2; frame 9 is dropped from the output
-    expect(frames.map((f) => f.endTime)).toEqual(raw.slice(5).filter((_, i) => i !== 4).map((f) => f.endTime));
-    const expected = zscoreWith([0, 1, 3, 4].map((i) => raw[i].de), [raw[5].de]);
+    expect(frames.map((f) => f.endTime)).toEqual(
+      raw
+        .slice(5)
+        .filter((_, i) => i !== 4)
+        .map((f) => f.endTime),
+    );
+    const expected = zscoreWith(
+      [0, 1, 3, 4].map((i) => raw[i].de),
+      [raw[5].de],
+    );
     expect(frames[0].de).toEqual(expected[0]);
     for (const f of frames) expect(f.de.every(Number.isFinite)).toBe(true);
   });

@@ -29,8 +29,7 @@ import { like } from './helpers/like.js';
 /** A small simulated study: 6 subjects, 10 clips of 20 s each. */
 let dataset: EmotionDataset;
 let linear: EmotionModel;
-const settings = (decoder: object, extra: object = {}): EmotionSettings =>
-  emotionSettingsSchema.parse({ kind: 'emotion', decoder, normalization: { baselineSeconds: 10 }, ...extra });
+const settings = (decoder: object, extra: object = {}): EmotionSettings => emotionSettingsSchema.parse({ kind: 'emotion', decoder, normalization: { baselineSeconds: 10 }, ...extra });
 
 beforeAll(async () => {
   dataset = generateAffectiveDataset({ subjects: 6, clips: 10, clipSeconds: 20, seed: 5 });
@@ -53,7 +52,14 @@ describe('synthetic affective EEG', () => {
     expect(markers).toEqual(whole.markers);
     // 3000 samples at 128 Hz = 23.4 s: baselines at 0, 7, 14, 21 s and clips at 2, 9, 16, 23 s
     expect(whole.markers.map((m) => [m.time, m.value.split(' ')[0]])).toEqual([
-      [0, 'baseline'], [2, 'clip'], [7, 'baseline'], [9, 'clip'], [14, 'baseline'], [16, 'clip'], [21, 'baseline'], [23, 'clip'],
+      [0, 'baseline'],
+      [2, 'clip'],
+      [7, 'baseline'],
+      [9, 'clip'],
+      [14, 'baseline'],
+      [16, 'clip'],
+      [21, 'baseline'],
+      [23, 'clip'],
     ]);
     expect(whole.markers[1].value).toMatch(/^clip valence=[1-5] arousal=[1-5]$/);
   });

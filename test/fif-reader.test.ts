@@ -147,8 +147,18 @@ describe(`FIF raw files read as MNE-Python ${fixture.mne} reads them (data: ${DA
       });
       return sab / Math.sqrt(saa * sbb);
     };
-    expect(corr(lay.map((p) => p.x), mags.map((p) => p[0]))).toBeGreaterThan(0.95);
-    expect(corr(lay.map((p) => p.y), mags.map((p) => p[1]))).toBeGreaterThan(0.95);
+    expect(
+      corr(
+        lay.map((p) => p.x),
+        mags.map((p) => p[0]),
+      ),
+    ).toBeGreaterThan(0.95);
+    expect(
+      corr(
+        lay.map((p) => p.y),
+        mags.map((p) => p[1]),
+      ),
+    ).toBeGreaterThan(0.95);
   });
 });
 
@@ -166,9 +176,7 @@ describe(`FIF files written by MNE-Python ${fixture.mne} (made-up signals, every
       expect(rec.channelRecords.map((c) => c.mneType)).toEqual(ref.chTypes);
       rec.positions3d.forEach((p, i) => p.forEach((v, k) => expect(closeRel(v, ref.loc3[i][k], 1e-7)).toBe(true)));
       const nch = ref.chNames.length;
-      ref.data.forEach((row, c) =>
-        row.forEach((want, s) => expect(closeRel(rec.data[s * nch + c], want, 1e-6), `${ref.chNames[c]} sample ${s}: ${rec.data[s * nch + c]} vs ${want}`).toBe(true)),
-      );
+      ref.data.forEach((row, c) => row.forEach((want, s) => expect(closeRel(rec.data[s * nch + c], want, 1e-6), `${ref.chNames[c]} sample ${s}: ${rec.data[s * nch + c]} vs ${want}`).toBe(true)));
       expect(rec.stimChannel).toBe(ref.stimChannel);
       expect(rec.events.map((e) => [e.sample, e.previous, e.value])).toEqual(ref.events);
       expect(rec.markers).toEqual(ref.events.map(([s, , v]) => ({ time: (s - ref.firstSamp) / ref.sfreq, value: String(v), duration: 0 })));
@@ -262,8 +270,14 @@ describe('FIF reader details', () => {
     expect(walked.dataFormat).toBe('short');
     // a MEG channel with another unit than T or T/m: typed by its coil (3012: planar gradiometer)
     expect(walked.channelRecords[0].mneType).toBe('grad');
-    expect(walked.events).toEqual([{ sample: 11, previous: 0, value: 3 }, { sample: 15, previous: 0, value: 1 }]);
-    expect(walked.markers.map((m) => [m.time, m.value])).toEqual([[0.01, '3'], [0.05, '1']]);
+    expect(walked.events).toEqual([
+      { sample: 11, previous: 0, value: 3 },
+      { sample: 15, previous: 0, value: 1 },
+    ]);
+    expect(walked.markers.map((m) => [m.time, m.value])).toEqual([
+      [0.01, '3'],
+      [0.05, '1'],
+    ]);
   });
 
   it('falls back to walking the tags when the directory pointer is past the end of the file', () => {
@@ -291,23 +305,31 @@ describe('FIF reader details', () => {
     expect(ev([0, 0, 0])).toEqual([]);
     expect(ev([3, 3, 3])).toEqual([]); // constant, even non-zero: no step
     expect(ev([3, 0, 1, 1, 0])).toEqual([[2, 0, 1]]); // initial non-zero value is not an event
-    expect(ev([0, 1, 2, 1, 0])).toEqual([[1, 0, 1], [2, 1, 2]]); // up without returning to 0: new event; down: not
+    expect(ev([0, 1, 2, 1, 0])).toEqual([
+      [1, 0, 1],
+      [2, 1, 2],
+    ]); // up without returning to 0: new event; down: not
     expect(ev([0, 2.7, 2.2, 0])).toEqual([[1, 0, 2]]); // truncated to integers first
-    expect(ev([0, -5, 0, 5])).toEqual([[1, 0, 5], [3, 0, 5]]); // negative values: absolute values
+    expect(ev([0, -5, 0, 5])).toEqual([
+      [1, 0, 5],
+      [3, 0, 5],
+    ]); // negative values: absolute values
     expect(findEvents(Float64Array.from([0, 4]), 100)).toEqual([{ sample: 101, previous: 0, value: 4 }]);
   });
 
   it('projects 3-D points with an azimuthal equidistant projection around the top', () => {
     const r = 0.1;
     const c = [0.01, -0.02, 0.04];
-    const at = (polar: number, azimuth: number): number[] => [
-      c[0] + r * Math.sin(polar) * Math.cos(azimuth),
-      c[1] + r * Math.sin(polar) * Math.sin(azimuth),
-      c[2] + r * Math.cos(polar),
-    ];
+    const at = (polar: number, azimuth: number): number[] => [c[0] + r * Math.sin(polar) * Math.cos(azimuth), c[1] + r * Math.sin(polar) * Math.sin(azimuth), c[2] + r * Math.cos(polar)];
     const pts = [at(0, 0), at(Math.PI / 2, 0), at(Math.PI / 4, Math.PI / 2), at(Math.PI / 2, Math.PI), at(Math.PI / 3, -Math.PI / 2), [0, 0, 0], [NaN, 1, 2]];
     const lay = layoutPositions(pts);
-    const want = [[0, 0], [1, 0], [0, 0.5], [-1, 0], [0, -2 / 3]];
+    const want = [
+      [0, 0],
+      [1, 0],
+      [0, 0.5],
+      [-1, 0],
+      [0, -2 / 3],
+    ];
     want.forEach(([x, y], i) => {
       expect(lay[i].x).toBeCloseTo(x, 9);
       expect(lay[i].y).toBeCloseTo(y, 9);

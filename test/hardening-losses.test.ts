@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 describe('losses reach the user', () => {
-  it('a session passes the source\'s gaps and warnings to clients as status messages and into its recording', async () => {
+  it("a session passes the source's gaps and warnings to clients as status messages and into its recording", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-loss-'));
     const config = parseConfig({
       source: { uri: 'synthetic:motor-imagery?seed=5', replay: { speed: 4, chunkSize: 16 } },

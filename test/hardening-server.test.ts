@@ -59,7 +59,16 @@ function rawRequest(port: number, head: string): Promise<number> {
 }
 
 const upgrade = (pathAndQuery: string, headers: Record<string, string>) =>
-  [`GET ${pathAndQuery} HTTP/1.1`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  [
+    `GET ${pathAndQuery} HTTP/1.1`,
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ].join('\r\n');
 
 /** `neurorx run` as a user runs it, on a free port; resolves once it serves, with its WebSocket URL. */
 async function runCli(config: object, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {

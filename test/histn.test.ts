@@ -17,9 +17,13 @@ import { trainHistn } from '../src/ml/histn/histn-trainer.js';
 const DREAMER = ['AF3', 'F7', 'F3', 'FC5', 'T7', 'P7', 'O1', 'O2', 'P8', 'T8', 'FC6', 'F4', 'F8', 'AF4'];
 const DEAP = 'Fp1 AF3 F3 F7 FC5 FC1 C3 T7 CP5 CP1 P3 P7 PO3 O1 Oz Pz Fp2 AF4 Fz F4 F8 FC6 FC2 Cz C4 T8 CP6 CP2 P4 P8 PO4 O2'.split(' ');
 const SEED =
-  'FP1 FPZ FP2 AF3 AF4 F7 F5 F3 F1 FZ F2 F4 F6 F8 FT7 FC5 FC3 FC1 FCZ FC2 FC4 FC6 FT8 T7 C5 C3 C1 CZ C2 C4 C6 T8 TP7 CP5 CP3 CP1 CPZ CP2 CP4 CP6 TP8 P7 P5 P3 P1 PZ P2 P4 P6 P8 PO7 PO5 PO3 POZ PO4 PO6 PO8 CB1 O1 OZ O2 CB2'.split(' ');
+  'FP1 FPZ FP2 AF3 AF4 F7 F5 F3 F1 FZ F2 F4 F6 F8 FT7 FC5 FC3 FC1 FCZ FC2 FC4 FC6 FT8 T7 C5 C3 C1 CZ C2 C4 C6 T8 TP7 CP5 CP3 CP1 CPZ CP2 CP4 CP6 TP8 P7 P5 P3 P1 PZ P2 P4 P6 P8 PO7 PO5 PO3 POZ PO4 PO6 PO8 CB1 O1 OZ O2 CB2'.split(
+    ' ',
+  );
 const EEGMMIDB =
-  'Fc5. Fc3. Fc1. Fcz. Fc2. Fc4. Fc6. C5.. C3.. C1.. Cz.. C2.. C4.. C6.. Cp5. Cp3. Cp1. Cpz. Cp2. Cp4. Cp6. Fp1. Fpz. Fp2. Af7. Af3. Afz. Af4. Af8. F7.. F5.. F3.. F1.. Fz.. F2.. F4.. F6.. F8.. Ft7. Ft8. T7.. T8.. T9.. T10. Tp7. Tp8. P7.. P5.. P3.. P1.. Pz.. P2.. P4.. P6.. P8.. Po7. Po3. Poz. Po4. Po8. O1.. Oz.. O2.. Iz..'.split(' ');
+  'Fc5. Fc3. Fc1. Fcz. Fc2. Fc4. Fc6. C5.. C3.. C1.. Cz.. C2.. C4.. C6.. Cp5. Cp3. Cp1. Cpz. Cp2. Cp4. Cp6. Fp1. Fpz. Fp2. Af7. Af3. Afz. Af4. Af8. F7.. F5.. F3.. F1.. Fz.. F2.. F4.. F6.. F8.. Ft7. Ft8. T7.. T8.. T9.. T10. Tp7. Tp8. P7.. P5.. P3.. P1.. Pz.. P2.. P4.. P6.. P8.. Po7. Po3. Poz. Po4. Po8. O1.. Oz.. O2.. Iz..'.split(
+    ' ',
+  );
 
 const F = 5;
 const T = 8;
@@ -59,11 +63,99 @@ describe('standard montage', () => {
 
   it('covers the 10-10 labels, mirrors odd/even pairs and keeps z labels on the midline', () => {
     const expected = [
-      'Nz', 'Fp1', 'Fpz', 'Fp2', 'AF9', 'AF7', 'AF5', 'AF3', 'AF1', 'AFz', 'AF2', 'AF4', 'AF6', 'AF8', 'AF10',
-      'F9', 'F7', 'F5', 'F3', 'F1', 'Fz', 'F2', 'F4', 'F6', 'F8', 'F10', 'FT9', 'FT7', 'FC5', 'FC3', 'FC1', 'FCz', 'FC2', 'FC4', 'FC6', 'FT8', 'FT10',
-      'T9', 'T7', 'C5', 'C3', 'C1', 'Cz', 'C2', 'C4', 'C6', 'T8', 'T10', 'TP9', 'TP7', 'CP5', 'CP3', 'CP1', 'CPz', 'CP2', 'CP4', 'CP6', 'TP8', 'TP10',
-      'P9', 'P7', 'P5', 'P3', 'P1', 'Pz', 'P2', 'P4', 'P6', 'P8', 'P10', 'PO9', 'PO7', 'PO5', 'PO3', 'PO1', 'POz', 'PO2', 'PO4', 'PO6', 'PO8', 'PO10',
-      'O9', 'O1', 'Oz', 'O2', 'O10', 'Iz', 'T3', 'T4', 'T5', 'T6', 'CB1', 'CB2',
+      'Nz',
+      'Fp1',
+      'Fpz',
+      'Fp2',
+      'AF9',
+      'AF7',
+      'AF5',
+      'AF3',
+      'AF1',
+      'AFz',
+      'AF2',
+      'AF4',
+      'AF6',
+      'AF8',
+      'AF10',
+      'F9',
+      'F7',
+      'F5',
+      'F3',
+      'F1',
+      'Fz',
+      'F2',
+      'F4',
+      'F6',
+      'F8',
+      'F10',
+      'FT9',
+      'FT7',
+      'FC5',
+      'FC3',
+      'FC1',
+      'FCz',
+      'FC2',
+      'FC4',
+      'FC6',
+      'FT8',
+      'FT10',
+      'T9',
+      'T7',
+      'C5',
+      'C3',
+      'C1',
+      'Cz',
+      'C2',
+      'C4',
+      'C6',
+      'T8',
+      'T10',
+      'TP9',
+      'TP7',
+      'CP5',
+      'CP3',
+      'CP1',
+      'CPz',
+      'CP2',
+      'CP4',
+      'CP6',
+      'TP8',
+      'TP10',
+      'P9',
+      'P7',
+      'P5',
+      'P3',
+      'P1',
+      'Pz',
+      'P2',
+      'P4',
+      'P6',
+      'P8',
+      'P10',
+      'PO9',
+      'PO7',
+      'PO5',
+      'PO3',
+      'PO1',
+      'POz',
+      'PO2',
+      'PO4',
+      'PO6',
+      'PO8',
+      'PO10',
+      'O9',
+      'O1',
+      'Oz',
+      'O2',
+      'O10',
+      'Iz',
+      'T3',
+      'T4',
+      'T5',
+      'T6',
+      'CB1',
+      'CB2',
     ];
     for (const l of expected) expect(electrodePosition(l), l).toBeDefined();
     let pairs = 0;
@@ -160,13 +252,36 @@ describe('electrode hierarchy', () => {
   });
 
   it('is deterministic, independent of channel order and mirror-symmetric for a symmetric montage', () => {
-    const byLabel = (x: ReturnType<typeof buildElectrodeHierarchy>): string[] => x.regions.map((r) => `${r.name}:${r.members.map((c) => x.channels[c]).sort().join(',')}`).sort();
+    const byLabel = (x: ReturnType<typeof buildElectrodeHierarchy>): string[] =>
+      x.regions
+        .map(
+          (r) =>
+            `${r.name}:${r.members
+              .map((c) => x.channels[c])
+              .sort()
+              .join(',')}`,
+        )
+        .sort();
     expect(byLabel(buildElectrodeHierarchy(DREAMER))).toEqual(byLabel(h));
     const shuffled = new Random(5).shuffle([...DREAMER]);
     expect(byLabel(buildElectrodeHierarchy(shuffled))).toEqual(byLabel(h));
     const mirror = (l: string): string => l.replace(/\d+$/, (d) => String(Number(d) % 2 === 1 ? Number(d) + 1 : Number(d) - 1));
-    const left = h.regions.filter((r) => r.side === 'left').map((r) => r.members.map((c) => mirror(DREAMER[c])).sort().join(','));
-    const right = h.regions.filter((r) => r.side === 'right').map((r) => r.members.map((c) => DREAMER[c]).sort().join(','));
+    const left = h.regions
+      .filter((r) => r.side === 'left')
+      .map((r) =>
+        r.members
+          .map((c) => mirror(DREAMER[c]))
+          .sort()
+          .join(','),
+      );
+    const right = h.regions
+      .filter((r) => r.side === 'right')
+      .map((r) =>
+        r.members
+          .map((c) => DREAMER[c])
+          .sort()
+          .join(','),
+      );
     expect(left.sort()).toEqual(right.sort());
   });
 
@@ -422,7 +537,13 @@ describe('trainHistn', () => {
     const { X, labels } = synthetic(10, 2, 8);
     const base = { channels: DREAMER, featureCount: F, sequenceLength: T, classes: ['low', 'high'] };
     await expect(trainHistn(X.subarray(1), labels, base)).rejects.toThrow(/X has 5599 values/);
-    await expect(trainHistn(X, labels.map((y) => y + 1), base)).rejects.toThrow(/label \d+ is 2/);
+    await expect(
+      trainHistn(
+        X,
+        labels.map((y) => y + 1),
+        base,
+      ),
+    ).rejects.toThrow(/label \d+ is 2/);
     await expect(trainHistn(X, labels, { featureCount: F })).rejects.toThrow(/needs channels, sequenceLength, classes/);
   });
 });

@@ -47,8 +47,17 @@ function listen(info: LslStreamInfo, opts: { recover?: boolean; protocolVersion?
 describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
   it('discovers streams by property and by predicate, with the full info and channel labels', async () => {
     const o = await LslOutlet.open({
-      name: 'disc-eeg', type: 'EEG', channelCount: 2, channelFormat: 'float32', nominalSrate: 250, sourceId: 'disc-1', config,
-      descXml: channelsDescXml([{ label: 'C3', unit: 'microvolts', type: 'EEG' }, { label: 'C4', unit: 'microvolts', type: 'EEG' }]),
+      name: 'disc-eeg',
+      type: 'EEG',
+      channelCount: 2,
+      channelFormat: 'float32',
+      nominalSrate: 250,
+      sourceId: 'disc-1',
+      config,
+      descXml: channelsDescXml([
+        { label: 'C3', unit: 'microvolts', type: 'EEG' },
+        { label: 'C4', unit: 'microvolts', type: 'EEG' },
+      ]),
     });
     cleanup.push(() => o.close());
     await outlet('disc-markers', 'string', 1, 0);
@@ -64,7 +73,13 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
   });
 
   it('round-trips every channel format exactly, over data protocols 1.10 and 1.00', async () => {
-    for (const [format, protocol] of CHANNEL_FORMATS.flatMap((f) => [[f, 110], [f, 100]] as const)) {
+    for (const [format, protocol] of CHANNEL_FORMATS.flatMap(
+      (f) =>
+        [
+          [f, 110],
+          [f, 100],
+        ] as const,
+    )) {
       const channels = 3;
       const o = await outlet(`fmt-${format}-${protocol}`, format, channels, format === 'string' ? 0 : 100);
       const found = await resolveOne(propQuery('name', `fmt-${format}-${protocol}`), 3, config);
@@ -141,7 +156,10 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
       NEURORX_LSL_BASE_PORT: String(config.basePort),
     };
     const start = (): ChildProcess => {
-      const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'lsl', 'send', 'synthetic:motor-imagery?seed=5', '--name', 'phoenix', '--chunk', '8'], { env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'lsl', 'send', 'synthetic:motor-imagery?seed=5', '--name', 'phoenix', '--chunk', '8'], {
+        env,
+        stdio: 'ignore',
+      });
       cleanup.push(() => child.kill('SIGKILL'));
       return child;
     };
@@ -183,7 +201,7 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
     expect(Math.min(...renewed)).toBeGreaterThan(Math.max(...old));
   }, 60_000);
 
-  it('hands out the outlet\'s timestamps as they are (they may step back), and non-decreasing ones with monotonize', async () => {
+  it("hands out the outlet's timestamps as they are (they may step back), and non-decreasing ones with monotonize", async () => {
     const o = await outlet('stepback', 'float32', 1, 100, 'stepback-1');
     const raw = listen(await resolveOne(propQuery('source_id', 'stepback-1'), 3, config));
     const source = await openLslSource(parseSourceUri('lsl:source_id=stepback-1?monotonize=true&timeout=3'), config);
@@ -227,7 +245,10 @@ describe('LSL over loopback: neurorx outlet -> neurorx inlet', () => {
     // An inlet facing a server that speaks nonsense reports it instead of crashing.
     for (const [reply, message] of [
       ['HTTP/1.1 400 Bad Request\r\n\r\n', /malformed feed response from 127\.0\.0\.1:\d+: "HTTP\/1\.1 400 Bad Request"/],
-      ['LSL/110 200 OK\r\nUID: fake\r\nByte-Order: 1234\r\n\r\n' + ('\x02' + 'x'.repeat(12)).repeat(2), /test-pattern sample 1 from 127\.0\.0\.1:\d+ is \[30840, 30840\.\.\.\] at .*expected \[261, -262\.\.\.\] at 123456\.789/],
+      [
+        'LSL/110 200 OK\r\nUID: fake\r\nByte-Order: 1234\r\n\r\n' + ('\x02' + 'x'.repeat(12)).repeat(2),
+        /test-pattern sample 1 from 127\.0\.0\.1:\d+ is \[30840, 30840\.\.\.\] at .*expected \[261, -262\.\.\.\] at 123456\.789/,
+      ],
       ['LSL/110 200 OK\r\nUID: fake\r\nByte-Order: 4321\r\n\r\n', /sends byte order 4321; only little-endian/],
     ] as const) {
       const fake = net.createServer((s) => {

@@ -28,7 +28,10 @@ async function outlet(name: string, sourceId: string, cfg: LslConfig = config): 
 /** Pushes samples `from`..`to`-1: value k, stamped `t0 + k / 100`. */
 function push(o: LslOutlet, t0: number, from: number, to: number): void {
   const values = Float32Array.from({ length: to - from }, (_, i) => from + i);
-  o.push(values, Array.from(values, (k) => t0 + k / 100));
+  o.push(
+    values,
+    Array.from(values, (k) => t0 + k / 100),
+  );
 }
 
 async function source(target: string): Promise<{ chunks: Chunk[]; losses: Loss[]; received: () => number }> {
@@ -37,7 +40,10 @@ async function source(target: string): Promise<{ chunks: Chunk[]; losses: Loss[]
   const losses: Loss[] = [];
   const feed = src.losses.losses$.subscribe((l) => losses.push(l));
   const sub = src.chunks$.subscribe((c) => chunks.push(c));
-  cleanup.push(() => sub.unsubscribe(), () => feed.unsubscribe());
+  cleanup.push(
+    () => sub.unsubscribe(),
+    () => feed.unsubscribe(),
+  );
   return { chunks, losses, received: () => chunks.reduce((s, c) => s + c.samples, 0) };
 }
 
@@ -121,7 +127,9 @@ describe('LSL bound to loopback', () => {
     const { tcp, service, responder } = lo.endpoints;
     for (const e of [tcp, service, responder]) expect(e).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(any.endpoints.tcp).toMatch(/^0\.0\.0\.0:\d+$/);
-    const lan = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const lan = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     if (lan) {
       const connect = (port: number): Promise<string> =>
         new Promise((resolve) => {

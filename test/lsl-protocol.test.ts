@@ -93,9 +93,27 @@ describe('LSL 1.10 sample encoding (liblsl sample::save_streambuf)', () => {
 });
 
 const info: LslStreamInfo = {
-  name: 'Amp & co', type: 'EEG', channelCount: 16, channelFormat: 'float32', sourceId: 'amp-1', nominalSrate: 250, version: 110, createdAt: 1234.5,
-  uid: 'u-1', sessionId: 'default', hostname: 'lab', v4address: '', v4dataPort: 16572, v4servicePort: 16573, v6address: '', v6dataPort: 0, v6servicePort: 0,
-  descXml: channelsDescXml([{ label: 'C3', unit: 'microvolts', type: 'EEG' }, { label: 'C4', unit: 'microvolts', type: 'EEG' }]),
+  name: 'Amp & co',
+  type: 'EEG',
+  channelCount: 16,
+  channelFormat: 'float32',
+  sourceId: 'amp-1',
+  nominalSrate: 250,
+  version: 110,
+  createdAt: 1234.5,
+  uid: 'u-1',
+  sessionId: 'default',
+  hostname: 'lab',
+  v4address: '',
+  v4dataPort: 16572,
+  v4servicePort: 16573,
+  v6address: '',
+  v6dataPort: 0,
+  v6servicePort: 0,
+  descXml: channelsDescXml([
+    { label: 'C3', unit: 'microvolts', type: 'EEG' },
+    { label: 'C4', unit: 'microvolts', type: 'EEG' },
+  ]),
 };
 
 describe('LSL stream info XML (liblsl stream_info_impl)', () => {
@@ -107,7 +125,10 @@ describe('LSL stream info XML (liblsl stream_info_impl)', () => {
     expect(xml).toContain('<v4address></v4address>');
     const { info: back, doc } = parseInfoXml(xml);
     expect({ ...back, descXml: '' }).toEqual({ ...info, descXml: '' });
-    expect(channelsOf(doc)).toEqual([{ label: 'C3', unit: 'microvolts', type: 'EEG' }, { label: 'C4', unit: 'microvolts', type: 'EEG' }]);
+    expect(channelsOf(doc)).toEqual([
+      { label: 'C3', unit: 'microvolts', type: 'EEG' },
+      { label: 'C4', unit: 'microvolts', type: 'EEG' },
+    ]);
     expect(infoToXml(info, false)).toContain('<desc />');
   });
 
@@ -159,7 +180,18 @@ describe('LSL 1.00 portable archive (liblsl portable_oarchive / portable_iarchiv
   });
 
   it('reads back what it writes, for every width and sign', () => {
-    for (const [v, width] of [[0, 4], [1, 1], [-1, 1], [127, 1], [-128, 1], [32767, 2], [-32768, 2], [2147483647, 4], [-2147483648, 4], [123456789, 4]] as const) {
+    for (const [v, width] of [
+      [0, 4],
+      [1, 1],
+      [-1, 1],
+      [127, 1],
+      [-128, 1],
+      [32767, 2],
+      [-32768, 2],
+      [2147483647, 4],
+      [-2147483648, 4],
+      [123456789, 4],
+    ] as const) {
       expect(new PortableReader(new PortableWriter().int(v, width).done()).int(width), `${v}`).toBe(v);
     }
     for (const v of [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2147483653n]) {

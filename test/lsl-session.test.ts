@@ -43,9 +43,13 @@ describe('a pipeline fed by LSL, publishing its decisions to LSL', () => {
 
     const decisions = await resolveOne(propQuery('name', 'nx-decisions'), 10, config);
     const labels: string[] = [];
-    const inlet = new LslInlet(decisions, (e) => {
-      if (e.kind === 'samples') labels.push(...(e.batch.values as string[]));
-    }, { config });
+    const inlet = new LslInlet(
+      decisions,
+      (e) => {
+        if (e.kind === 'samples') labels.push(...(e.batch.values as string[]));
+      },
+      { config },
+    );
     cleanup.push(() => inlet.close());
     void inlet.run();
     // A second consumer of the same LSL source sees the cue markers merged into the chunks.

@@ -22,7 +22,10 @@ describe('decimate (streaming downsampling)', () => {
   it('keeps every factor-th sample of the anti-aliased stream, whatever the chunking', async () => {
     const info = streamInfo(2, 1000);
     const data = sines(5000);
-    const markers: Marker[] = [{ time: 1.2345, value: 'image a', duration: 0 }, { time: 3.0001, value: 'image b', duration: 0 }];
+    const markers: Marker[] = [
+      { time: 1.2345, value: 'image a', duration: 0 },
+      { time: 3.0001, value: 'image b', duration: 0 },
+    ];
     const outs = await Promise.all([1, 7, 333, 5000].map((size) => run(toChunks(info, data, size, markers), decimate({ factor: 10 }))));
     const flat = outs.map((o) => Float32Array.from(o.flatMap((c) => Array.from(c.data))));
     for (const f of flat.slice(1)) expect(f).toEqual(flat[0]);
@@ -61,7 +64,7 @@ describe('decimate (streaming downsampling)', () => {
 });
 
 describe('epochs at image onsets with baseline correction', () => {
-  it('cuts epochs for markers a function accepts and removes each channel\'s baseline mean', async () => {
+  it("cuts epochs for markers a function accepts and removes each channel's baseline mean", async () => {
     const info = streamInfo(2, 100);
     const data = new Float32Array(1000 * 2);
     for (let s = 0; s < 1000; s++) {

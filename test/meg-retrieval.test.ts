@@ -38,7 +38,15 @@ function sameBytes(a: Float32Array, b: Float32Array): boolean {
 describe('gallery', () => {
   it('loads a neurorx.gallery file, normalises embeddings and writes the document back', () => {
     const file = path.join(tmp, 'g.json');
-    writeFileSync(file, JSON.stringify(galleryDoc([{ id: 'a', label: 'dog', embedding: [3, 0, 4] }, { id: 'b', embedding: [0, 2, 0] }])));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        galleryDoc([
+          { id: 'a', label: 'dog', embedding: [3, 0, 4] },
+          { id: 'b', embedding: [0, 2, 0] },
+        ]),
+      ),
+    );
     const g = Gallery.load(file);
     expect(g.ids).toEqual(['a', 'b']);
     expect(g.labels).toEqual(['dog', undefined]);
@@ -65,8 +73,19 @@ describe('gallery', () => {
       }
       throw new Error('accepted');
     };
-    expect(bad([{ id: 'a', embedding: [1, 0, 0] }, { id: 'b', embedding: [0, 1, 0] }, { id: 'a', embedding: [0, 0, 1] }])).toMatch(/my\.json[\s\S]*items\.2\.id: duplicate id "a" \(first at items\.0\)/);
-    expect(bad([{ id: 'a', embedding: [1, 0, 0] }, { id: 'b', embedding: [0, 1] }])).toMatch(/items\.1\.embedding: expected 3 values \(dim\), got 2/);
+    expect(
+      bad([
+        { id: 'a', embedding: [1, 0, 0] },
+        { id: 'b', embedding: [0, 1, 0] },
+        { id: 'a', embedding: [0, 0, 1] },
+      ]),
+    ).toMatch(/my\.json[\s\S]*items\.2\.id: duplicate id "a" \(first at items\.0\)/);
+    expect(
+      bad([
+        { id: 'a', embedding: [1, 0, 0] },
+        { id: 'b', embedding: [0, 1] },
+      ]),
+    ).toMatch(/items\.1\.embedding: expected 3 values \(dim\), got 2/);
     expect(bad([{ id: 'a', embedding: [1, NaN, 0] }])).toMatch(/items\.0\.embedding\.1: .*NaN/);
     expect(bad([{ id: 'a', embedding: [1, Infinity, 0] }])).toMatch(/items\.0\.embedding\.1: .*Infinity/);
     expect(bad([{ id: 'a', embedding: [0, 0, 0] }])).toMatch(/items\.0\.embedding: all zero/);
@@ -356,7 +375,15 @@ describe('ridge regression', () => {
     const doc = r.toJSON();
     expect(() => Ridge.fromJSON({ ...doc, weights: doc.weights.slice(1) }, 'model.json')).toThrow(/model\.json[\s\S]*weights: expected inputs x outputs = 12 values, got 11/);
     expect(() => Ridge.fromJSON({ ...doc, alpha: -1 })).toThrow(/alpha/);
-    expect(() => Ridge.fit(x, 20, 6, y.map((v, i) => (i === 5 ? NaN : v)), 2)).toThrow(/Y\[5\] is NaN/);
+    expect(() =>
+      Ridge.fit(
+        x,
+        20,
+        6,
+        y.map((v, i) => (i === 5 ? NaN : v)),
+        2,
+      ),
+    ).toThrow(/Y\[5\] is NaN/);
   });
 });
 
@@ -433,7 +460,7 @@ describe('synthetic MEG', () => {
     const rng = new Random(9);
     const parts: Float32Array[] = [];
     const markers: Marker[] = [];
-    for (let done = 0; done < 2400; ) {
+    for (let done = 0; done < 2400;) {
       const n = Math.min(done < 10 ? 1 : 1 + rng.int(150), 2400 - done);
       const r = pieces.next(n);
       parts.push(r.data);
@@ -526,7 +553,11 @@ describe('ridge retrieval on synthetic MEG', () => {
       const single = s.epochs.filter((e) => !trainIds.has(e.imageId));
       const qs = new Float32Array(single.length * gallery.dim);
       single.forEach((e, i) => ridge.predictDeviation(feats.transform(e), qs.subarray(i * gallery.dim, (i + 1) * gallery.dim)));
-      const ms = retrievalMetrics(qs, single.map((e) => e.imageId), testGallery);
+      const ms = retrievalMetrics(
+        qs,
+        single.map((e) => e.imageId),
+        testGallery,
+      );
       top5 += m.top5 / dataset.subjects.length;
       singleTop5 += ms.top5 / dataset.subjects.length;
       chance = m.chanceTop5;
@@ -569,6 +600,8 @@ describe('ridge retrieval on synthetic MEG', () => {
     writeFileSync(manifestPath, JSON.stringify(manifest));
     const f = path.join(dir, manifest.subjects[1].file);
     writeFileSync(f, readFileSync(f).subarray(4));
-    await expect(readMegBundle(dir)).rejects.toThrow(new RegExp(`${manifest.subjects[1].file.replace('.', '\\.')}: expected \\d+ bytes \\(\\d+ epochs x 51 samples x 7 channels x 4, manifest subjects\\.1\\), got \\d+`));
+    await expect(readMegBundle(dir)).rejects.toThrow(
+      new RegExp(`${manifest.subjects[1].file.replace('.', '\\.')}: expected \\d+ bytes \\(\\d+ epochs x 51 samples x 7 channels x 4, manifest subjects\\.1\\), got \\d+`),
+    );
   });
 });

@@ -38,7 +38,7 @@ describe(`N170 Muse recordings (data: ${DATA_DIR})`, () => {
     expect(rec.warnings).toEqual([]);
   });
 
-  it('lists and reads a subject\'s runs by session', async (ctx) => {
+  it("lists and reads a subject's runs by session", async (ctx) => {
     if (!dataFile('muse-visual/N170')) return ctx.skip();
     expect(n170Files(DATA_DIR, 3).map((f) => [f.session, path.basename(f.file)])).toEqual([
       [1, 'data_2018-05-14-19.14.37.csv'],
@@ -76,7 +76,7 @@ describe(`N170 Muse recordings (data: ${DATA_DIR})`, () => {
     const stim: number[][] = [];
     const control: number[][] = [];
     let seed = 7;
-    const rand = (): number => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const rand = (): number => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
     for (const { recording } of runs) {
       const x = bandpass(recording);
       const onsets = recording.markers.map((m) => Math.round(m.time * 256));

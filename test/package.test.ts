@@ -34,7 +34,16 @@ describe('the packed package in a fresh project', () => {
 
   it('ships what it needs and nothing of the tests', () => {
     const files = (sub: string): string[] => readdirSync(path.join(consumer, 'node_modules', 'neurorx', sub), { recursive: true }).map(String);
-    expect(files('dist')).toEqual(expect.arrayContaining([path.join('src', 'index.js'), path.join('src', 'index.d.ts'), path.join('src', 'cli', 'main.js'), path.join('devices', 'lsl', 'index.d.ts'), path.join('browser', 'src', 'server', 'dashboard', 'main.js'), path.join('browser', 'examples', 'game', 'game.js')]));
+    expect(files('dist')).toEqual(
+      expect.arrayContaining([
+        path.join('src', 'index.js'),
+        path.join('src', 'index.d.ts'),
+        path.join('src', 'cli', 'main.js'),
+        path.join('devices', 'lsl', 'index.d.ts'),
+        path.join('browser', 'src', 'server', 'dashboard', 'main.js'),
+        path.join('browser', 'examples', 'game', 'game.js'),
+      ]),
+    );
     expect(files('dist').some((f) => f.startsWith('test') || f.startsWith('bench'))).toBe(false);
   });
 
@@ -74,7 +83,17 @@ describe('the packed package in a fresh project', () => {
     );
     await exec(process.execPath, [path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer]);
     const { stdout } = await exec(process.execPath, [path.join(consumer, 'out', 'main.js')], { cwd: consumer });
-    expect(JSON.parse(stdout.trim())).toEqual({ windows: 4, samples: 160, kinds: ['motor-imagery', 'emotion', 'meg-image'], decoders: 6, bins: 33, functions: true, classes: true, zod: 'function', unused: 5 });
+    expect(JSON.parse(stdout.trim())).toEqual({
+      windows: 4,
+      samples: 160,
+      kinds: ['motor-imagery', 'emotion', 'meg-image'],
+      decoders: 6,
+      bins: 33,
+      functions: true,
+      classes: true,
+      zod: 'function',
+      unused: 5,
+    });
   }, 300_000);
 
   it("runs the README's library example as written", async () => {
@@ -83,7 +102,24 @@ describe('the packed package in a fresh project', () => {
     expect(readme).toContain('```js\n' + example + '```');
     copyFileSync(EXAMPLE, path.join(consumer, 'example.js'));
     // type-checked as a user's editor would (// @ts-check), then run
-    await exec(process.execPath, [path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--allowJs', '--checkJs', '--module', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', path.join(consumer, 'example.js')], { cwd: consumer });
+    await exec(
+      process.execPath,
+      [
+        path.join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '--noEmit',
+        '--allowJs',
+        '--checkJs',
+        '--module',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        path.join(consumer, 'example.js'),
+      ],
+      { cwd: consumer },
+    );
     const { stdout } = await exec(process.execPath, ['example.js'], { cwd: consumer });
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(20);

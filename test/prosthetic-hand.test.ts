@@ -119,8 +119,12 @@ describe.skipIf(!socat)('the prosthetic-hand example over a real pty pair', () =
     const device = await fakeDevice(pty.board, (line) => (line === 'GRIP CLOSE' ? 'ERR overcurrent' : 'OK'));
     let state: HelloInfo['state'] = 'running';
     const server = await BciServer.start({ port: 0 }, () => ({
-      type: 'hello', protocol: 2, server: 'scripted', pipeline: { kind: 'motor-imagery', name: 'scripted' },
-      stream: { name: 's', type: 'EEG', sampleRate: 160, channels: ['C3', 'C4'] }, state,
+      type: 'hello',
+      protocol: 2,
+      server: 'scripted',
+      pipeline: { kind: 'motor-imagery', name: 'scripted' },
+      stream: { name: 's', type: 'EEG', sampleRate: 160, channels: ['C3', 'C4'] },
+      state,
     }));
     let serverOpen = true;
     cleanup.push(() => serverOpen && server.close());

@@ -54,7 +54,7 @@ async function jitteredSource(uri: string, chunks: number): Promise<Source> {
   const chunks$ = base.chunks$.pipe(
     take(chunks),
     map((c): Chunk => {
-      const timestamps = Float64Array.from({ length: c.samples }, (_, s) => 100 + (c.firstSample + s) / rate + random.uniform() * 0.4 / rate);
+      const timestamps = Float64Array.from({ length: c.samples }, (_, s) => 100 + (c.firstSample + s) / rate + (random.uniform() * 0.4) / rate);
       return { ...c, time: timestamps[0], timestamps, markers: c.markers.map((m) => ({ ...m, time: m.time + 100 })) };
     }),
   );
@@ -62,25 +62,29 @@ async function jitteredSource(uri: string, chunks: number): Promise<Source> {
 }
 
 describe('deterministic replay of emotion and MEG sessions', () => {
-  it.each(['emotion-linear', 'emotion-histn'])('an emotion session (%s): valence and arousal estimates reproduced byte for byte', async (kind) => {
-    const file = path.join(dir, `${kind}.xdf`);
-    const config = parseConfig({
-      source: { uri: 'synthetic:emotion?seed=3&subject=5&clips=2&leadIn=12', replay: { speed: 'max', chunkSize: 16 } },
-      pipeline: {
-        kind: 'emotion',
-        decoder: { kind },
-        calibration: { from: 'dataset', dataset: 'synthetic-emotion', subjects: 3 },
-        normalization: { baselineSeconds: 10 },
-      },
-      server: { port: 0 },
-      record: { path: file },
-    });
-    session = await startSession(config);
-    expect((await session.done).error).toBeUndefined();
-    await session.stop();
-    session = undefined;
-    await expectDeterministicReplay(file, 50);
-  }, 120_000);
+  it.each(['emotion-linear', 'emotion-histn'])(
+    'an emotion session (%s): valence and arousal estimates reproduced byte for byte',
+    async (kind) => {
+      const file = path.join(dir, `${kind}.xdf`);
+      const config = parseConfig({
+        source: { uri: 'synthetic:emotion?seed=3&subject=5&clips=2&leadIn=12', replay: { speed: 'max', chunkSize: 16 } },
+        pipeline: {
+          kind: 'emotion',
+          decoder: { kind },
+          calibration: { from: 'dataset', dataset: 'synthetic-emotion', subjects: 3 },
+          normalization: { baselineSeconds: 10 },
+        },
+        server: { port: 0 },
+        record: { path: file },
+      });
+      session = await startSession(config);
+      expect((await session.done).error).toBeUndefined();
+      await session.stop();
+      session = undefined;
+      await expectDeterministicReplay(file, 50);
+    },
+    120_000,
+  );
 
   it('a MEG image session: the top-5 images of every onset reproduced byte for byte', async () => {
     const file = path.join(dir, 'meg.xdf');

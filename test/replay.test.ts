@@ -25,7 +25,11 @@ describe('replay', () => {
     chunks.forEach((c) => all.set(c.data, c.firstSample * 2));
     expect(all).toEqual(rec.data);
     const where = chunks.flatMap((c, i) => c.markers.map((m) => [m.value, i]));
-    expect(where).toEqual([['start', 0], ['T1', 3], ['T2', 15]]); // 0.555 s = sample 55.5 -> chunk 48..63
+    expect(where).toEqual([
+      ['start', 0],
+      ['T1', 3],
+      ['T2', 15],
+    ]); // 0.555 s = sample 55.5 -> chunk 48..63
     expect(chunks[3].time).toBeCloseTo(0.48, 12);
   });
 
@@ -34,7 +38,10 @@ describe('replay', () => {
     expect(chunks.map((c) => c.firstSample)).toEqual(Array.from({ length: 12 }, (_, i) => i * 50));
     expect(chunks[5].time).toBeCloseTo(2.5, 12);
     expect(chunks[5].data[0]).toBe(0); // second pass starts the data over
-    const t1 = chunks.flatMap((c) => c.markers).filter((m) => m.value === 'T1').map((m) => m.time);
+    const t1 = chunks
+      .flatMap((c) => c.markers)
+      .filter((m) => m.value === 'T1')
+      .map((m) => m.time);
     expect(t1[0]).toBeCloseTo(0.555, 12);
     expect(t1[1]).toBeCloseTo(3.055, 12);
   });
@@ -42,9 +49,7 @@ describe('replay', () => {
   it('paced: chunks are never handed over before their last sample is due', async () => {
     const t0 = performance.now();
     const arrivals: number[] = [];
-    await new Promise<void>((resolve) =>
-      replayRecording(rec, { speed: 5, chunkSize: 25 }).subscribe({ next: () => arrivals.push(performance.now() - t0), complete: resolve }),
-    );
+    await new Promise<void>((resolve) => replayRecording(rec, { speed: 5, chunkSize: 25 }).subscribe({ next: () => arrivals.push(performance.now() - t0), complete: resolve }));
     // chunk k ends at (k+1)*25 samples = (k+1)*0.25 s of signal = (k+1)*50 ms at 5x
     arrivals.forEach((ms, k) => expect(ms).toBeGreaterThanOrEqual((k + 1) * 50 - 1));
     expect(arrivals).toHaveLength(10);

@@ -146,7 +146,11 @@ describe('Riemannian mean, distance, tangent space, MDM, re-centring', () => {
       return Array.from({ length: n }, (_, i) => Array.from({ length: n - i }, (_, k) => (k === 0 ? 1 : Math.SQRT2) * log[i * n + i + k])).flat();
     };
     const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((acc, v, i) => acc + v * b[i], 0);
-    for (const [i, j] of [[0, 1], [2, 7], [5, 5]]) {
+    for (const [i, j] of [
+      [0, 1],
+      [2, 7],
+      [5, 5],
+    ]) {
       expect(dot(ts.transform(covs[i]), ts.transform(covs[j]))).toBeCloseTo(dot(symmetric(covs[i]), symmetric(covs[j])), 10);
     }
     for (const c of covs.slice(0, 4)) {
@@ -170,7 +174,11 @@ describe('Riemannian mean, distance, tangent space, MDM, re-centring', () => {
     const trial = (c: Float64Array): Float64Array => {
       const e = new Float64Array(n * n);
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) e[i * n + j] = (i === j ? 1 : 0) + 0.15 * rng2.normal();
-      const out = mul(mul(e, c, n), Float64Array.from({ length: n * n }, (_, k) => e[(k % n) * n + Math.floor(k / n)]), n);
+      const out = mul(
+        mul(e, c, n),
+        Float64Array.from({ length: n * n }, (_, k) => e[(k % n) * n + Math.floor(k / n)]),
+        n,
+      );
       return out;
     };
     const train = [...Array.from({ length: 20 }, () => trial(a)), ...Array.from({ length: 20 }, () => trial(b))];

@@ -10,11 +10,11 @@ import { until } from './helpers/ws-client.js';
 
 const LSB = microvoltsPerCount(24);
 /** A known signal in whole ADC counts: sample k, channel c -> distinct, sign-changing values. */
-const counts = (k: number, c: number): number => (((k * 7919 + c * 104729) % 16_000_001) - 8_000_000);
+const counts = (k: number, c: number): number => ((k * 7919 + c * 104729) % 16_000_001) - 8_000_000;
 const known: SignalFn = (k, c) => counts(k, c) * LSB;
 
 describe('Cyton packets', () => {
-  it('decode 24-bit big-endian two\'s complement channels and resynchronise after garbage', () => {
+  it("decode 24-bit big-endian two's complement channels and resynchronise after garbage", () => {
     const p1 = encodePacket(7, [1, -1, 8388607, -8388608, 0, 256, -256, 65536]);
     expect([...p1.subarray(0, 5)]).toEqual([0xa0, 7, 0, 0, 1]);
     expect([...p1.subarray(5, 8)]).toEqual([0xff, 0xff, 0xff]);

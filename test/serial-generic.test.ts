@@ -12,11 +12,26 @@ import { haveSocat, PtyPair } from './helpers/pty-pair.js';
 import { until } from './helpers/ws-client.js';
 
 const binary = binaryProtocolSchema.parse({
-  format: 'binary', rate: 200, header: [0xaa, 0x55], counter: { bytes: 1 }, sampleType: 'int16', endian: 'big', checksum: 'xor',
-  channels: [{ label: 'C3', scale: 0.5 }, { label: 'C4', scale: 0.5 }],
+  format: 'binary',
+  rate: 200,
+  header: [0xaa, 0x55],
+  counter: { bytes: 1 },
+  sampleType: 'int16',
+  endian: 'big',
+  checksum: 'xor',
+  channels: [
+    { label: 'C3', scale: 0.5 },
+    { label: 'C4', scale: 0.5 },
+  ],
 });
 const ascii = asciiProtocolSchema.parse({
-  format: 'ascii', rate: 100, separator: ';', channels: [{ label: 'Cz', column: 1, scale: 2 }, { label: 'Pz', column: 0 }],
+  format: 'ascii',
+  rate: 100,
+  separator: ';',
+  channels: [
+    { label: 'Cz', column: 1, scale: 2 },
+    { label: 'Pz', column: 0 },
+  ],
 });
 
 describe('generic serial protocols', () => {
@@ -28,7 +43,10 @@ describe('generic serial protocols', () => {
     const d = new BinaryDecoder(binary);
     const got: [number[], number | undefined][] = [];
     for (let i = 0; i < stream.length; i++) d.push(stream.subarray(i, i + 1), (v, c) => got.push([Array.from(v), c]));
-    expect(got).toEqual([[[5, -10], 0], [[25, -30], 2]]);
+    expect(got).toEqual([
+      [[5, -10], 0],
+      [[25, -30], 2],
+    ]);
     expect(d.garbageBytes).toBe(3 + bad.length);
   });
 
@@ -37,7 +55,11 @@ describe('generic serial protocols', () => {
     const got: number[][] = [];
     d.push(Buffer.from('# header\n1;2\r\n3;oops\n5;6\n7'), (v) => got.push(Array.from(v)));
     d.push(Buffer.from(';8\n'), (v) => got.push(Array.from(v)));
-    expect(got).toEqual([[4, 1], [12, 5], [16, 7]]);
+    expect(got).toEqual([
+      [4, 1],
+      [12, 5],
+      [16, 7],
+    ]);
     expect(d.garbageBytes).toBe('3;oops\n'.length);
   });
 

@@ -17,7 +17,7 @@ import { haveSocat, PtyPair } from './helpers/pty-pair.js';
 import { until } from './helpers/ws-client.js';
 
 const LSB = microvoltsPerCount(24);
-const counts = (k: number, c: number): number => (((k * 7919 + c * 104729) % 16_000_001) - 8_000_000);
+const counts = (k: number, c: number): number => ((k * 7919 + c * 104729) % 16_000_001) - 8_000_000;
 const known: SignalFn = (k, c) => counts(k, c) * LSB;
 const total = (chunks: Chunk[]): number => chunks.reduce((s, c) => s + c.samples, 0);
 

@@ -110,11 +110,7 @@ describe('recording a live session to XDF, replaying it deterministically', () =
   }, 120_000);
 
   it('a session that calibrates on its own live stream replays from where its decoder started', async () => {
-    const file = await recordSession(
-      'mi-stream-calibration',
-      { ...motorImagery, calibration: { from: 'stream', trialsPerClass: 8, cues: 'stream' } },
-      'synthetic:motor-imagery?seed=5&trials=30',
-    );
+    const file = await recordSession('mi-stream-calibration', { ...motorImagery, calibration: { from: 'stream', trialsPerClass: 8, cues: 'stream' } }, 'synthetic:motor-imagery?seed=5&trials=30');
     const rec = await readRecordedSession(file);
     expect(rec.models).toHaveLength(1);
     expect(rec.starts.input).toBe(0);
@@ -145,7 +141,11 @@ describe('recording a live session to XDF, replaying it deterministically', () =
     // decoding with a slower smoother than the live session: the check must fail and say where
     const other = path.join(dir, 'other.json');
     const rec = await readRecordedSession(file);
-    const changed = { ...rec.config!, pipeline: { ...rec.config!.pipeline, control: { ...(rec.config!.pipeline as { control: object }).control, smoothing: { kind: 'ema', alpha: 0.9 } } }, record: undefined };
+    const changed = {
+      ...rec.config!,
+      pipeline: { ...rec.config!.pipeline, control: { ...(rec.config!.pipeline as { control: object }).control, smoothing: { kind: 'ema', alpha: 0.9 } } },
+      record: undefined,
+    };
     await import('node:fs/promises').then((fs) => fs.writeFile(other, JSON.stringify(changed)));
     const bad = await run(process.execPath, [CLI, 'replay', file, '--check', '--config', other]).then(
       () => undefined,
@@ -159,7 +159,8 @@ describe('recording a live session to XDF, replaying it deterministically', () =
   it('a recording that cannot be made stops the session from starting, naming record.path and why', async () => {
     const existing = path.join(dir, 'taken.xdf');
     await import('node:fs/promises').then((fs) => fs.writeFile(existing, 'precious'));
-    const config = (p: string) => parseConfig({ source: { uri: 'synthetic:motor-imagery?seed=1' }, pipeline: { ...motorImagery, calibration: { from: 'stream', trialsPerClass: 2 } }, server: { port: 0 }, record: { path: p } });
+    const config = (p: string) =>
+      parseConfig({ source: { uri: 'synthetic:motor-imagery?seed=1' }, pipeline: { ...motorImagery, calibration: { from: 'stream', trialsPerClass: 2 } }, server: { port: 0 }, record: { path: p } });
     await expect(startSession(config(existing))).rejects.toThrow(/record\.path: .*taken\.xdf exists; a recording is never overwritten/);
     expect(readFileSync(existing, 'utf8')).toBe('precious');
     await expect(startSession(config(path.join(existing, 'under-a-file', 'x.xdf')))).rejects.toThrow(/record\.path: cannot create .*ENOTDIR/);

@@ -160,7 +160,13 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     const cues = events.flatMap((e) => (e.kind === 'cue' ? [e] : []));
     // Cues at 2, 8, 14, ... s of stream time, four of each class, shuffled within blocks of two.
     expect(cues.slice(0, 8).map((c) => c.time)).toEqual([2, 8, 14, 20, 26, 32, 38, 44]);
-    for (let b = 0; b < 4; b++) expect(cues.slice(2 * b, 2 * b + 2).map((c) => c.label).sort()).toEqual(['left', 'right']);
+    for (let b = 0; b < 4; b++)
+      expect(
+        cues
+          .slice(2 * b, 2 * b + 2)
+          .map((c) => c.label)
+          .sort(),
+      ).toEqual(['left', 'right']);
     const trials = events.flatMap((e) => (e.kind === 'status' && e.trials ? [e.trials] : []));
     expect(trials.at(-1)).toEqual({ left: 4, right: 4 });
     expect(events.find((e) => e.kind === 'status' && e.state === 'running')).toMatchObject({ classes: ['left', 'right'] });
@@ -213,7 +219,10 @@ describe('a session end to end: source -> pipeline -> WebSocket client on loopba
     expect(late.messages[0]).toMatchObject({ type: 'hello', state: 'calibrating', detail: like.stringMatching(/collecting 3 trials per class/), trials: like.any(Object) });
     late.ws.close();
     await until(() => messages.slice(before).some((m) => m.type === 'status' && m.state === 'running'), 30_000);
-    const progress = messages.slice(before).filter((m) => m.type === 'status' && m.trials).map((m) => m.trials);
+    const progress = messages
+      .slice(before)
+      .filter((m) => m.type === 'status' && m.trials)
+      .map((m) => m.trials);
     expect(progress.at(-1)).toEqual({ left: 3, right: 3 });
     // The signal never restarted: frame times keep increasing across the pipeline restart.
     const times = messages.filter((m) => m.type === 'signal').map((m) => m.t0 as number);

@@ -33,7 +33,9 @@ describe('signal monitor: frames, quality flags and spectra for viewers', () => 
   });
 
   it('flags flat, railed and noisy channels', () => {
-    const last = run(50).filter((m): m is Of<'signal'> => m.type === 'signal').at(-1)!;
+    const last = run(50)
+      .filter((m): m is Of<'signal'> => m.type === 'signal')
+      .at(-1)!;
     expect(last.flags).toEqual(['ok', 'flat', 'railed', 'noisy']);
   });
 

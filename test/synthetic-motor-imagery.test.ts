@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  generateMotorImagery,
-  MOTOR_IMAGERY_CHANNELS,
-  MotorImagerySimulator,
-  type MotorImageryClass,
-} from '../devices/synthetic/motor-imagery.js';
+import { generateMotorImagery, MOTOR_IMAGERY_CHANNELS, MotorImagerySimulator, type MotorImageryClass } from '../devices/synthetic/motor-imagery.js';
 import { epochsFromRecording, trainModel } from '../pipelines/motor-imagery/calibrate.js';
 import { decoderSpec } from '../src/ml/decoders/decoder-spec.js';
 import type { Epoch } from '../src/dsp/epochs.js';
@@ -34,7 +29,7 @@ function concat(parts: Float32Array[]): Float32Array {
 function readInPieces(sim: MotorImagerySimulator, total: number, sizes: () => number): { data: Float32Array; markers: Marker[] } {
   const parts: Float32Array[] = [];
   const markers: Marker[] = [];
-  for (let done = 0; done < total; ) {
+  for (let done = 0; done < total;) {
     const n = Math.min(sizes(), total - done);
     const r = sim.next(n);
     expect(r.data.length).toBe(n * NCH);
@@ -136,9 +131,7 @@ describe('synthetic motor-imagery simulator', () => {
     expect(labels).toEqual(MOTOR_IMAGERY_CHANNELS);
     expect(labels).toEqual(expect.arrayContaining(['C3', 'Cz', 'C4', 'O1', 'O2']));
     expect(sim.info.channels.every((c) => c.type === 'eeg' && c.unit === 'uV')).toBe(true);
-    expect(new MotorImagerySimulator({ seed: 3, sampleRate: 250, classes: ['left', 'right', 'feet'] }).info.sourceId).toBe(
-      'synthetic:motor-imagery?seed=3&rate=250&classes=left,right,feet',
-    );
+    expect(new MotorImagerySimulator({ seed: 3, sampleRate: 250, classes: ['left', 'right', 'feet'] }).info.sourceId).toBe('synthetic:motor-imagery?seed=3&rate=250&classes=left,right,feet');
     expect(() => new MotorImagerySimulator({ seed: 1.5 })).toThrow(/seed must be an integer/);
     expect(() => new MotorImagerySimulator({ seed: 1, sampleRate: 20 })).toThrow(/at least 64 Hz/);
     expect(() => new MotorImagerySimulator({ seed: 1, classes: ['left', 'up' as MotorImageryClass] })).toThrow(/unknown class/);

@@ -68,9 +68,7 @@ describe('marker-locked epochs', () => {
 
   it('cuts [tmin, tmax] inclusive around each wanted marker, for any chunking', async () => {
     for (const size of [1, 13, 1000]) {
-      const epochs = await collect(toChunks(info, data, size, markers), (s) =>
-        s.pipe(markerEpochs({ events: { T1: 'left', T2: 'right' }, tmin: -0.2, tmax: 1.0 })),
-      );
+      const epochs = await collect(toChunks(info, data, size, markers), (s) => s.pipe(markerEpochs({ events: { T1: 'left', T2: 'right' }, tmin: -0.2, tmax: 1.0 })));
       expect(epochs.map((e) => e.label)).toEqual(['left', 'right']);
       const e = epochs[1];
       expect(e.samples).toBe(121); // -20..+100 samples around sample 300

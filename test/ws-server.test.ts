@@ -174,10 +174,7 @@ describe('WebSocket server (protocol v2) on loopback', () => {
     a.ws.send(JSON.stringify({ type: 'calibration', action: 'start', trialsPerClass: 1 }));
     a.ws.send(JSON.stringify({ type: 'pause' }));
     await until(() => received.length >= 2 && a.messages.some((m) => m.type === 'error'));
-    expect(received).toEqual([
-      { type: 'marker', value: 'left', time: 12.5 },
-      { type: 'pause' },
-    ]);
+    expect(received).toEqual([{ type: 'marker', value: 'left', time: 12.5 }, { type: 'pause' }]);
     expect(a.messages.find((m) => m.type === 'error')).toMatchObject({ path: 'trialsPerClass' });
     a.ws.close();
     b.ws.close();
@@ -227,7 +224,9 @@ describe('WebSocket server (protocol v2) on loopback', () => {
     expect((await fetch(`${base}/client/neurorx-client.js`)).status).toBe(200);
     // no path from the request reaches the disk: only the compiled .js files are routes
     for (const p of ['/js/../package.json', '/js/src/server/dashboard/main.ts', '/js/src/server/dashboard/', '/js/src/server/ws-server.js', '/dashboard.js']) {
-      const status = await new Promise<number>((resolve, reject) => http.get({ host: '127.0.0.1', port: s.address.port, path: p }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+      const status = await new Promise<number>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port: s.address.port, path: p }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject),
+      );
       expect(status, p).toBe(404);
     }
   });

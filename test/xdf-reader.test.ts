@@ -206,7 +206,14 @@ interface PyStream {
   clock_values_first: number[];
   clock_time_last: number | null;
   clock_value_last: number | null;
-  footer: { first_timestamp: string | null; last_timestamp: string | null; sample_count: string | null; clock_offsets: number; first_offset: [string, string] | null; last_offset: [string, string] | null } | null;
+  footer: {
+    first_timestamp: string | null;
+    last_timestamp: string | null;
+    sample_count: string | null;
+    clock_offsets: number;
+    first_offset: [string, string] | null;
+    last_offset: [string, string] | null;
+  } | null;
 }
 interface PyFile {
   file: string;
@@ -339,7 +346,14 @@ describe("XDF example files: pyxdf's own assertions (test_data.py)", () => {
       expect(b.footer).toEqual(a.footer);
       expect(values(b)).toEqual([
         '<?xml version="1.0"?><info><writer>LabRecorder xdfwriter</writer><first_timestamp>5.1</first_timestamp><last_timestamp>5.9</last_timestamp><sample_count>9</sample_count><clock_offsets><offset><time>50979.76</time><value>-.01</value></offset><offset><time>50979.86</time><value>-.02</value></offset></clock_offsets></info>',
-        'Hello', 'World', 'from', 'LSL', 'Hello', 'World', 'from', 'LSL',
+        'Hello',
+        'World',
+        'from',
+        'LSL',
+        'Hello',
+        'World',
+        'from',
+        'LSL',
       ]);
       expect(maxAbsDiff(b.timeStamps, [5.1, 5.2, 5.3, 5.4, 5.5, 5.6, 5.7, 5.8, 5.9])).toBeLessThan(1e-12);
       expect(b.clockTimes.length).toBe(0);
@@ -374,7 +388,14 @@ describe("XDF example files: pyxdf's own assertions (test_data.py)", () => {
         const [m, eeg] = doc.streams;
         expect(m.effectiveSrate).toBe(0);
         expect(m.segments).toEqual([[0, 174]]);
-        expect(m.clockSegments).toEqual(sync ? [[0, 90], [91, 174]] : []);
+        expect(m.clockSegments).toEqual(
+          sync
+            ? [
+                [0, 90],
+                [91, 174],
+              ]
+            : [],
+        );
         expect(m.footer).toMatchObject({ firstTimestamp: 653153.2121885, lastTimestamp: 259.6538279, sampleCount: 175 });
         expect(m.footer!.clockOffsets[0]).toEqual({ time: 653156.02616855, value: -652340.2838639501 });
         expect(m.footer!.clockOffsets.at(-1)).toEqual({ time: 264.6430016000002, value: 1121.165595 });
@@ -382,12 +403,22 @@ describe("XDF example files: pyxdf's own assertions (test_data.py)", () => {
         expect(m.clockValues.at(-1)).toBeCloseTo(1121.165595, 4);
         if (dj) {
           expect(eeg.effectiveSrate).toBeCloseTo(92.934, 3);
-          expect(eeg.segments).toEqual([[0, 12875], [12876, 27814]]);
+          expect(eeg.segments).toEqual([
+            [0, 12875],
+            [12876, 27814],
+          ]);
         } else {
           expect(Math.abs(eeg.effectiveSrate - 92.934)).toBeGreaterThan(1e-3);
           expect(eeg.segments).toEqual([[0, 27814]]);
         }
-        expect(eeg.clockSegments).toEqual(sync ? [[0, 12875], [12876, 27814]] : []);
+        expect(eeg.clockSegments).toEqual(
+          sync
+            ? [
+                [0, 12875],
+                [12876, 27814],
+              ]
+            : [],
+        );
         expect(eeg.footer).toMatchObject({ firstTimestamp: 653150.379117, lastTimestamp: 261.9267033, sampleCount: 27815 });
       }
     }
@@ -428,7 +459,12 @@ describe("XDF example files: pyxdf's own assertions (test_data.py)", () => {
         expect(data.segments).toEqual([[0, 9]]);
         expect(data.clockSegments).toEqual(sync ? [[0, 9]] : []);
         const t0 = 91725.21394789;
-        expect(maxAbsDiff(data.timeStamps, Array.from({ length: 10 }, (_, k) => t0 + k))).toBeLessThan(sync ? 1e-4 : 1e-8);
+        expect(
+          maxAbsDiff(
+            data.timeStamps,
+            Array.from({ length: 10 }, (_, k) => t0 + k),
+          ),
+        ).toBeLessThan(sync ? 1e-4 : 1e-8);
         const d = Array.from({ length: 9 }, (_, k) => data.timeStamps[k + 1] - data.timeStamps[k]);
         const mean = d.reduce((a, b) => a + b) / d.length;
         expect(Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length)).toBeLessThan(6e-11);
@@ -466,10 +502,19 @@ function buildSpecFile(): XdfBuilder {
   const amp = amplifierRows();
   const b = new XdfBuilder();
   b.fileHeader('<?xml version="1.0"?><info><version>1.0</version><datetime>2024-05-06T07:08:09+0200</datetime></info>');
-  b.stream(11, {
-    name: 'Amp', type: 'EEG', format: 'float32', channels: 3, srate: 100, sourceId: 'amp-42',
-    desc: '<channels><channel><label>C3</label><unit>microvolts</unit><type>EEG</type></channel><channel><label>C4</label><unit>µV</unit><type>EEG</type></channel><channel><label>Trig</label><unit></unit><type>stim</type></channel></channels>',
-  }, 4);
+  b.stream(
+    11,
+    {
+      name: 'Amp',
+      type: 'EEG',
+      format: 'float32',
+      channels: 3,
+      srate: 100,
+      sourceId: 'amp-42',
+      desc: '<channels><channel><label>C3</label><unit>microvolts</unit><type>EEG</type></channel><channel><label>C4</label><unit>µV</unit><type>EEG</type></channel><channel><label>Trig</label><unit></unit><type>stim</type></channel></channels>',
+    },
+    4,
+  );
   b.stream(2, { name: 'Dbl', type: 'Aux', format: 'double64', channels: 2, srate: 50 });
   b.samples(11, amp.slice(0, 7), { lenBytes: 4 });
   b.stream(3, { name: 'I8', type: 'Misc', format: 'int8', channels: 2, srate: 0 }, 8);
@@ -479,12 +524,26 @@ function buildSpecFile(): XdfBuilder {
   b.stream(4000000000, { name: 'Str', type: 'Markers', format: 'string', channels: 2, srate: 0 });
   b.clockOffset(11, 1000, CLOCK.c0 + CLOCK.c1 * 1000);
   b.samples(2, doubleRows.slice(0, 10));
-  b.samples(3, [{ t: 1, v: [-128, 127] }, { t: 1.5, v: [0, -1] }], { lenBytes: 8 });
+  b.samples(
+    3,
+    [
+      { t: 1, v: [-128, 127] },
+      { t: 1.5, v: [0, -1] },
+    ],
+    { lenBytes: 8 },
+  );
   b.samples(4, [{ t: 3, v: [-32768] }, { v: [32767] }, { v: [5] }], { countBytes: 4 });
   b.boundary();
   b.samples(5, [{ t: 4, v: [-2147483648, 2147483647] }], { countBytes: 8, lenBytes: 8 });
-  b.samples(6, [{ t: 5, v: [-(2n ** 63n)] }, { t: 6, v: [2n ** 63n - 1n] }, { t: 7, v: [12345678901234567n] }]);
-  b.samples(4000000000, [{ t: 8.25, v: [STRINGS[0], STRINGS[1]] }, { t: 9.5, v: [STRINGS[2], STRINGS[3]] }]);
+  b.samples(6, [
+    { t: 5, v: [-(2n ** 63n)] },
+    { t: 6, v: [2n ** 63n - 1n] },
+    { t: 7, v: [12345678901234567n] },
+  ]);
+  b.samples(4000000000, [
+    { t: 8.25, v: [STRINGS[0], STRINGS[1]] },
+    { t: 9.5, v: [STRINGS[2], STRINGS[3]] },
+  ]);
   b.samples(4000000000, [{ t: 9.75, v: [STRINGS[4], 'x'] }], { strLen: 8 });
   b.samples(11, amp.slice(7, 20));
   b.clockOffset(11, 1005, CLOCK.c0 + CLOCK.c1 * 1005);
@@ -496,7 +555,15 @@ function buildSpecFile(): XdfBuilder {
   b.clockOffset(11, 1015, CLOCK.c0 + CLOCK.c1 * 1015);
   b.boundary();
   b.samples(11, amp.slice(33));
-  for (const [id, n] of [[11, 40], [2, 30], [3, 2], [4, 4], [5, 1], [6, 3], [4000000000, 3]] as const) {
+  for (const [id, n] of [
+    [11, 40],
+    [2, 30],
+    [3, 2],
+    [4, 4],
+    [5, 1],
+    [6, 3],
+    [4000000000, 3],
+  ] as const) {
     b.footer(id, `<?xml version="1.0"?><info><first_timestamp>1</first_timestamp><last_timestamp>2</last_timestamp><sample_count>${n}</sample_count><clock_offsets></clock_offsets></info>`);
   }
   return b;
@@ -565,7 +632,12 @@ describe('XDF files built from the specification', () => {
     const doc = parseXdf(specBytes, { dejitterTimestamps: false });
     const amp = byId(doc, 11);
     const raw = rawStamps(amplifierRows(), 100);
-    expect(maxAbsDiff(amp.timeStamps, raw.map((t) => t + CLOCK.c0 + CLOCK.c1 * t))).toBeLessThan(1e-9);
+    expect(
+      maxAbsDiff(
+        amp.timeStamps,
+        raw.map((t) => t + CLOCK.c0 + CLOCK.c1 * t),
+      ),
+    ).toBeLessThan(1e-9);
     expect(amp.clockSegments).toEqual([[0, 39]]);
     // streams without clock offsets are left alone, with no clock segments
     expect(Array.from(byId(doc, 2).timeStamps)).toEqual(doubleRows.map((r) => r.t));
@@ -575,7 +647,10 @@ describe('XDF files built from the specification', () => {
   it('jitter removal: a line per segment, breaks split segments, effective rate over the segments', () => {
     const doc = parseXdf(specBytes);
     const amp = byId(doc, 11);
-    expect(amp.segments).toEqual([[0, 19], [20, 39]]); // the 9.8 s gap is a break (> max(1 s, 500 samples / 100 Hz))
+    expect(amp.segments).toEqual([
+      [0, 19],
+      [20, 39],
+    ]); // the 9.8 s gap is a break (> max(1 s, 500 samples / 100 Hz))
     const synced = rawStamps(amplifierRows(), 100).map((t) => t + CLOCK.c0 + CLOCK.c1 * t);
     const want = [...lineFit(synced.slice(0, 20)), ...lineFit(synced.slice(20))];
     expect(maxAbsDiff(amp.timeStamps, want)).toBeLessThan(1e-9);
@@ -596,14 +671,20 @@ describe('XDF files built from the specification', () => {
     b.stream(2, { name: 'Regular', type: 'Misc', format: 'float32', channels: 1, srate: 1 });
     const stamps = [1, 2, 3, 4, 5, 17, 18, 19, 20, 21];
     for (const id of [1, 2]) {
-      b.samples(id, stamps.map((t, k) => ({ t, v: [k] })));
+      b.samples(
+        id,
+        stamps.map((t, k) => ({ t, v: [k] })),
+      );
       [1, 6, 17, 22].forEach((t, i) => b.clockOffset(id, t, [-1, -1, -12, -12][i]));
     }
     for (const opts of [{}, { dejitterTimestamps: false }]) {
       const doc = parseXdf(b.bytes(), opts);
       for (const s of doc.streams) {
         expect(maxAbsDiff(s.timeStamps, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])).toBeLessThan(1e-12);
-        expect(s.clockSegments).toEqual([[0, 4], [5, 9]]);
+        expect(s.clockSegments).toEqual([
+          [0, 4],
+          [5, 9],
+        ]);
         expect(s.segments).toEqual([[0, 9]]);
       }
     }
@@ -615,7 +696,10 @@ describe('XDF files built from the specification', () => {
   it('an extra sample with a garbage last clock offset is dropped (pylsl#67), as pyxdf does', () => {
     const b = new XdfBuilder().fileHeader();
     b.stream(1, { name: 'Trunc', type: 'EEG', format: 'float32', channels: 1, srate: 10 });
-    b.samples(1, Array.from({ length: 11 }, (_, k) => ({ t: k / 10, v: [k] })));
+    b.samples(
+      1,
+      Array.from({ length: 11 }, (_, k) => ({ t: k / 10, v: [k] })),
+    );
     for (let i = 0; i < 10; i++) b.clockOffset(1, 5 * i, -0.001);
     b.clockOffset(1, 45 + 800000, -750000);
     b.footer(1, '<?xml version="1.0"?><info><sample_count>10</sample_count></info>');
@@ -624,7 +708,12 @@ describe('XDF files built from the specification', () => {
     expect(s.sampleCount).toBe(10);
     expect(values(s)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(s.clockTimes.length).toBe(10);
-    expect(maxAbsDiff(s.timeStamps, Array.from({ length: 10 }, (_, k) => k / 10 - 0.001))).toBeLessThan(1e-9);
+    expect(
+      maxAbsDiff(
+        s.timeStamps,
+        Array.from({ length: 10 }, (_, k) => k / 10 - 0.001),
+      ),
+    ).toBeLessThan(1e-9);
     expect(doc.warnings.join('\n')).toMatch(/stream id 1: .*pylsl#67/);
     // without synchronisation nothing is dropped (pyxdf truncates only when synchronising)
     expect(parseXdf(b.bytes(), RAW).streams[0].sampleCount).toBe(11);
@@ -633,8 +722,13 @@ describe('XDF files built from the specification', () => {
   it('a stream that may drop samples (desc/synchronization/can_drop_samples) is not dejittered', () => {
     const b = new XdfBuilder().fileHeader();
     b.stream(1, { name: 'Video', type: 'Video', format: 'int32', channels: 1, srate: 90, desc: '<synchronization><can_drop_samples>true</can_drop_samples></synchronization>' });
-    const stamps = Array.from({ length: 100 }, (_, k) => k).filter((k) => k % 5 !== 0).map((k) => k / 90);
-    b.samples(1, stamps.map((t, k) => ({ t, v: [k] })));
+    const stamps = Array.from({ length: 100 }, (_, k) => k)
+      .filter((k) => k % 5 !== 0)
+      .map((k) => k / 90);
+    b.samples(
+      1,
+      stamps.map((t, k) => ({ t, v: [k] })),
+    );
     const s = parseXdf(b.bytes()).streams[0];
     expect(Array.from(s.timeStamps)).toEqual(stamps);
     expect(s.segments).toEqual([[0, stamps.length - 1]]);
@@ -644,10 +738,50 @@ describe('XDF files built from the specification', () => {
 
 describe("xdf-clock: pyxdf's unit cases (test_clock_sync.py, test_jitter_removal.py)", () => {
   const cases: [string, number[], number[], number[], number[], [number, number][]][] = [
-    ['forward, break at the reset', [1, 2, 3, 4, 5, 17, 18, 19, 20, 21], [1, 6, 17, 22], [-1, -1, -12, -12], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [[0, 4], [5, 9]]],
-    ['forward, break between resets', [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], [1, 6, 17, 22], [-1, -1, -3, -3], [3, 4, 5, 6, 7, 8, 9, 10, 9, 10, 11, 12, 13, 14, 15, 16], [[0, 7], [8, 15]]],
-    ['backward, break at the reset', [17, 18, 19, 20, 21, 1, 2, 3, 4, 5], [17, 22, 1, 6], [-12, -12, 9, 9], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [[0, 4], [5, 9]]],
-    ['backward, break between resets', [17, 18, 19, 20, 21, 22, 23, 24, 1, 2, 3, 4, 5, 6, 7, 8], [17, 22, 1, 6], [-12, -12, 9, 9], [5, 6, 7, 8, 9, 10, 11, 12, 10, 11, 12, 13, 14, 15, 16, 17], [[0, 7], [8, 15]]],
+    [
+      'forward, break at the reset',
+      [1, 2, 3, 4, 5, 17, 18, 19, 20, 21],
+      [1, 6, 17, 22],
+      [-1, -1, -12, -12],
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      [
+        [0, 4],
+        [5, 9],
+      ],
+    ],
+    [
+      'forward, break between resets',
+      [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+      [1, 6, 17, 22],
+      [-1, -1, -3, -3],
+      [3, 4, 5, 6, 7, 8, 9, 10, 9, 10, 11, 12, 13, 14, 15, 16],
+      [
+        [0, 7],
+        [8, 15],
+      ],
+    ],
+    [
+      'backward, break at the reset',
+      [17, 18, 19, 20, 21, 1, 2, 3, 4, 5],
+      [17, 22, 1, 6],
+      [-12, -12, 9, 9],
+      [5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+      [
+        [0, 4],
+        [5, 9],
+      ],
+    ],
+    [
+      'backward, break between resets',
+      [17, 18, 19, 20, 21, 22, 23, 24, 1, 2, 3, 4, 5, 6, 7, 8],
+      [17, 22, 1, 6],
+      [-12, -12, 9, 9],
+      [5, 6, 7, 8, 9, 10, 11, 12, 10, 11, 12, 13, 14, 15, 16, 17],
+      [
+        [0, 7],
+        [8, 15],
+      ],
+    ],
   ];
   for (const [name, ts, ct, cv, want, segs] of cases) {
     it(`clock jumps ${name}`, () => {
@@ -658,13 +792,26 @@ describe("xdf-clock: pyxdf's unit cases (test_clock_sync.py, test_jitter_removal
   }
   const thresholds = { thresholdStds: 0, thresholdSeconds: 4, thresholdOffsetStds: 0, thresholdOffsetSeconds: 9 };
   it('unusable clock offsets (equal times): that range is left uncorrected, with a warning', () => {
-    const r = synchronizeClock(Float64Array.from({ length: 10 }, (_, i) => i), [0, 0, 10, 15], [0, 0, 10, 10], thresholds);
+    const r = synchronizeClock(
+      Float64Array.from({ length: 10 }, (_, i) => i),
+      [0, 0, 10, 15],
+      [0, 0, 10, 10],
+      thresholds,
+    );
     expect(r.warnings.join()).toMatch(/offsets 0\.\.1 cannot be used/);
     expect(maxAbsDiff(r.timeStamps, [0, 1, 2, 3, 4, 15, 16, 17, 18, 19])).toBeLessThan(1e-12);
-    expect(r.clockSegments).toEqual([[0, 4], [5, 9]]);
+    expect(r.clockSegments).toEqual([
+      [0, 4],
+      [5, 9],
+    ]);
   });
   it('a clock range without samples is skipped', () => {
-    const r = synchronizeClock(Float64Array.from({ length: 10 }, (_, i) => 5 + i), [0, 0, 10, 15], [0, 0, 10, 10], thresholds);
+    const r = synchronizeClock(
+      Float64Array.from({ length: 10 }, (_, i) => 5 + i),
+      [0, 0, 10, 15],
+      [0, 0, 10, 10],
+      thresholds,
+    );
     expect(r.warnings.join()).toMatch(/no samples in the clock range of offsets 0\.\.1/);
     expect(maxAbsDiff(r.timeStamps, [15, 16, 17, 18, 19, 20, 21, 22, 23, 24])).toBeLessThan(1e-12);
     expect(r.clockSegments).toEqual([[0, 9]]);
@@ -675,7 +822,22 @@ describe("xdf-clock: pyxdf's unit cases (test_clock_sync.py, test_jitter_removal
     expect([Array.from(r.timeStamps), r.clockSegments]).toEqual([[1, 2], []]);
   });
   it('jitter removal of two non-monotonic segments', () => {
-    for (const [segs, starts] of [[[[0, 9], [10, 19]], [11, 0]], [[[0, 19], [20, 39]], [11, -10]]] as [[number, number][], number[]][]) {
+    for (const [segs, starts] of [
+      [
+        [
+          [0, 9],
+          [10, 19],
+        ],
+        [11, 0],
+      ],
+      [
+        [
+          [0, 19],
+          [20, 39],
+        ],
+        [11, -10],
+      ],
+    ] as [[number, number][], number[]][]) {
       const ts = segs.flatMap(([a, b], i) => Array.from({ length: b - a + 1 }, (_, k) => starts[i] + k));
       const r = dejitter(Float64Array.from(ts), 1, { thresholdSeconds: 1, thresholdSamples: 1 });
       expect(r.segments).toEqual(segs);
@@ -767,7 +929,10 @@ describe('damaged XDF files', () => {
 
   it('a corrupt chunk with no boundary after it ends the reading, with a warning', () => {
     const last = spec.chunks.filter((c) => c.tag === 3 && c.id === 11).at(-1)!;
-    const doc = parseXdf(damaged((b) => (b[last.start] = 0xee)), RAW);
+    const doc = parseXdf(
+      damaged((b) => (b[last.start] = 0xee)),
+      RAW,
+    );
     expect(doc.warnings).toEqual([expect.stringMatching(new RegExp(`^byte ${last.start}: .*length prefix.*no boundary chunk follows`))]);
     expect(byId(doc, 11).sampleCount).toBe(33);
     expect(byId(doc, 11).footer).toBeUndefined();
@@ -867,16 +1032,31 @@ describe('XDF files as recordings', () => {
   const b = new XdfBuilder().fileHeader('<?xml version="1.0"?><info><version>1.0</version><datetime>2024-05-06T07:08:09+0200</datetime></info>');
   b.stream(1, { name: 'Aux', type: 'AUX', format: 'int16', channels: 2, srate: 250 });
   b.stream(5, {
-    name: 'Amp', type: 'EEG', format: 'float32', channels: 2, srate: 100,
+    name: 'Amp',
+    type: 'EEG',
+    format: 'float32',
+    channels: 2,
+    srate: 100,
     desc: '<channels><channel><label>Fz</label><unit>microvolts</unit><type>EEG</type></channel><channel><label>EOG1</label><unit>mV</unit><type>EOG</type></channel></channels>',
   });
   b.stream(9, { name: 'Cues', type: 'Markers', format: 'string', channels: 1, srate: 0 });
   b.stream(10, { name: 'Pairs', type: 'Events', format: 'string', channels: 2, srate: 0 });
-  b.samples(1, Array.from({ length: 50 }, (_, k) => ({ t: 499.9 + k / 250, v: [k, -k] })));
-  b.samples(9, [{ t: 499, v: ['before'] }, { t: 500.5, v: ['left'] }, { t: 500.7, v: [''] }]);
+  b.samples(
+    1,
+    Array.from({ length: 50 }, (_, k) => ({ t: 499.9 + k / 250, v: [k, -k] })),
+  );
+  b.samples(9, [
+    { t: 499, v: ['before'] },
+    { t: 500.5, v: ['left'] },
+    { t: 500.7, v: [''] },
+  ]);
   const amp = Array.from({ length: 300 }, (_, k) => ({ t: 500 + k / 100, v: [Math.fround(Math.sin(k / 10)), k] }));
   b.samples(5, amp.slice(0, 150));
-  b.samples(10, [{ t: 500.75, v: ['a', 'b'] }, { t: 501, v: ['', ''] }, { t: 501.125, v: ['', 'only second'] }]);
+  b.samples(10, [
+    { t: 500.75, v: ['a', 'b'] },
+    { t: 501, v: ['', ''] },
+    { t: 501.125, v: ['', 'only second'] },
+  ]);
   b.samples(5, amp.slice(150));
   b.samples(9, [{ t: 501.25, v: ['right'] }]);
   const file = tmpFile(b.bytes(), 'session.xdf');
@@ -928,7 +1108,9 @@ describe('XDF files as recordings', () => {
   });
 
   it('a stream that is not there, or holds strings, is an error naming the streams', async () => {
-    await expect(loadRecording(`file:${file}?stream=Nope`)).rejects.toThrow(/no stream with id, name or type "Nope"; streams: 1 "Aux" .*5 "Amp" \(type EEG, 2 float32 channel\(s\), 100 Hz, 300 samples\)/);
+    await expect(loadRecording(`file:${file}?stream=Nope`)).rejects.toThrow(
+      /no stream with id, name or type "Nope"; streams: 1 "Aux" .*5 "Amp" \(type EEG, 2 float32 channel\(s\), 100 Hz, 300 samples\)/,
+    );
     await expect(readXdfRecording(file, { stream: 'Cues' })).rejects.toThrow(/holds strings, not a signal/);
     await expect(loadRecording(`file:${file.replace('.xdf', '.xyz')}`)).rejects.toThrow(/expected \.edf, \.bdf, \.fif or \.xdf/);
   });
@@ -992,7 +1174,7 @@ describe('XDF damage: every skip reaches the error or the recording', () => {
     );
   });
 
-  it('a recording read from a damaged file has the reader\'s warnings in Recording.warnings', () => {
+  it("a recording read from a damaged file has the reader's warnings in Recording.warnings", () => {
     const b = new XdfBuilder().fileHeader();
     b.stream(1, { name: 'EEG', type: 'EEG', format: 'float32', channels: 1, srate: 10 });
     b.samples(1, [{ t: 1, v: [1] }, { v: [2] }]);
@@ -1007,7 +1189,11 @@ describe('XDF damage: every skip reaches the error or the recording', () => {
     b.stream(1, { name: 'EEG', type: 'EEG', format: 'float32', channels: 1, srate: 10 });
     b.stream(2, { name: 'Cues', type: 'Markers', format: 'string', channels: 1, srate: 0 });
     b.samples(1, [{ t: 1, v: [1] }, { v: [2] }, { v: [3] }]);
-    b.samples(2, [{ t: 1.1, v: ['left'] }, { t: NaN, v: ['lost'] }, { t: Infinity, v: ['lost too'] }]);
+    b.samples(2, [
+      { t: 1.1, v: ['left'] },
+      { t: NaN, v: ['lost'] },
+      { t: Infinity, v: ['lost too'] },
+    ]);
     const rec = xdfToRecording(parseXdf(b.bytes(), RAW), 'nan.xdf');
     expect(rec.markers.map((m) => m.value)).toEqual(['left']);
     expect(rec.markers[0].time).toBeCloseTo(0.1, 12);

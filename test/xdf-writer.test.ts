@@ -107,7 +107,16 @@ describe('XdfWriter: what neurorx writes reads back exactly', () => {
 
   it('names the stream and the shortfall when a push has too few values', () => {
     const w = new XdfWriter(path.join(dir, 'short.xdf'));
-    const id = w.addStream({ name: 'eeg', type: 'EEG', channelFormat: 'float32', channels: [{ label: 'a', unit: 'uV', type: 'EEG' }, { label: 'b', unit: 'uV', type: 'EEG' }], nominalSrate: 100 });
+    const id = w.addStream({
+      name: 'eeg',
+      type: 'EEG',
+      channelFormat: 'float32',
+      channels: [
+        { label: 'a', unit: 'uV', type: 'EEG' },
+        { label: 'b', unit: 'uV', type: 'EEG' },
+      ],
+      nominalSrate: 100,
+    });
     expect(() => w.push(id, new Float32Array(3), [0, 0.01])).toThrow(/stream "eeg": 2 samples of 2 channels .* need 4 values, got 3/);
     expect(() => w.push(9, new Float32Array(3), [0])).toThrow(/no stream with id 9/);
     w.close();

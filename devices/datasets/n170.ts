@@ -65,7 +65,11 @@ export function parseMuseCsv(text: string, source: string): MuseRecording {
   const fail = (line: number, why: string): never => {
     throw new Error(`${source}: line ${line}: ${why}`);
   };
-  const header = lines[0]?.replace(/\r$/, '').split(',').map((h) => h.trim()) ?? [];
+  const header =
+    lines[0]
+      ?.replace(/\r$/, '')
+      .split(',')
+      .map((h) => h.trim()) ?? [];
   const col = (name: string): number => {
     const i = header.indexOf(name);
     if (i < 0) fail(1, `no "${name}" column in the header (found: ${header.join(', ') || 'nothing'})`);
@@ -147,9 +151,7 @@ export function n170Dir(dataDir: string): string {
   const nested = path.join(dataDir, 'muse-visual', 'N170');
   if (existsSync(nested)) return nested;
   if (readdirSafe(dataDir).some((n) => /^subject\d+$/.test(n))) return dataDir;
-  throw new Error(
-    `N170: no muse-visual/N170 folder under ${dataDir} (set NEURORX_DATA to the shared data folder; the recordings are NeuroTechX eeg-notebooks v0.1's data/visual/N170)`,
-  );
+  throw new Error(`N170: no muse-visual/N170 folder under ${dataDir} (set NEURORX_DATA to the shared data folder; the recordings are NeuroTechX eeg-notebooks v0.1's data/visual/N170)`);
 }
 
 /** A subject's run files, by session then by file name (the names carry the start time). */

@@ -108,10 +108,8 @@ export function parseEdfHeader(buf: Uint8Array, source: string, warnings: string
   const fieldOffset = (fieldIndex: number, signal: number): number => signalFieldOffset(ns, fieldIndex, signal);
   // Text fields are padded with spaces (some writers use NULs).
   const text = (f: number, s: number): string => ascii(buf, fieldOffset(f, s), SIGNAL_FIELDS[f][1]).replace(/^[\s\0]+|[\s\0]+$/g, '');
-  const signalNum = (f: number, s: number): number =>
-    parseNumberField(buf, source, `signal ${s + 1} ${SIGNAL_FIELDS[f][0]}`, fieldOffset(f, s), SIGNAL_FIELDS[f][1]);
-  const signalInt = (f: number, s: number): number =>
-    parseIntField(buf, source, `signal ${s + 1} ${SIGNAL_FIELDS[f][0]}`, fieldOffset(f, s), SIGNAL_FIELDS[f][1]);
+  const signalNum = (f: number, s: number): number => parseNumberField(buf, source, `signal ${s + 1} ${SIGNAL_FIELDS[f][0]}`, fieldOffset(f, s), SIGNAL_FIELDS[f][1]);
+  const signalInt = (f: number, s: number): number => parseIntField(buf, source, `signal ${s + 1} ${SIGNAL_FIELDS[f][0]}`, fieldOffset(f, s), SIGNAL_FIELDS[f][1]);
 
   const bytesPerSample = isBdf ? 3 : 2;
   const signals: EdfSignalHeader[] = [];

@@ -153,7 +153,7 @@ interface Scale {
 }
 
 /** Physical dimensions we recognise as voltages, with their size in microvolts. */
-const VOLTS_IN_UV: Record<string, number> = { uV: 1, 'µV': 1, 'μV': 1, mV: 1e3, V: 1e6, nV: 1e-3 };
+const VOLTS_IN_UV: Record<string, number> = { uV: 1, µV: 1, μV: 1, mV: 1e3, V: 1e6, nV: 1e-3 };
 
 function scaleOf(sig: EdfSignalHeader, warnings: string[]): Scale {
   if (isStim(sig)) return { cal: 1, offset: 0, gain: 1, unit: '', stim: true };

@@ -232,10 +232,7 @@ function plan(recording: Recording, options: EdfWriteOptions): Plan {
     }
     const clash = labels.get(label);
     if (clash !== undefined) {
-      throw new EdfWriteError(
-        where,
-        `written as "${label}", the same label as channel ${clash + 1} "${info.channels[clash].label}" (EDF labels have 16 ASCII characters); pick or rename channels`,
-      );
+      throw new EdfWriteError(where, `written as "${label}", the same label as channel ${clash + 1} "${info.channels[clash].label}" (EDF labels have 16 ASCII characters); pick or rename channels`);
     }
     labels.set(label, c);
     const dimension = toAscii(ch.unit).trim();
@@ -357,10 +354,7 @@ function recordDuration(rate: number, asked: number | undefined): { seconds: num
   for (let seconds = 1; seconds <= 60; seconds++) {
     if (whole(rate * seconds)) return { seconds, text: String(seconds), perRecord: Math.round(rate * seconds) };
   }
-  throw new EdfWriteError(
-    'info.sampleRate',
-    `${rate} Hz gives no whole number of samples in any data record of 1 to 60 whole seconds; pass recordSeconds`,
-  );
+  throw new EdfWriteError('info.sampleRate', `${rate} Hz gives no whole number of samples in any data record of 1 to 60 whole seconds; pass recordSeconds`);
 }
 
 interface Range {
@@ -517,7 +511,20 @@ function headerText(field: string, value: string, width: number): string {
 }
 
 const TRANSLITERATE: Record<string, string> = {
-  'µ': 'u', 'μ': 'u', '°': 'deg', 'ß': 'ss', 'æ': 'ae', 'Æ': 'AE', 'ø': 'o', 'Ø': 'O', 'œ': 'oe', 'Œ': 'OE', 'ł': 'l', 'Ł': 'L', 'đ': 'd', 'Đ': 'D',
+  µ: 'u',
+  μ: 'u',
+  '°': 'deg',
+  ß: 'ss',
+  æ: 'ae',
+  Æ: 'AE',
+  ø: 'o',
+  Ø: 'O',
+  œ: 'oe',
+  Œ: 'OE',
+  ł: 'l',
+  Ł: 'L',
+  đ: 'd',
+  Đ: 'D',
 };
 
 /** Printable ASCII: common letters transliterated, accents dropped, anything else "?". */

@@ -593,15 +593,33 @@ function applyExtendedChannelInfo(r: Reader, info: FifNode, records: Omit<FifCha
     const ch: { -readonly [P in keyof Omit<FifChannel, 'mneType'>]: Omit<FifChannel, 'mneType'>[P] } = { ...records[i] };
     for (const tag of block.tags) {
       switch (tag.kind) {
-        case K.CH_SCAN_NO: ch.scanno = r.int(tag); break;
-        case K.CH_LOGICAL_NO: ch.logno = r.int(tag); break;
-        case K.CH_KIND: ch.kind = r.int(tag); break;
-        case K.CH_RANGE: ch.range = r.real(tag); break;
-        case K.CH_CAL: ch.cal = r.real(tag); break;
-        case K.CH_COIL_TYPE: ch.coilType = r.int(tag); break;
-        case K.CH_UNIT: ch.unit = r.int(tag); break;
-        case K.CH_UNIT_MUL: ch.unitMul = r.int(tag); break;
-        case K.CH_DACQ_NAME: ch.name = r.string(tag); break;
+        case K.CH_SCAN_NO:
+          ch.scanno = r.int(tag);
+          break;
+        case K.CH_LOGICAL_NO:
+          ch.logno = r.int(tag);
+          break;
+        case K.CH_KIND:
+          ch.kind = r.int(tag);
+          break;
+        case K.CH_RANGE:
+          ch.range = r.real(tag);
+          break;
+        case K.CH_CAL:
+          ch.cal = r.real(tag);
+          break;
+        case K.CH_COIL_TYPE:
+          ch.coilType = r.int(tag);
+          break;
+        case K.CH_UNIT:
+          ch.unit = r.int(tag);
+          break;
+        case K.CH_UNIT_MUL:
+          ch.unitMul = r.int(tag);
+          break;
+        case K.CH_DACQ_NAME:
+          ch.name = r.string(tag);
+          break;
         case K.CH_LOC: {
           if (tag.type !== T.FLOAT || tag.size < 48) r.fail(tag, `expected 12 floats, found type ${tag.type} with ${tag.size} bytes`);
           ch.loc = Array.from({ length: 12 }, (_, k) => r.view.getFloat32(tag.pos + 16 + 4 * k, false));
@@ -619,7 +637,11 @@ function readBads(r: Reader, node: FifNode, names: readonly string[]): string[] 
   let bads: string[] = [];
   for (const block of findBlocks(node, B.MNE_BAD_CHANNELS)) {
     const tag = block.tags.find((t) => t.kind === K.MNE_CH_NAME_LIST);
-    if (tag) bads = r.string(tag).split(':').filter((n) => n.length > 0);
+    if (tag)
+      bads = r
+        .string(tag)
+        .split(':')
+        .filter((n) => n.length > 0);
   }
   const known = new Set(names);
   return bads.filter((b) => known.has(b));
@@ -707,9 +729,7 @@ export function parseFif(buf: Uint8Array, opts: FifReadOptions = {}): FifRecordi
   if (cutInData) {
     const kept = layout.entries.filter((e) => !e.skip).length;
     const samples = layout.entries.reduce((n, e) => n + e.samples, 0);
-    warnings.push(
-      `${source}: truncated at byte ${cut.pos} (tag ${cut.kind === undefined ? '?' : kindLabel(cut.kind)}: ${cut.detail}); kept the ${kept} complete data buffer(s), ${samples} samples`,
-    );
+    warnings.push(`${source}: truncated at byte ${cut.pos} (tag ${cut.kind === undefined ? '?' : kindLabel(cut.kind)}: ${cut.detail}); kept the ${kept} complete data buffer(s), ${samples} samples`);
   }
 
   for (const ref of findBlocks(root, B.REF)) {
@@ -783,7 +803,11 @@ export function parseFif(buf: Uint8Array, opts: FifReadOptions = {}): FifRecordi
     ...(stimIndex >= 0 ? { stimChannel: info.channels[stimIndex].name } : {}),
     channelRecords: info.channels,
     ...(info.measDate ? { measDate: info.measDate } : {}),
-    bads: readBads(r, meas, info.channels.map((c) => c.name)),
+    bads: readBads(
+      r,
+      meas,
+      info.channels.map((c) => c.name),
+    ),
     skips,
     maxshield,
     dataFormat: layout.format,
@@ -845,17 +869,7 @@ function rawLayout(r: Reader, node: FifNode, nchan: number, warnings: string[]):
   return { entries, firstSample, format: format ?? 'single' };
 }
 
-function decodeBuffer(
-  r: Reader,
-  tag: Tag,
-  n: number,
-  nchan: number,
-  cals: readonly number[],
-  out: Float32Array,
-  s0: number,
-  stimIndex: number,
-  trigger: Float64Array | undefined,
-): void {
+function decodeBuffer(r: Reader, tag: Tag, n: number, nchan: number, cals: readonly number[], out: Float32Array, s0: number, stimIndex: number, trigger: Float64Array | undefined): void {
   const v = r.view;
   let at = tag.pos + 16;
   let o = s0 * nchan;

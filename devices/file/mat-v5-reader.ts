@@ -50,15 +50,12 @@ import { constants as zlibConstants, inflateSync } from 'node:zlib';
 
 // ---------------------------------------------------------------- types
 
-export type MatNumericClass =
-  | 'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
+export type MatNumericClass = 'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
 
-export type MatNumericData =
-  | Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+export type MatNumericData = Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 /** Every array class a MAT-file can name. */
-export type MatClassName =
-  | MatNumericClass | 'cell' | 'struct' | 'object' | 'char' | 'sparse' | 'function' | 'opaque';
+export type MatClassName = MatNumericClass | 'cell' | 'struct' | 'object' | 'char' | 'sparse' | 'function' | 'opaque';
 
 export interface MatNumeric {
   readonly kind: 'numeric';
@@ -155,20 +152,59 @@ export class MatFormatError extends Error {
 // ---------------------------------------------------------------- constants
 
 const mi = {
-  INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9,
-  INT64: 12, UINT64: 13, MATRIX: 14, COMPRESSED: 15, UTF8: 16, UTF16: 17, UTF32: 18,
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  INT64: 12,
+  UINT64: 13,
+  MATRIX: 14,
+  COMPRESSED: 15,
+  UTF8: 16,
+  UTF16: 17,
+  UTF32: 18,
 } as const;
 
 const TYPE_NAMES: Record<number, string> = {
-  1: 'miINT8', 2: 'miUINT8', 3: 'miINT16', 4: 'miUINT16', 5: 'miINT32', 6: 'miUINT32', 7: 'miSINGLE',
-  9: 'miDOUBLE', 12: 'miINT64', 13: 'miUINT64', 14: 'miMATRIX', 15: 'miCOMPRESSED', 16: 'miUTF8',
-  17: 'miUTF16', 18: 'miUTF32',
+  1: 'miINT8',
+  2: 'miUINT8',
+  3: 'miINT16',
+  4: 'miUINT16',
+  5: 'miINT32',
+  6: 'miUINT32',
+  7: 'miSINGLE',
+  9: 'miDOUBLE',
+  12: 'miINT64',
+  13: 'miUINT64',
+  14: 'miMATRIX',
+  15: 'miCOMPRESSED',
+  16: 'miUTF8',
+  17: 'miUTF16',
+  18: 'miUTF32',
 };
 
 const CLASS_NAMES: Record<number, MatClassName> = {
-  1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double', 7: 'single', 8: 'int8',
-  9: 'uint8', 10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64',
-  16: 'function', 17: 'opaque',
+  1: 'cell',
+  2: 'struct',
+  3: 'object',
+  4: 'char',
+  5: 'sparse',
+  6: 'double',
+  7: 'single',
+  8: 'int8',
+  9: 'uint8',
+  10: 'int16',
+  11: 'uint16',
+  12: 'int32',
+  13: 'uint32',
+  14: 'int64',
+  15: 'uint64',
+  16: 'function',
+  17: 'opaque',
 };
 
 /**
@@ -186,8 +222,16 @@ const FLAG_LOGICAL = 0x200;
 type ArrayCtor = new (length: number) => MatNumericData;
 
 const CLASS_ARRAY: Record<MatNumericClass, ArrayCtor> = {
-  double: Float64Array, single: Float32Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
-  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: Float64Array, uint64: Float64Array,
+  double: Float64Array,
+  single: Float32Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: Float64Array,
+  uint64: Float64Array,
 };
 
 interface StoredType {
@@ -234,8 +278,15 @@ export function listVariables(buf: Uint8Array, opts: Pick<MatReadOptions, 'sourc
     const h = peekHeader(file, entry);
     if (h.name === '') continue;
     out.push({
-      name: h.name, class: CLASS_NAMES[h.cls] ?? 'opaque', dims: h.dims, complex: h.complex, logical: h.logical,
-      global: h.global, compressed: entry.type === mi.COMPRESSED, offset: entry.at, byteLength: entry.next - entry.at,
+      name: h.name,
+      class: CLASS_NAMES[h.cls] ?? 'opaque',
+      dims: h.dims,
+      complex: h.complex,
+      logical: h.logical,
+      global: h.global,
+      compressed: entry.type === mi.COMPRESSED,
+      offset: entry.at,
+      byteLength: entry.next - entry.at,
     });
   }
   return out;
@@ -344,11 +395,7 @@ export interface SampleMajorBlock {
  * channels, DREAMER); 1: columns are samples (channels x samples, SEED). `channels` picks and
  * orders channels (0-based) along the other axis; all of them by default.
  */
-export function matToSampleMajor(
-  v: MatValue | undefined,
-  timeAxis: 0 | 1,
-  opts: { readonly path?: string; readonly channels?: readonly number[] } = {},
-): SampleMajorBlock {
+export function matToSampleMajor(v: MatValue | undefined, timeAxis: 0 | 1, opts: { readonly path?: string; readonly channels?: readonly number[] } = {}): SampleMajorBlock {
   const path = opts.path ?? 'the matrix';
   const a = expectNumeric(v, path);
   if (a.dims.slice(2).some((d) => d !== 1)) throw new MatFormatError(`${path} should be a 2-D matrix, is ${dimsText(a.dims)}`);
@@ -392,12 +439,18 @@ function expectKind<K extends MatValue['kind']>(v: MatValue | undefined, path: s
 function describeValue(v: MatValue): string {
   const dims = dimsText(v.dims);
   switch (v.kind) {
-    case 'numeric': return `a ${dims} ${v.class} array`;
-    case 'logical': return `a ${dims} logical array`;
-    case 'char': return `a ${dims} char array`;
-    case 'cell': return `a ${dims} cell array`;
-    case 'struct': return `a ${dims} struct`;
-    default: return `a ${v.what}`;
+    case 'numeric':
+      return `a ${dims} ${v.class} array`;
+    case 'logical':
+      return `a ${dims} logical array`;
+    case 'char':
+      return `a ${dims} char array`;
+    case 'cell':
+      return `a ${dims} cell array`;
+    case 'struct':
+      return `a ${dims} struct`;
+    default:
+      return `a ${v.what}`;
   }
 }
 
@@ -503,8 +556,7 @@ function openFile(buf: Uint8Array, opts: Pick<MatReadOptions, 'source'>): OpenFi
 
 function v73Error(pre: string): MatFormatError {
   return new MatFormatError(
-    `${pre}this is a MATLAB 7.3 MAT-file (an HDF5 file), which neurorx does not read: ` +
-      `re-save it in MATLAB with save(filename, '-v7') (or -v6), or read it in Python with h5py`,
+    `${pre}this is a MATLAB 7.3 MAT-file (an HDF5 file), which neurorx does not read: ` + `re-save it in MATLAB with save(filename, '-v7') (or -v6), or read it in Python with h5py`,
     0,
   );
 }
@@ -700,7 +752,8 @@ function readBody(r: Region, h: MatrixHeader, end: number, c: Ctx, path: string)
     case undefined:
       return fail(r, h.next, c, path, `unknown array class ${h.cls}`);
     case 'cell': {
-      if (count > MAX_CONTAINER_ELEMENTS) fail(r, h.next, c, path, `cell array of ${dimsText(h.dims)} claims ${count} cells; more than ${MAX_CONTAINER_ELEMENTS} are refused (a corrupt or hostile file?)`);
+      if (count > MAX_CONTAINER_ELEMENTS)
+        fail(r, h.next, c, path, `cell array of ${dimsText(h.dims)} claims ${count} cells; more than ${MAX_CONTAINER_ELEMENTS} are refused (a corrupt or hostile file?)`);
       const cells: MatValue[] = [];
       let pos = h.next;
       for (let k = 0; k < count; k++) {
@@ -725,7 +778,13 @@ function readBody(r: Region, h: MatrixHeader, end: number, c: Ctx, path: string)
     case 'opaque': {
       const system = readTextOrNull(r, h.next, end, c, path);
       const className = system ? safeText(r, system.next, end, c, path) : undefined;
-      return unsupported('opaque object', h.dims, path, c, `${path} is an opaque MATLAB object${className ? ` of class "${className}"` : ''} (string, table, datetime, ...), which neurorx does not read (save it as char, numeric or struct data)`);
+      return unsupported(
+        'opaque object',
+        h.dims,
+        path,
+        c,
+        `${path} is an opaque MATLAB object${className ? ` of class "${className}"` : ''} (string, table, datetime, ...), which neurorx does not read (save it as char, numeric or struct data)`,
+      );
     }
     default: {
       const real = readNumeric(r, h.next, end, cls, count, h.dims, c, path, 'real part');
@@ -758,9 +817,7 @@ function readTextOrNull(r: Region, at: number, end: number, c: Ctx, path: string
   }
 }
 
-function readNumeric(
-  r: Region, at: number, end: number, cls: MatNumericClass, count: number, dims: readonly number[], c: Ctx, path: string, what: string,
-): { data: MatNumericData; next: number } {
+function readNumeric(r: Region, at: number, end: number, cls: MatNumericClass, count: number, dims: readonly number[], c: Ctx, path: string, what: string): { data: MatNumericData; next: number } {
   const tag = readTag(r, at, end, c, path, what);
   const stored = STORED[tag.type];
   if (!stored) fail(r, at, c, path, `${what}: ${typeName(tag.type)} is not a numeric data type`);
@@ -850,7 +907,13 @@ function readChar(r: Region, h: MatrixHeader, end: number, count: number, c: Ctx
   const nrows = h.dims[0] ?? 0;
   const ncols = nrows === 0 ? 0 : count / nrows;
   if (nrows > MAX_CONTAINER_ELEMENTS && nrows > units.length) {
-    fail(r, h.next, c, path, `char array of ${dimsText(h.dims)} claims ${nrows} rows of ${units.length} characters; more than ${MAX_CONTAINER_ELEMENTS} empty rows are refused (a corrupt or hostile file?)`);
+    fail(
+      r,
+      h.next,
+      c,
+      path,
+      `char array of ${dimsText(h.dims)} claims ${nrows} rows of ${units.length} characters; more than ${MAX_CONTAINER_ELEMENTS} empty rows are refused (a corrupt or hostile file?)`,
+    );
   }
   if (units.length !== count) {
     if (nrows === 1) return { kind: 'char', dims: h.dims, rows: [units], text: units };

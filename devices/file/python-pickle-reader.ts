@@ -73,9 +73,7 @@ export class NdArray {
 
 export type PickleKey = string | number | bigint | boolean | null;
 
-export type PickleValue =
-  | null | boolean | number | bigint | string | Uint8Array | NdArray
-  | PickleValue[] | readonly PickleValue[] | Map<PickleKey, PickleValue> | Set<PickleKey>;
+export type PickleValue = null | boolean | number | bigint | string | Uint8Array | NdArray | PickleValue[] | readonly PickleValue[] | Map<PickleKey, PickleValue> | Set<PickleKey>;
 
 export interface PickleReadOptions {
   /** File name for error messages. */
@@ -83,7 +81,10 @@ export interface PickleReadOptions {
 }
 
 export class PickleError extends Error {
-  constructor(message: string, readonly offset?: number) {
+  constructor(
+    message: string,
+    readonly offset?: number,
+  ) {
     super(message);
     this.name = 'PickleError';
   }
@@ -127,25 +128,83 @@ interface GlobalImpl {
 }
 
 class PyGlobal {
-  constructor(readonly qualified: string, readonly impl: GlobalImpl) {}
+  constructor(
+    readonly qualified: string,
+    readonly impl: GlobalImpl,
+  ) {}
 }
 
-type Value =
-  | null | boolean | number | bigint | string | Uint8Array | NdArray | Value[] | Map<PickleKey, Value> | Set<PickleKey>
-  | Py2Str | PyDtype | PendingArray | PyGlobal;
+type Value = null | boolean | number | bigint | string | Uint8Array | NdArray | Value[] | Map<PickleKey, Value> | Set<PickleKey> | Py2Str | PyDtype | PendingArray | PyGlobal;
 
 const OPNAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
-  0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET',
-  0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 // ---------------------------------------------------------------- the machine
@@ -163,7 +222,10 @@ class Unpickler {
   private readonly tuples = new WeakSet<Value[]>();
   private readonly dv: DataView;
 
-  constructor(private readonly buf: Uint8Array, private readonly source: string | undefined) {
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly source: string | undefined,
+  ) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -286,106 +348,240 @@ class Unpickler {
 
   private step(op: number): void {
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const p = this.u8();
         if (p > 5) this.fail(`protocol ${p} is newer than the protocols read here (0-5)`);
         return;
       }
-      case 0x95: this.u64(); return; // FRAME: a length hint only
-      case 0x28: this.metastack.push(this.stack); this.stack = []; return; // MARK
-      case 0x31: this.popMark(); return; // POP_MARK
+      case 0x95:
+        this.u64();
+        return; // FRAME: a length hint only
+      case 0x28:
+        this.metastack.push(this.stack);
+        this.stack = [];
+        return; // MARK
+      case 0x31:
+        this.popMark();
+        return; // POP_MARK
       case 0x30: // POP
         if (this.stack.length === 0 && this.metastack.length > 0) this.popMark();
         else this.pop();
         return;
-      case 0x32: this.push(this.top()); return; // DUP
-      case 0x4e: this.push(null); return; // NONE
-      case 0x88: this.push(true); return; // NEWTRUE
-      case 0x89: this.push(false); return; // NEWFALSE
-      case 0x49: { // INT
+      case 0x32:
+        this.push(this.top());
+        return; // DUP
+      case 0x4e:
+        this.push(null);
+        return; // NONE
+      case 0x88:
+        this.push(true);
+        return; // NEWTRUE
+      case 0x89:
+        this.push(false);
+        return; // NEWFALSE
+      case 0x49: {
+        // INT
         const s = this.line().trim();
         if (s === '01') this.push(true);
         else if (s === '00') this.push(false);
         else this.push(this.parseInt(s));
         return;
       }
-      case 0x4a: this.push(this.i32()); return; // BININT
-      case 0x4b: this.push(this.u8()); return; // BININT1
-      case 0x4d: this.push(this.u16()); return; // BININT2
-      case 0x4c: this.push(this.parseInt(this.line().trim().replace(/L$/, ''))); return; // LONG
-      case 0x8a: this.push(littleSigned(this.bytes(this.u8(), 'long'))); return; // LONG1
-      case 0x8b: this.push(littleSigned(this.bytes(this.i32(), 'long'))); return; // LONG4
-      case 0x46: this.push(parsePyFloat(this.line().trim(), this)); return; // FLOAT
-      case 0x47: { // BINFLOAT (big-endian)
+      case 0x4a:
+        this.push(this.i32());
+        return; // BININT
+      case 0x4b:
+        this.push(this.u8());
+        return; // BININT1
+      case 0x4d:
+        this.push(this.u16());
+        return; // BININT2
+      case 0x4c:
+        this.push(this.parseInt(this.line().trim().replace(/L$/, '')));
+        return; // LONG
+      case 0x8a:
+        this.push(littleSigned(this.bytes(this.u8(), 'long')));
+        return; // LONG1
+      case 0x8b:
+        this.push(littleSigned(this.bytes(this.i32(), 'long')));
+        return; // LONG4
+      case 0x46:
+        this.push(parsePyFloat(this.line().trim(), this));
+        return; // FLOAT
+      case 0x47: {
+        // BINFLOAT (big-endian)
         this.need(8, 'float');
         this.push(this.dv.getFloat64(this.pos, false));
         this.pos += 8;
         return;
       }
-      case 0x53: this.push(new Py2Str(decodePyRepr(this.line().trim(), this))); return; // STRING
-      case 0x54: this.push(new Py2Str(this.bytes(this.i32(), 'string'))); return; // BINSTRING
-      case 0x55: this.push(new Py2Str(this.bytes(this.u8(), 'string'))); return; // SHORT_BINSTRING
-      case 0x56: this.push(decodeRawUnicodeEscape(this.line(), this)); return; // UNICODE
-      case 0x58: this.push(this.utf8(this.u32())); return; // BINUNICODE
-      case 0x8c: this.push(this.utf8(this.u8())); return; // SHORT_BINUNICODE
-      case 0x8d: this.push(this.utf8(this.u64())); return; // BINUNICODE8
-      case 0x42: this.push(this.bytes(this.u32())); return; // BINBYTES
-      case 0x43: this.push(this.bytes(this.u8())); return; // SHORT_BINBYTES
-      case 0x8e: this.push(this.bytes(this.u64())); return; // BINBYTES8
-      case 0x96: this.push(this.bytes(this.u64())); return; // BYTEARRAY8
-      case 0x97: return this.fail('out-of-band buffers (protocol 5 buffer_callback) are not supported');
-      case 0x98: return; // READONLY_BUFFER
-      case 0x29: this.push(this.tuple([])); return; // EMPTY_TUPLE
-      case 0x74: this.push(this.tuple(this.popMark())); return; // TUPLE
-      case 0x85: this.push(this.tuple([this.pop()])); return; // TUPLE1
-      case 0x86: { const b = this.pop(); const a = this.pop(); this.push(this.tuple([a, b])); return; } // TUPLE2
-      case 0x87: { const c = this.pop(); const b = this.pop(); const a = this.pop(); this.push(this.tuple([a, b, c])); return; } // TUPLE3
-      case 0x5d: this.push([]); return; // EMPTY_LIST
-      case 0x6c: this.push(this.popMark()); return; // LIST
-      case 0x61: { const v = this.pop(); this.list(this.top()).push(v); return; } // APPEND
-      case 0x65: { const items = this.popMark(); const list = this.list(this.top()); for (const v of items) list.push(v); return; } // APPENDS
-      case 0x7d: this.push(new Map()); return; // EMPTY_DICT
-      case 0x64: { // DICT
+      case 0x53:
+        this.push(new Py2Str(decodePyRepr(this.line().trim(), this)));
+        return; // STRING
+      case 0x54:
+        this.push(new Py2Str(this.bytes(this.i32(), 'string')));
+        return; // BINSTRING
+      case 0x55:
+        this.push(new Py2Str(this.bytes(this.u8(), 'string')));
+        return; // SHORT_BINSTRING
+      case 0x56:
+        this.push(decodeRawUnicodeEscape(this.line(), this));
+        return; // UNICODE
+      case 0x58:
+        this.push(this.utf8(this.u32()));
+        return; // BINUNICODE
+      case 0x8c:
+        this.push(this.utf8(this.u8()));
+        return; // SHORT_BINUNICODE
+      case 0x8d:
+        this.push(this.utf8(this.u64()));
+        return; // BINUNICODE8
+      case 0x42:
+        this.push(this.bytes(this.u32()));
+        return; // BINBYTES
+      case 0x43:
+        this.push(this.bytes(this.u8()));
+        return; // SHORT_BINBYTES
+      case 0x8e:
+        this.push(this.bytes(this.u64()));
+        return; // BINBYTES8
+      case 0x96:
+        this.push(this.bytes(this.u64()));
+        return; // BYTEARRAY8
+      case 0x97:
+        return this.fail('out-of-band buffers (protocol 5 buffer_callback) are not supported');
+      case 0x98:
+        return; // READONLY_BUFFER
+      case 0x29:
+        this.push(this.tuple([]));
+        return; // EMPTY_TUPLE
+      case 0x74:
+        this.push(this.tuple(this.popMark()));
+        return; // TUPLE
+      case 0x85:
+        this.push(this.tuple([this.pop()]));
+        return; // TUPLE1
+      case 0x86: {
+        const b = this.pop();
+        const a = this.pop();
+        this.push(this.tuple([a, b]));
+        return;
+      } // TUPLE2
+      case 0x87: {
+        const c = this.pop();
+        const b = this.pop();
+        const a = this.pop();
+        this.push(this.tuple([a, b, c]));
+        return;
+      } // TUPLE3
+      case 0x5d:
+        this.push([]);
+        return; // EMPTY_LIST
+      case 0x6c:
+        this.push(this.popMark());
+        return; // LIST
+      case 0x61: {
+        const v = this.pop();
+        this.list(this.top()).push(v);
+        return;
+      } // APPEND
+      case 0x65: {
+        const items = this.popMark();
+        const list = this.list(this.top());
+        for (const v of items) list.push(v);
+        return;
+      } // APPENDS
+      case 0x7d:
+        this.push(new Map());
+        return; // EMPTY_DICT
+      case 0x64: {
+        // DICT
         const items = this.popMark();
         const m = new Map<PickleKey, Value>();
         this.setItems(m, items);
         this.push(m);
         return;
       }
-      case 0x73: { const v = this.pop(); const k = this.pop(); this.dict(this.top()).set(this.key(k), v); return; } // SETITEM
-      case 0x75: { const items = this.popMark(); this.setItems(this.dict(this.top()), items); return; } // SETITEMS
-      case 0x8f: this.push(new Set()); return; // EMPTY_SET
-      case 0x90: { // ADDITEMS
+      case 0x73: {
+        const v = this.pop();
+        const k = this.pop();
+        this.dict(this.top()).set(this.key(k), v);
+        return;
+      } // SETITEM
+      case 0x75: {
+        const items = this.popMark();
+        this.setItems(this.dict(this.top()), items);
+        return;
+      } // SETITEMS
+      case 0x8f:
+        this.push(new Set());
+        return; // EMPTY_SET
+      case 0x90: {
+        // ADDITEMS
         const items = this.popMark();
         const s = this.top();
         if (!(s instanceof Set)) this.fail(`ADDITEMS on ${this.describe(s)}, not a set`);
         for (const v of items) s.add(this.key(v));
         return;
       }
-      case 0x91: this.push(new Set(this.popMark().map((v) => this.key(v)))); return; // FROZENSET
-      case 0x67: this.push(this.memoGet(this.parseIndex(this.line()))); return; // GET
-      case 0x68: this.push(this.memoGet(this.u8())); return; // BINGET
-      case 0x6a: this.push(this.memoGet(this.u32())); return; // LONG_BINGET
-      case 0x70: this.memo.set(this.parseIndex(this.line()), this.top()); return; // PUT
-      case 0x71: this.memo.set(this.u8(), this.top()); return; // BINPUT
-      case 0x72: this.memo.set(this.u32(), this.top()); return; // LONG_BINPUT
-      case 0x94: this.memo.set(this.memo.size, this.top()); return; // MEMOIZE
-      case 0x63: { // GLOBAL
+      case 0x91:
+        this.push(new Set(this.popMark().map((v) => this.key(v))));
+        return; // FROZENSET
+      case 0x67:
+        this.push(this.memoGet(this.parseIndex(this.line())));
+        return; // GET
+      case 0x68:
+        this.push(this.memoGet(this.u8()));
+        return; // BINGET
+      case 0x6a:
+        this.push(this.memoGet(this.u32()));
+        return; // LONG_BINGET
+      case 0x70:
+        this.memo.set(this.parseIndex(this.line()), this.top());
+        return; // PUT
+      case 0x71:
+        this.memo.set(this.u8(), this.top());
+        return; // BINPUT
+      case 0x72:
+        this.memo.set(this.u32(), this.top());
+        return; // LONG_BINPUT
+      case 0x94:
+        this.memo.set(this.memo.size, this.top());
+        return; // MEMOIZE
+      case 0x63: {
+        // GLOBAL
         const module = this.line();
         const name = this.line();
         this.push(this.global(module, name));
         return;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = this.pop();
         const module = this.pop();
         this.push(this.global(this.text(module, 'module name'), this.text(name, 'global name')));
         return;
       }
-      case 0x52: { const args = this.pop(); const fn = this.pop(); this.push(this.call(fn, args)); return; } // REDUCE
-      case 0x62: { const state = this.pop(); this.build(this.top(), state); return; } // BUILD
-      case 0x81: { const args = this.pop(); const cls = this.pop(); this.push(this.newobj(cls, args)); return; } // NEWOBJ
-      case 0x92: { // NEWOBJ_EX
+      case 0x52: {
+        const args = this.pop();
+        const fn = this.pop();
+        this.push(this.call(fn, args));
+        return;
+      } // REDUCE
+      case 0x62: {
+        const state = this.pop();
+        this.build(this.top(), state);
+        return;
+      } // BUILD
+      case 0x81: {
+        const args = this.pop();
+        const cls = this.pop();
+        this.push(this.newobj(cls, args));
+        return;
+      } // NEWOBJ
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = this.pop();
         const args = this.pop();
         const cls = this.pop();
@@ -393,14 +589,16 @@ class Unpickler {
         this.push(this.newobj(cls, args));
         return;
       }
-      case 0x69: { // INST
+      case 0x69: {
+        // INST
         const module = this.line();
         const name = this.line();
         const cls = this.global(module, name);
         this.push(this.call(cls, this.tuple(this.popMark())));
         return;
       }
-      case 0x6f: { // OBJ
+      case 0x6f: {
+        // OBJ
         const items = this.popMark();
         const cls = items.shift();
         this.push(this.call(cls ?? null, this.tuple(items)));
@@ -500,9 +698,11 @@ class Unpickler {
     const qualified = `${module}.${name}`;
     const impl = GLOBALS[qualified];
     if (!impl) {
-      this.fail(`global "${qualified}" is not allowed: this reader only rebuilds plain data and numpy arrays, ` +
-        'and never imports or calls anything (allowed: numpy arrays, dtypes and scalars, _codecs.encode, bytes, ' +
-        'bytearray, set, frozenset, collections.OrderedDict)');
+      this.fail(
+        `global "${qualified}" is not allowed: this reader only rebuilds plain data and numpy arrays, ` +
+          'and never imports or calls anything (allowed: numpy arrays, dtypes and scalars, _codecs.encode, bytes, ' +
+          'bytearray, set, frozenset, collections.OrderedDict)',
+      );
     }
     return new PyGlobal(qualified, impl);
   }
@@ -629,9 +829,16 @@ interface DtypeInfo {
 }
 
 const DTYPES: Record<string, DtypeInfo> = {
-  f4: { name: 'float32', size: 4 }, f8: { name: 'float64', size: 8 },
-  i1: { name: 'int8', size: 1 }, i2: { name: 'int16', size: 2 }, i4: { name: 'int32', size: 4 }, i8: { name: 'int64', size: 8 },
-  u1: { name: 'uint8', size: 1 }, u2: { name: 'uint16', size: 2 }, u4: { name: 'uint32', size: 4 }, u8: { name: 'uint64', size: 8 },
+  f4: { name: 'float32', size: 4 },
+  f8: { name: 'float64', size: 8 },
+  i1: { name: 'int8', size: 1 },
+  i2: { name: 'int16', size: 2 },
+  i4: { name: 'int32', size: 4 },
+  i8: { name: 'int64', size: 8 },
+  u1: { name: 'uint8', size: 1 },
+  u2: { name: 'uint16', size: 2 },
+  u4: { name: 'uint32', size: 4 },
+  u8: { name: 'uint64', size: 8 },
   b1: { name: 'bool', size: 1 },
 };
 
@@ -641,17 +848,24 @@ function dtypeInfo(d: PyDtype, u: Unpickler): DtypeInfo {
   const info = DTYPES[code];
   if (!info) {
     const kind = code[0];
-    const what = kind === 'c' ? 'complex' : kind === 'O' ? 'object' : kind === 'U' || kind === 'S' ? 'string'
-      : kind === 'f' ? 'this float size' : kind === 'M' || kind === 'm' ? 'datetime' : 'this';
+    const what = kind === 'c' ? 'complex' : kind === 'O' ? 'object' : kind === 'U' || kind === 'S' ? 'string' : kind === 'f' ? 'this float size' : kind === 'M' || kind === 'm' ? 'datetime' : 'this';
     u.fail(`numpy dtype "${d.code}" (${what} arrays) is not supported`);
   }
   return info;
 }
 
 const TYPED: Record<NdDtype, new (buffer: ArrayBuffer) => NdData> = {
-  float64: Float64Array, float32: Float32Array, int8: Int8Array, int16: Int16Array, int32: Int32Array,
-  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, bool: Uint8Array,
-  int64: Float64Array, uint64: Float64Array, // converted below
+  float64: Float64Array,
+  float32: Float32Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  bool: Uint8Array,
+  int64: Float64Array,
+  uint64: Float64Array, // converted below
 };
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -118,9 +118,15 @@ export function detectClockResets(clockTimes: ArrayLike<number>, clockValues: Ar
  */
 function solve2(m00: number, m01: number, m10: number, m11: number, b0: number, b1: number, out: Float64Array): void {
   if (Math.abs(m10) > Math.abs(m00)) {
-    let t = m00; m00 = m10; m10 = t;
-    t = m01; m01 = m11; m11 = t;
-    t = b0; b0 = b1; b1 = t;
+    let t = m00;
+    m00 = m10;
+    m10 = t;
+    t = m01;
+    m01 = m11;
+    m11 = t;
+    t = b0;
+    b0 = b1;
+    b1 = t;
   }
   const l = m10 * (1 / m00);
   const u11 = m11 - l * m01;
@@ -218,12 +224,7 @@ export interface ClockSyncResult {
  * (pyxdf's `_clock_sync` for one stream). With no samples or no offsets nothing changes and there
  * are no clock segments. Time stamps are assumed to increase within each clock range.
  */
-export function synchronizeClock(
-  timeStamps: Float64Array,
-  clockTimes: ArrayLike<number>,
-  clockValues: ArrayLike<number>,
-  options: Partial<ClockSyncOptions> = {},
-): ClockSyncResult {
+export function synchronizeClock(timeStamps: Float64Array, clockTimes: ArrayLike<number>, clockValues: ArrayLike<number>, options: Partial<ClockSyncOptions> = {}): ClockSyncResult {
   const o = { ...DEFAULT_CLOCK_SYNC, ...options };
   const ts = Float64Array.from(timeStamps);
   const warnings: string[] = [];

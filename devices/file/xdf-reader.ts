@@ -186,7 +186,8 @@ export async function readXdf(path: string, options: XdfReadOptions = {}): Promi
         const { bytesRead } = await fh.read(buf, filled, want, pos);
         filled += bytesRead;
         pos += bytesRead;
-        if (bytesRead === 0) eof = true; // the file shrank while we read it
+        if (bytesRead === 0)
+          eof = true; // the file shrank while we read it
         else eof = pos >= size;
       }
       if (eof) parser.setSize(base + filled);
@@ -481,11 +482,7 @@ class XdfParser {
     const tag = this.dv.getUint16(tagAt, true);
     const end = start + 1 + lenBytes + length;
     if (end > this.totalSize) {
-      this.corrupt(
-        start,
-        `the ${tagName(tag)} chunk at byte ${start} (${length} bytes) would end at byte ${end}, after the end of the file (byte ${this.totalSize})`,
-        true,
-      );
+      this.corrupt(start, `the ${tagName(tag)} chunk at byte ${start} (${length} bytes) would end at byte ${end}, after the end of the file (byte ${this.totalSize})`, true);
       return p;
     }
     const endRel = end - base;
@@ -556,8 +553,7 @@ class XdfParser {
           return p;
         }
         if (at + 1 + sizeBytes > n) return -1;
-        const count =
-          sizeBytes === 1 ? bytes[at + 1] : sizeBytes === 4 ? this.dv.getUint32(at + 1, true) : this.dv.getUint32(at + 1, true) + this.dv.getUint32(at + 5, true) * 2 ** 32;
+        const count = sizeBytes === 1 ? bytes[at + 1] : sizeBytes === 4 ? this.dv.getUint32(at + 1, true) : this.dv.getUint32(at + 1, true) + this.dv.getUint32(at + 5, true) * 2 ** 32;
         const id = this.dv.getUint32(content, true);
         const s = this.streams.get(id);
         if (!s) {
@@ -743,9 +739,7 @@ class XdfParser {
     }
     this.cur = undefined;
     if (p < endRel) {
-      this.warnings.push(
-        `byte ${this.chunkStart}: Samples chunk of stream id ${s.id} has ${endRel - p} bytes after its ${this.announced} samples (from byte ${base + p}); ignored`,
-      );
+      this.warnings.push(`byte ${this.chunkStart}: Samples chunk of stream id ${s.id} has ${endRel - p} bytes after its ${this.announced} samples (from byte ${base + p}); ignored`);
       this.skipTo = this.chunkEnd;
       this.mode = Mode.Skip;
       return p;
@@ -864,8 +858,7 @@ class XdfParser {
       const footerCount = Math.trunc(s.footer.sampleCount);
       if (n > footerCount && clockTimes.length >= 3 && isCorruptedLastClockOffset(clockTimes, clockValues)) {
         warnings.push(
-          `stream id ${s.id}: the last clock offset is an outlier and the stream has ${n} samples, more than the footer's ${footerCount}: ` +
-            `dropped both (pylsl#67, liblsl#246), as pyxdf does`,
+          `stream id ${s.id}: the last clock offset is an outlier and the stream has ${n} samples, more than the footer's ${footerCount}: ` + `dropped both (pylsl#67, liblsl#246), as pyxdf does`,
         );
         clockTimes = clockTimes.slice(0, -1);
         clockValues = clockValues.slice(0, -1);

@@ -169,9 +169,7 @@ export class LslInlet {
 
   private recoveryQuery(): string {
     const i = this.info;
-    const pred = i.sourceId
-      ? `source_id='${i.sourceId}'`
-      : `name='${i.name}' and type='${i.type}' and channel_count=${i.channelCount} and channel_format='${i.channelFormat}'`;
+    const pred = i.sourceId ? `source_id='${i.sourceId}'` : `name='${i.name}' and type='${i.type}' and channel_count=${i.channelCount} and channel_format='${i.channelFormat}'`;
     return sessionQuery(pred, i.sessionId || this.config.sessionId);
   }
 
@@ -214,27 +212,31 @@ export class LslInlet {
     const maxBuffer = Math.min(2 ** 31 - 1, Math.max(1, Math.round((this.opts.maxBufferSeconds ?? 360) * (rate > 0 ? rate : 100))));
     // The highest protocol both ends speak (liblsl data_receiver.cpp): 1.10, or 1.00 archives.
     const protocol = Math.min(this.config.protocolVersion, info.version) >= 110 ? 110 : 100;
-    const request = protocol === 100 ? `LSL:streamfeed\r\n${maxBuffer} 0\r\n` :
-      `LSL:streamfeed/${this.config.protocolVersion} ${info.uid}\r\n` +
-      `Native-Byte-Order: 1234\r\nEndian-Performance: 0\r\nHas-IEEE754-Floats: 1\r\nSupports-Subnormals: 1\r\n` +
-      `Value-Size: ${FORMAT_BYTES[info.channelFormat]}\r\n` +
-      `Data-Protocol-Version: ${this.config.protocolVersion}\r\nMax-Buffer-Length: ${maxBuffer}\r\nMax-Chunk-Length: 0\r\n` +
-      `Hostname: ${os.hostname()}\r\nSource-Id: ${info.sourceId}\r\nSession-Id: ${info.sessionId}\r\n\r\n`;
+    const request =
+      protocol === 100
+        ? `LSL:streamfeed\r\n${maxBuffer} 0\r\n`
+        : `LSL:streamfeed/${this.config.protocolVersion} ${info.uid}\r\n` +
+          `Native-Byte-Order: 1234\r\nEndian-Performance: 0\r\nHas-IEEE754-Floats: 1\r\nSupports-Subnormals: 1\r\n` +
+          `Value-Size: ${FORMAT_BYTES[info.channelFormat]}\r\n` +
+          `Data-Protocol-Version: ${this.config.protocolVersion}\r\nMax-Buffer-Length: ${maxBuffer}\r\nMax-Chunk-Length: 0\r\n` +
+          `Hostname: ${os.hostname()}\r\nSource-Id: ${info.sourceId}\r\nSession-Id: ${info.sessionId}\r\n\r\n`;
 
     await new Promise<void>((resolve, reject) => {
       const sock = net.connect({ host: info.v4address, port: info.v4dataPort });
       this.socket = sock;
       sock.setNoDelay(true);
       let head: Buffer | undefined = protocol === 110 ? Buffer.alloc(0) : undefined;
-      let decoder: SampleDecoder | ArchiveFeedDecoder | undefined =
-        protocol === 100 ? new ArchiveFeedDecoder(info.channelFormat, info.channelCount, rate, 4096) : undefined;
+      let decoder: SampleDecoder | ArchiveFeedDecoder | undefined = protocol === 100 ? new ArchiveFeedDecoder(info.channelFormat, info.channelCount, rate, 4096) : undefined;
       let archiveHeaderRead = false;
       let patternsChecked = false;
       let lastData = Date.now();
       const watchdogMs = (this.opts.watchdogSeconds ?? 15) * 1000;
-      const watchdog = setInterval(() => {
-        if (rate > 0 && patternsChecked && Date.now() - lastData > watchdogMs) sock.destroy(new Error(`no data for ${watchdogMs / 1000} s`));
-      }, Math.min(1000, watchdogMs / 2));
+      const watchdog = setInterval(
+        () => {
+          if (rate > 0 && patternsChecked && Date.now() - lastData > watchdogMs) sock.destroy(new Error(`no data for ${watchdogMs / 1000} s`));
+        },
+        Math.min(1000, watchdogMs / 2),
+      );
       let failure: Error | undefined;
       const fail = (e: Error): void => {
         failure ??= e;
@@ -336,9 +338,7 @@ function verifyPatterns(patterns: SampleBatch, info: LslStreamInfo): void {
     const want = testPattern(info.channelFormat, info.channelCount, offset);
     const got = Array.from(patterns.values as ArrayLike<unknown>).slice(k * info.channelCount, (k + 1) * info.channelCount);
     const ts = patterns.timestamps[k];
-    const same =
-      ts === TEST_PATTERN_TIMESTAMP &&
-      want.every((v, c) => (typeof v === 'number' ? Math.fround(v) === Math.fround(Number(got[c])) : v === got[c]));
+    const same = ts === TEST_PATTERN_TIMESTAMP && want.every((v, c) => (typeof v === 'number' ? Math.fround(v) === Math.fround(Number(got[c])) : v === got[c]));
     if (!same) {
       throw new LslProtocolError(
         `test-pattern sample ${k + 1} from ${info.v4address}:${info.v4dataPort} is [${got.slice(0, 4).join(', ')}...] at ${ts}, ` +
@@ -360,7 +360,10 @@ export function checkFeedHeader(text: string, info: LslStreamInfo, ourVersion: n
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const key = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).replace(/;.*$/, '').trim();
+    const value = line
+      .slice(colon + 1)
+      .replace(/;.*$/, '')
+      .trim();
     if (key === 'byte-order' && value !== '1234' && value !== '0') {
       throw new LslProtocolError(`${where} sends byte order ${value}; only little-endian (1234) feeds are supported`);
     }

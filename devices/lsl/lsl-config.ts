@@ -80,7 +80,9 @@ export function isMulticast(address: string): boolean {
 export function lslConfigFromEnv(base: LslConfig = DEFAULT_LSL_CONFIG, env = process.env): LslConfig {
   const scope = env.NEURORX_LSL_SCOPE as ResolveScope | undefined;
   if (scope && !ORDER.includes(scope)) throw new Error(`NEURORX_LSL_SCOPE="${scope}": expected one of ${ORDER.join(', ')}`);
-  const peers = env.NEURORX_LSL_PEERS?.split(',').map((p) => p.trim()).filter(Boolean);
+  const peers = env.NEURORX_LSL_PEERS?.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const port = (name: string): number | undefined => {
     const v = env[name];
     if (v === undefined) return undefined;

@@ -55,7 +55,10 @@ export class ChunkOutlet {
     if (chunk.markers.length > 0) {
       // A marker's place in the chunk gives its LSL time.
       const mts = chunk.markers.map((m) => ts[0] + (m.time - chunk.time));
-      this.markers.push(chunk.markers.map((m) => m.value), mts);
+      this.markers.push(
+        chunk.markers.map((m) => m.value),
+        mts,
+      );
     }
   }
 
@@ -90,7 +93,10 @@ export class DecisionOutlet {
   push(d: Decision): void {
     const t = [localClock()];
     this.labels.push([d.label], t);
-    this.probabilities.push(Float32Array.from(this.classes, (c) => d.probabilities[c] ?? 0), t);
+    this.probabilities.push(
+      Float32Array.from(this.classes, (c) => d.probabilities[c] ?? 0),
+      t,
+    );
   }
 
   async close(): Promise<void> {

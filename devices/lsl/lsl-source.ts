@@ -79,20 +79,25 @@ export async function openLslSource(uri: SourceUri, config: LslConfig = lslConfi
           if (m.channelFormat !== 'string' && m.nominalSrate !== 0) {
             throw new Error(`source "${uri.raw}": markers stream "${m.name}" is ${m.channelFormat} at ${m.nominalSrate} Hz, expected a string or an irregular stream`);
           }
-          markerInlet = new LslInlet(m, (e) => {
-            if (e.kind !== 'samples') return;
-            const b = e.batch;
-            const per = b.values.length / b.count;
-            for (let i = 0; i < b.count; i++) {
-              const time = b.timestamps[i] + e.timeCorrection;
-              const value = String(b.values[i * per]);
-              // A marker no chunk can ever take (no time), or one beyond the bound, would wait forever.
-              if (!Number.isFinite(time)) losses.warning(`LSL markers "${m.name}": marker "${value.slice(0, 40)}" has no finite timestamp (${time}); dropped`);
-              else if (pendingMarkers.length >= MAX_PENDING_MARKERS) losses.warning(`LSL markers "${m.name}": ${MAX_PENDING_MARKERS} markers wait for signal already; marker "${value.slice(0, 40)}" at ${time.toFixed(3)} s dropped`);
-              else pendingMarkers.push({ time, value, duration: 0 });
-            }
-            pendingMarkers.sort((x, y) => x.time - y.time);
-          }, { config, losses });
+          markerInlet = new LslInlet(
+            m,
+            (e) => {
+              if (e.kind !== 'samples') return;
+              const b = e.batch;
+              const per = b.values.length / b.count;
+              for (let i = 0; i < b.count; i++) {
+                const time = b.timestamps[i] + e.timeCorrection;
+                const value = String(b.values[i * per]);
+                // A marker no chunk can ever take (no time), or one beyond the bound, would wait forever.
+                if (!Number.isFinite(time)) losses.warning(`LSL markers "${m.name}": marker "${value.slice(0, 40)}" has no finite timestamp (${time}); dropped`);
+                else if (pendingMarkers.length >= MAX_PENDING_MARKERS)
+                  losses.warning(`LSL markers "${m.name}": ${MAX_PENDING_MARKERS} markers wait for signal already; marker "${value.slice(0, 40)}" at ${time.toFixed(3)} s dropped`);
+                else pendingMarkers.push({ time, value, duration: 0 });
+              }
+              pendingMarkers.sort((x, y) => x.time - y.time);
+            },
+            { config, losses },
+          );
           return markerInlet.run();
         })
         .catch((err: Error) => subscriber.error(err));
@@ -128,7 +133,7 @@ function toChunk(info: StreamInfo, batch: SampleBatch, correction: number, first
   return { info, data, samples: n, firstSample, time: timestamps[0], timestamps, markers: [], receivedAt: performance.now() };
 }
 
-const UNIT_ALIASES: Record<string, string> = { microvolts: 'uV', microvolt: 'uV', uv: 'uV', 'µv': 'uV', millivolts: 'mV', volts: 'V' };
+const UNIT_ALIASES: Record<string, string> = { microvolts: 'uV', microvolt: 'uV', uv: 'uV', µv: 'uV', millivolts: 'mV', volts: 'V' };
 const TYPES: Record<string, ChannelType> = { eeg: 'eeg', meg: 'meg', eog: 'eog', emg: 'emg', ecg: 'ecg', stim: 'stim', trigger: 'stim', resp: 'resp', mag: 'mag', grad: 'grad' };
 
 export function streamInfoOf(lsl: LslStreamInfo, described: readonly LslChannelDesc[]): StreamInfo {

@@ -139,9 +139,7 @@ export class FeedSession {
     if (ieee !== undefined && !['1', 'true'].includes(ieee)) return this.fail('400 Non-IEEE754 floats are not supported');
     const maxBuffered = Number(headers.get('max-buffer-length') ?? '0');
     this.maxBuffered = Number.isFinite(maxBuffered) ? Math.min(maxBuffered, this.info.maxCapacity) : 0;
-    const head =
-      `LSL/${this.info.protocolVersion} 200 OK\r\nUID: ${this.info.uid}\r\nByte-Order: 1234\r\n` +
-      `Suppress-Subnormals: 0\r\nData-Protocol-Version: 110\r\n\r\n`;
+    const head = `LSL/${this.info.protocolVersion} 200 OK\r\nUID: ${this.info.uid}\r\nByte-Order: 1234\r\n` + `Suppress-Subnormals: 0\r\nData-Protocol-Version: 110\r\n\r\n`;
     const { format, channels } = this.info;
     const patterns = [4, 2].map((offset) => encodeSamples(format, channels, testPatternSample(format, channels, offset), [TEST_PATTERN_TIMESTAMP], 0, 1));
     this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), ...patterns]));
@@ -179,14 +177,26 @@ export function parseFeedRequest(text: string): FeedRequest | undefined {
     for (const line of text.slice(eol + 2, end).split('\r\n')) {
       const colon = line.indexOf(':');
       if (colon < 0) continue;
-      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).replace(/;.*$/, '').trim().toLowerCase());
+      headers.set(
+        line.slice(0, colon).trim().toLowerCase(),
+        line
+          .slice(colon + 1)
+          .replace(/;.*$/, '')
+          .trim()
+          .toLowerCase(),
+      );
     }
     return { kind: 'feed', version: Number(versionPart.slice('LSL:streamfeed/'.length)), uid, headers };
   }
   if (method === 'LSL:streamfeed') {
     const end = text.indexOf('\r\n', eol + 2);
     if (end < 0) return undefined;
-    const maxBuffered = Number(text.slice(eol + 2, end).trim().split(/\s+/)[0]);
+    const maxBuffered = Number(
+      text
+        .slice(eol + 2, end)
+        .trim()
+        .split(/\s+/)[0],
+    );
     return { kind: 'feed100', maxBuffered: Number.isFinite(maxBuffered) ? maxBuffered : 0 };
   }
   return { kind: 'unknown', method };

@@ -16,13 +16,14 @@ export interface UdpResponderHooks {
   onError?(message: string): void;
 }
 
-export type UdpRequest =
-  | { readonly kind: 'shortinfo'; readonly query: string; readonly port: number; readonly id: string }
-  | { readonly kind: 'timedata'; readonly wave: number; readonly t0: number };
+export type UdpRequest = { readonly kind: 'shortinfo'; readonly query: string; readonly port: number; readonly id: string } | { readonly kind: 'timedata'; readonly wave: number; readonly t0: number };
 
 /** A request datagram; undefined for anything else; throws a plain Error naming the bad line. */
 export function parseUdpRequest(msg: Buffer): UdpRequest | undefined {
-  const lines = msg.toString('utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = msg
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
   const method = lines[0]?.trim();
   if (method === 'LSL:shortinfo') {
     const query = (lines[1] ?? '').trim();

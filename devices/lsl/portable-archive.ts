@@ -153,14 +153,7 @@ export function archiveHeader(shortinfo: string): Buffer {
 }
 
 /** Samples in 1.00 encoding; `first` adds the two-byte class marker before the first one. */
-export function encodeSamples100(
-  format: ChannelFormat,
-  channels: number,
-  values: ValueArray,
-  timestamps: ArrayLike<number>,
-  count: number,
-  first: boolean,
-): Buffer {
+export function encodeSamples100(format: ChannelFormat, channels: number, values: ValueArray, timestamps: ArrayLike<number>, count: number, first: boolean): Buffer {
   const w = new PortableWriter();
   if (first) w.bytes([0, 0]);
   const width = FORMAT_BYTES[format];

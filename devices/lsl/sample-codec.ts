@@ -62,14 +62,7 @@ export function testPatternSample(format: ChannelFormat, channels: number, offse
  * Encodes `count` samples starting at sample `from` of `values` (sample-major, `channels` wide).
  * A timestamp equal to DEDUCED_TIMESTAMP is sent as "deduced".
  */
-export function encodeSamples(
-  format: ChannelFormat,
-  channels: number,
-  values: ValueArray,
-  timestamps: ArrayLike<number>,
-  from: number,
-  count: number,
-): Buffer {
+export function encodeSamples(format: ChannelFormat, channels: number, values: ValueArray, timestamps: ArrayLike<number>, from: number, count: number): Buffer {
   if (format === 'string') return encodeStringSamples(channels, values as string[], timestamps, from, count);
   const size = FORMAT_BYTES[format];
   let bytes = 0;

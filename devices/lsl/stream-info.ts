@@ -51,8 +51,7 @@ export function formatDouble(v: number): string {
   return s.includes('.') || s.includes('e') ? s : `${s}.`;
 }
 
-const escapeXml = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The info document as liblsl's pugixml writes it (tab-indented, `<?xml version="1.0"?>`). */
 export function infoToXml(info: LslStreamInfo, withDesc = true): string {
@@ -86,9 +85,7 @@ export function infoToXml(info: LslStreamInfo, withDesc = true): string {
 /** A `<desc>` with a channels tree, as LSL apps (LabRecorder, OpenViBE, BrainVision...) expect. */
 export function channelsDescXml(channels: readonly LslChannelDesc[], extra = ''): string {
   if (channels.length === 0) return extra;
-  const ch = channels
-    .map((c) => `<channel><label>${escapeXml(c.label)}</label><unit>${escapeXml(c.unit)}</unit><type>${escapeXml(c.type)}</type></channel>`)
-    .join('');
+  const ch = channels.map((c) => `<channel><label>${escapeXml(c.label)}</label><unit>${escapeXml(c.unit)}</unit><type>${escapeXml(c.type)}</type></channel>`).join('');
   return `<channels>${ch}</channels>${extra}`;
 }
 
@@ -237,7 +234,23 @@ function xpathBoolean(v: unknown): boolean {
 
 function blankInfo(): LslStreamInfo {
   return {
-    name: 'x', type: '', channelCount: 0, channelFormat: 'float32', sourceId: '', nominalSrate: 0, version: 110, createdAt: 0, uid: 'x',
-    sessionId: '', hostname: '', v4address: '', v4dataPort: 0, v4servicePort: 0, v6address: '', v6dataPort: 0, v6servicePort: 0, descXml: '',
+    name: 'x',
+    type: '',
+    channelCount: 0,
+    channelFormat: 'float32',
+    sourceId: '',
+    nominalSrate: 0,
+    version: 110,
+    createdAt: 0,
+    uid: 'x',
+    sessionId: '',
+    hostname: '',
+    v4address: '',
+    v4dataPort: 0,
+    v4servicePort: 0,
+    v6address: '',
+    v6dataPort: 0,
+    v6servicePort: 0,
+    descXml: '',
   };
 }

@@ -19,11 +19,7 @@ export interface TimeEstimate {
   readonly at: number;
 }
 
-export async function estimateTimeCorrection(
-  address: string,
-  port: number,
-  opts: { probes?: number; interval?: number; wait?: number; bindAddress?: string } = {},
-): Promise<TimeEstimate | undefined> {
+export async function estimateTimeCorrection(address: string, port: number, opts: { probes?: number; interval?: number; wait?: number; bindAddress?: string } = {}): Promise<TimeEstimate | undefined> {
   const probes = opts.probes ?? 8;
   const interval = opts.interval ?? 0.064;
   const sock = dgram.createSocket('udp4');

@@ -105,9 +105,7 @@ export class CytonSimulator {
           this.stop();
           this.gains.fill(24);
           this.reply(
-            'OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n' +
-              (this.daisy ? 'On Daisy ADS1299 Device ID: 0x3E\n' : '') +
-              'LIS3DH Device ID: 0x33\nFirmware: v3.1.2 (neurorx simulator)\n',
+            'OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n' + (this.daisy ? 'On Daisy ADS1299 Device ID: 0x3E\n' : '') + 'LIS3DH Device ID: 0x33\nFirmware: v3.1.2 (neurorx simulator)\n',
           );
           break;
         case 'd':

@@ -40,7 +40,10 @@ export const asciiProtocolSchema = z
     ...common,
     separator: z.string().min(1).default(','),
     commentPrefix: z.string().default('#'),
-    channels: z.array(channel.extend({ column: z.number().int().min(0) }).strict()).min(1).max(MAX_CHANNELS),
+    channels: z
+      .array(channel.extend({ column: z.number().int().min(0) }).strict())
+      .min(1)
+      .max(MAX_CHANNELS),
   })
   .strict();
 
@@ -49,7 +52,10 @@ export const binaryProtocolSchema = z
     format: z.literal('binary'),
     ...common,
     header: z.array(z.number().int().min(0).max(255)).min(1).max(16).describe('bytes that start every frame, e.g. [170, 85]'),
-    counter: z.object({ bytes: z.union([z.literal(1), z.literal(2)]) }).strict().optional(),
+    counter: z
+      .object({ bytes: z.union([z.literal(1), z.literal(2)]) })
+      .strict()
+      .optional(),
     sampleType: z.enum(['int16', 'uint16', 'int24', 'int32', 'float32']),
     endian: z.enum(['little', 'big']).default('little'),
     checksum: z.enum(['none', 'xor', 'sum8']).default('none'),

@@ -12,9 +12,7 @@
  * gives the exact count modulo its range; the very next counter after a silence means nothing was
  * lost (packets held up by a busy host arrive late, in order).
  */
-export type CounterVerdict =
-  | { readonly kind: 'next'; readonly lost: number }
-  | { readonly kind: 'duplicate' };
+export type CounterVerdict = { readonly kind: 'next'; readonly lost: number } | { readonly kind: 'duplicate' };
 
 /** How far behind the previous counter a packet may be and still count as a repeat. */
 export const STALE_WINDOW = 8;

@@ -206,9 +206,7 @@ export class SampleAssembler {
     this.measured = false;
     const garbage = this.stats.garbageBytes - this.garbageAtLastSample;
     this.losses.warning(
-      `${this.where}: device silent since ${this.streamTime()} (no samples for ${(now - this.lastArrival).toFixed(1)} s` +
-        (garbage > 0 ? `; ${garbage} bytes that were no packet` : '') +
-        ')',
+      `${this.where}: device silent since ${this.streamTime()} (no samples for ${(now - this.lastArrival).toFixed(1)} s` + (garbage > 0 ? `; ${garbage} bytes that were no packet` : '') + ')',
     );
   }
 

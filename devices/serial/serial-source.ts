@@ -27,7 +27,10 @@ export function openSerialSource(uri: SourceUri, log?: (m: string) => void, loss
     throw new Error(`source "${uri.raw}": unknown serial device "${kind}", expected cyton, cyton-daisy or generic (e.g. serial:cyton:/dev/ttyUSB0)`);
   }
   if (path === '') throw new Error(`source "${uri.raw}": no serial port path after "${kind}:"`);
-  const labels = uri.params.get('labels')?.split(',').map((l) => l.trim());
+  const labels = uri.params
+    .get('labels')
+    ?.split(',')
+    .map((l) => l.trim());
   const gain = numberParam(uri, 'gain');
   return openCytonSource({
     path,

@@ -15,7 +15,10 @@ export function syntheticSignal(uri: string, labels: readonly string[], rate: nu
   const u = parseSourceUri(uri);
   if (u.scheme !== 'synthetic' || u.target !== 'motor-imagery') throw new Error(`simulator source "${uri}": expected synthetic:motor-imagery?seed=...`);
   const sim = new MotorImagerySimulator({ seed: numberParam(u, 'seed', 7), sampleRate: rate, subject: numberParam(u, 'subject', 1) });
-  const picks = findChannels(sim.info.channels.map((c) => c.label), labels);
+  const picks = findChannels(
+    sim.info.channels.map((c) => c.label),
+    labels,
+  );
   const n = sim.info.channels.length;
   let block: Float32Array = new Float32Array(0);
   let blockStart = 0;
@@ -36,7 +39,10 @@ export function syntheticSignal(uri: string, labels: readonly string[], rate: nu
  * linearly to the board's rate when the recording has another (EEGMMIDB is 160 Hz, a Cyton 250).
  */
 export function recordedSignal(rec: Recording, labels: readonly string[], rate: number): SignalFn {
-  const picks = findChannels(rec.info.channels.map((c) => c.label), labels);
+  const picks = findChannels(
+    rec.info.channels.map((c) => c.label),
+    labels,
+  );
   const n = rec.info.channels.length;
   const ratio = rec.info.sampleRate / rate;
   return (sample, channel) => {

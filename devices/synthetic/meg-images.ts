@@ -201,7 +201,11 @@ export function templateCeiling(dataset: MegDataset, world: MegWorld, testIds: r
     const sd = new Float64Array(nch);
     let count = 0;
     for (const ep of subject.epochs) {
-      for (let t = 0; t < ep.onset; t++) for (let c = 0; c < nch; c++) { const v = ep.data[t * nch + c]; sd[c] += v * v; }
+      for (let t = 0; t < ep.onset; t++)
+        for (let c = 0; c < nch; c++) {
+          const v = ep.data[t * nch + c];
+          sd[c] += v * v;
+        }
       count += ep.onset;
     }
     for (let c = 0; c < nch; c++) sd[c] = count > 0 && sd[c] > 0 ? Math.sqrt(sd[c] / count) : 1;

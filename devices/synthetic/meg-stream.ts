@@ -1,6 +1,17 @@
 import type { Marker, StreamInfo } from '../../src/stream/types.js';
 import { Random } from '../../src/util/random.js';
-import { ALPHA_FT, BACKGROUND_FT, BACKGROUND_SOURCES, COMPONENT_JITTER, COMPONENT_WIDTHS, MegWorld, SPECIFIC_COMPONENTS, bump, type MegSubjectModel, type MegWorldOptions } from './meg-forward-model.js';
+import {
+  ALPHA_FT,
+  BACKGROUND_FT,
+  BACKGROUND_SOURCES,
+  COMPONENT_JITTER,
+  COMPONENT_WIDTHS,
+  MegWorld,
+  SPECIFIC_COMPONENTS,
+  bump,
+  type MegSubjectModel,
+  type MegWorldOptions,
+} from './meg-forward-model.js';
 import { PinkNoiseBank, resonator, subStreamSeed } from './noise-processes.js';
 import { multiplyTransposed } from '../../src/ml/linalg/multiply-transposed.js';
 

@@ -317,10 +317,7 @@ export class MotorImagerySimulator {
     for (let c = 0; c < this.nch; c++) this.gain[c] = 1 + ELECTRODE_GAIN_SPREAD * sessionRng.normal();
     this.noise = new Random(subStreamSeed(v.seed, 0x4015e));
 
-    this.pinkNoise = new PinkNoiseBank(v.rate, [
-      ...BACKGROUND_SOURCES.map(() => BACKGROUND_SOURCE_UV),
-      ...MONTAGE.map(() => LOCAL_PINK_UV),
-    ]);
+    this.pinkNoise = new PinkNoiseBank(v.rate, [...BACKGROUND_SOURCES.map(() => BACKGROUND_SOURCE_UV), ...MONTAGE.map(() => LOCAL_PINK_UV)]);
 
     const rs = subject.rhythms;
     this.rhythmSource = Int32Array.from(rs, (r) => r.source);

@@ -52,17 +52,19 @@ const alphaFeedback = {
       const scores = source.chunks$.pipe(
         pickChannels({ labels: present }),
         slidingWindows({ length: s.window, hop: s.hop, view: true }),
-        map(/** @returns {AlphaEvent} */ (w) => {
-          welch.psd(w.data, w.samples, psd);
-          let alpha = 0;
-          let broad = 0;
-          for (let c = 0; c < present.length; c++) {
-            alpha += welch.bandPower(psd, c, s.band[0], s.band[1]) / present.length;
-            broad += welch.bandPower(psd, c, 4, 30) / present.length;
-          }
-          const score = broad > 0 ? Math.min(1, alpha / broad) : 0;
-          return { type: 'feedback', seq: seq++, timestamp: w.endTime, latencyMs: performance.now() - w.receivedAt, alpha, score };
-        }),
+        map(
+          /** @returns {AlphaEvent} */ (w) => {
+            welch.psd(w.data, w.samples, psd);
+            let alpha = 0;
+            let broad = 0;
+            for (let c = 0; c < present.length; c++) {
+              alpha += welch.bandPower(psd, c, s.band[0], s.band[1]) / present.length;
+              broad += welch.bandPower(psd, c, 4, 30) / present.length;
+            }
+            const score = broad > 0 ? Math.min(1, alpha / broad) : 0;
+            return { type: 'feedback', seq: seq++, timestamp: w.endTime, latencyMs: performance.now() - w.receivedAt, alpha, score };
+          },
+        ),
       );
       /** @type {AlphaEvent} */
       const started = { type: 'status', detail: `alpha feedback from ${present.join(', ')}` };

@@ -59,13 +59,7 @@ export async function datasetFrames(dataset: EmotionDataset, features: BandFeatu
  * `sequenceLength` frames within a trial (sequences never straddle trials); trials without a
  * class for the target are left out. `subjectOf[i]` says whose sequence i is.
  */
-export function trainingSet(
-  frames: DatasetFrames,
-  subjects: ReadonlySet<string>,
-  target: TargetClasses,
-  sequenceLength: number,
-  stride: number,
-): TrainingSet & { subjectOf: string[] } {
+export function trainingSet(frames: DatasetFrames, subjects: ReadonlySet<string>, target: TargetClasses, sequenceLength: number, stride: number): TrainingSet & { subjectOf: string[] } {
   const seqs: Float32Array[] = [];
   const labels: number[] = [];
   const subjectOf: string[] = [];

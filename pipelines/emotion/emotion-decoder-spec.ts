@@ -5,7 +5,10 @@ export const emotionLinearSpec = z
   .object({
     kind: z.literal('emotion-linear'),
     classifier: z.enum(['lda', 'logistic']).default('lda').describe('shrinkage LDA or L2 logistic regression'),
-    shrinkage: z.union([z.literal('auto'), z.number().min(0).max(1)]).default('auto').describe('LDA covariance shrinkage ("auto": Ledoit-Wolf)'),
+    shrinkage: z
+      .union([z.literal('auto'), z.number().min(0).max(1)])
+      .default('auto')
+      .describe('LDA covariance shrinkage ("auto": Ledoit-Wolf)'),
     c: z.number().positive().max(1e6).default(0.1).describe('logistic regression: inverse L2 strength'),
   })
   .strict();
@@ -21,7 +24,12 @@ export const emotionHistnSpec = z
     learningRate: z.number().positive().max(10).default(0.01),
     ordinalSigma: z.number().min(0).max(10).default(0.5).describe('label smoothing: spread (in rating levels) of the soft target around the true level'),
     labelSmoothing: z.number().min(0).max(0.5).default(0.1).describe('label smoothing: uniform share of the target'),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
   })
   .strict();
 

@@ -49,7 +49,9 @@ export async function evaluateEmotionCli(names: readonly string[], options: Read
   if (!o.json) {
     for (const p of result.pipelines) {
       for (const s of p.subjects) console.log(`${p.pipeline} subject ${s.subject}: accuracy ${s.accuracy.toFixed(3)} macro-F1 ${s.macroF1.toFixed(3)} (${s.sequences} decisions)`);
-      console.log(`${p.pipeline}: mean accuracy ${p.meanAccuracy.toFixed(3)}, macro-F1 ${p.macroF1.toFixed(3)}${p.parameters ? `, ${p.parameters} parameters` : ''}, fit ${(p.meanFitMs / 1000).toFixed(1)} s per fold`);
+      console.log(
+        `${p.pipeline}: mean accuracy ${p.meanAccuracy.toFixed(3)}, macro-F1 ${p.macroF1.toFixed(3)}${p.parameters ? `, ${p.parameters} parameters` : ''}, fit ${(p.meanFitMs / 1000).toFixed(1)} s per fold`,
+      );
     }
     console.log(`chance (majority class of the training subjects) ${result.chance.toFixed(3)}; (${result.protocol})`);
   }

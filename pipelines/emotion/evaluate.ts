@@ -69,7 +69,11 @@ export async function evaluateEmotion(o: EmotionEvaluateOptions): Promise<Emotio
   const frames = await datasetFrames(o.dataset, o.features);
   log(`features of ${o.dataset.subjects.length} subjects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // Folds over people, not sessions: a person's other sessions never train the model tested on them.
-  const people = groupFolds(frames.subjects.map((s) => personOf(s.subject)), o.folds, o.seed);
+  const people = groupFolds(
+    frames.subjects.map((s) => personOf(s.subject)),
+    o.folds,
+    o.seed,
+  );
   const folds = people.map((f) => ({
     train: frames.subjects.map((s) => s.subject).filter((id) => f.train.includes(personOf(id))),
     test: frames.subjects.map((s) => s.subject).filter((id) => f.test.includes(personOf(id))),

@@ -16,9 +16,7 @@ export const emotionMessage = z.object({
   latencyMs: z.number().describe('ms from that sample reaching neurorx to the estimate'),
   valence: emotionAxis.optional().describe('negative (low) .. positive (high)'),
   arousal: emotionAxis.optional().describe('calm (low) .. excited (high)'),
-  probabilities: z
-    .object({ valence: probabilities.optional(), arousal: probabilities.optional() })
-    .describe('per target, the smoothed probability of every class'),
+  probabilities: z.object({ valence: probabilities.optional(), arousal: probabilities.optional() }).describe('per target, the smoothed probability of every class'),
 });
 
 export type EmotionMessage = z.infer<typeof emotionMessage>;

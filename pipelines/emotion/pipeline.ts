@@ -32,9 +32,7 @@ export interface EmotionDecision {
   readonly arousal?: EmotionAxis;
 }
 
-export type EmotionEvent =
-  | { kind: 'status'; state: 'calibrating' | 'running' | 'stopped'; detail: string; classes?: readonly string[] }
-  | { kind: 'emotion'; emotion: EmotionDecision };
+export type EmotionEvent = { kind: 'status'; state: 'calibrating' | 'running' | 'stopped'; detail: string; classes?: readonly string[] } | { kind: 'emotion'; emotion: EmotionDecision };
 
 /**
  * Decodes each feature sequence of a live stream into valence and arousal: band features every
@@ -61,7 +59,7 @@ export function decodeEmotion(model: EmotionModel, settings: EmotionSettings): O
           frames++;
           if (frames < T) return [];
           // Oldest first: the ring's slot after the newest frame holds the oldest.
-          for (let t = 0; t < T; t++) sequence.set(ring.subarray(((frames + t) % T) * L, ((frames + t) % T + 1) * L), t * L);
+          for (let t = 0; t < T; t++) sequence.set(ring.subarray(((frames + t) % T) * L, (((frames + t) % T) + 1) * L), t * L);
           const out: Partial<Record<EmotionTarget, EmotionAxis>> = {};
           for (const target of targets) {
             const decoder = model.decoders[target]!;

@@ -22,7 +22,11 @@ export const emotionPlugin: PipelinePlugin<EmotionSettings, EmotionEvent> = {
         model ??= emotionModelFor(first, context.log);
         return emotionPipeline(source, settings, { log: context.log, model, reused, ...hooks });
       },
-      dispose: () => void model?.then((m) => m.dispose(), () => {}),
+      dispose: () =>
+        void model?.then(
+          (m) => m.dispose(),
+          () => {},
+        ),
     };
   },
   describe: (event) => (event.kind === 'emotion' ? { kind: 'message', message: emotionMessageOf(event.emotion), latencyMs: event.emotion.latencyMs } : event),

@@ -28,7 +28,10 @@ export const emotionSettingsSchema = z
     kind: z.literal('emotion'),
     features: featureSettingsSchema.prefault({}),
     sequenceLength: z.number().int().min(1).max(64).default(8).describe('feature frames per decision'),
-    levels: z.union([z.literal(2), z.literal(5)]).default(2).describe('2: low/high; 5: rating levels 1-5'),
+    levels: z
+      .union([z.literal(2), z.literal(5)])
+      .default(2)
+      .describe('2: low/high; 5: rating levels 1-5'),
     normalization: z
       .object({
         baselineSeconds: z.number().positive().max(3600).default(20).describe('resting signal at the start of a session whose feature statistics z-score the rest'),

@@ -54,14 +54,16 @@ export async function evaluateN170(o: N170Options): Promise<N170Result> {
     if (runs.length === 0) throw new Error(`n170: no recordings of subject ${subject} under ${o.dataDir}`);
     const all = [];
     for (const run of runs) {
-      all.push(...(await epochsFromRecording(run.recording, [...MUSE_EEG_CHANNELS], {
-        reference: 'none',
-        notch: null,
-        bandpass: { low: 1, high: 30, order: 4 },
-        filterBank: null,
-        events: { face: 'face', house: 'house' },
-        epoch: { tmin: -0.1, tmax: 0.6 },
-      })));
+      all.push(
+        ...(await epochsFromRecording(run.recording, [...MUSE_EEG_CHANNELS], {
+          reference: 'none',
+          notch: null,
+          bandpass: { low: 1, high: 30, order: 4 },
+          filterBank: null,
+          events: { face: 'face', house: 'house' },
+          epoch: { tmin: -0.1, tmax: 0.6 },
+        })),
+      );
     }
     const kept = all.filter((e) => e.data.every((v) => Math.abs(v) <= REJECT_UV));
     const rate = kept[0]?.info.sampleRate ?? 256;

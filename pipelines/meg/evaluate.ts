@@ -98,7 +98,9 @@ export async function evaluateMegRetrieval(o: MegEvaluateOptions): Promise<MegEv
     const single = retrievalMetrics(decoder.embed(p.Xsingle, p.singleIds.length, subjects(p.singleIds.length)), p.singleIds, testGallery);
     results[k].parameters = decoder.parameterCount;
     results[k].subjects.push({ subject: p.subject.id, top1: avg.top1, top5: avg.top5, singleTop1: single.top1, singleTop5: single.top5, fitMs });
-    log(`subject ${p.subject.id} ${o.pipelines[k].kind}: top-1 ${avg.top1.toFixed(3)} top-5 ${avg.top5.toFixed(3)} (single epochs ${single.top1.toFixed(3)} / ${single.top5.toFixed(3)}), fit ${(fitMs / 1000).toFixed(1)} s`);
+    log(
+      `subject ${p.subject.id} ${o.pipelines[k].kind}: top-1 ${avg.top1.toFixed(3)} top-5 ${avg.top5.toFixed(3)} (single epochs ${single.top1.toFixed(3)} / ${single.top5.toFixed(3)}), fit ${(fitMs / 1000).toFixed(1)} s`,
+    );
   };
   for (const [k, spec] of o.pipelines.entries()) {
     if (o.training === 'pooled') {

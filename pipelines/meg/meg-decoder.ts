@@ -16,7 +16,12 @@ export const megDecoderSpec = z.discriminatedUnion('kind', [
       batchSize: z.number().int().min(2).max(65_536).default(256).describe('windows per step: the CLIP loss contrasts the windows of a batch'),
       dropout: z.number().min(0).max(0.9).default(0.5).describe('dropout on the pooled features'),
       mseWeight: z.number().min(0).max(1000).default(0.5).describe('weight of the MSE term beside the CLIP loss'),
-      seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .default(1),
     })
     .strict(),
 ]);

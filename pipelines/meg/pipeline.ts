@@ -21,15 +21,23 @@ export interface Retrieval {
   readonly topK: readonly Match[];
 }
 
-export type MegEvent =
-  | { kind: 'status'; state: 'calibrating' | 'running' | 'stopped'; detail: string }
-  | { kind: 'retrieval'; retrieval: Retrieval };
+export type MegEvent = { kind: 'status'; state: 'calibrating' | 'running' | 'stopped'; detail: string } | { kind: 'retrieval'; retrieval: Retrieval };
 
 /** Trains (on a synthetic study of the same world as `synthetic:meg`) or loads the model. */
 export async function megModelFor(settings: MegImageSettings, channelsWanted: number, rate: number, log: (line: string) => void = () => {}): Promise<MegImageModel> {
   const cal = settings.calibration;
   if (cal.from === 'model') return MegImageModel.load(cal.path);
-  const syn = synthesizeMegDataset({ seed: cal.seed, images: cal.images, channels: channelsWanted, sampleRate: rate, subjects: 1, testRepetitions: 1, ceiling: false, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax });
+  const syn = synthesizeMegDataset({
+    seed: cal.seed,
+    images: cal.images,
+    channels: channelsWanted,
+    sampleRate: rate,
+    subjects: 1,
+    testRepetitions: 1,
+    ceiling: false,
+    tmin: settings.epoch.tmin,
+    tmax: settings.epoch.tmax,
+  });
   const epochs = syn.dataset.subjects[0].epochs;
   const C = syn.dataset.channels.length;
   const features = EpochFeatures.fit(epochs, C, rate, settings.features);
@@ -47,7 +55,14 @@ export async function megModelFor(settings: MegImageSettings, channelsWanted: nu
     positions: syn.dataset.positions,
   });
   log(`${settings.decoder.kind} trained on ${epochs.length} simulated image epochs (${C} channels at ${rate} Hz)`);
-  const model = new MegImageModel(rate, syn.dataset.channels.map((c) => c.label), { ...settings.epoch }, features, decoder, syn.gallery);
+  const model = new MegImageModel(
+    rate,
+    syn.dataset.channels.map((c) => c.label),
+    { ...settings.epoch },
+    features,
+    decoder,
+    syn.gallery,
+  );
   if (settings.saveModel) await model.save(settings.saveModel);
   return model;
 }
@@ -60,7 +75,11 @@ export function megImagePipeline(
 ): Observable<MegEvent> {
   const info = source.info;
   return concat(
-    of<MegEvent>({ kind: 'status', state: 'calibrating', detail: settings.calibration.from === 'model' ? `loading ${settings.calibration.path}` : `training ${settings.decoder.kind} on simulated MEG` }),
+    of<MegEvent>({
+      kind: 'status',
+      state: 'calibrating',
+      detail: settings.calibration.from === 'model' ? `loading ${settings.calibration.path}` : `training ${settings.decoder.kind} on simulated MEG`,
+    }),
     defer(() => opts.model ?? megModelFor(settings, info.channels.length, info.sampleRate, opts.log)).pipe(
       switchMap((model) => {
         if (model.sampleRate !== info.sampleRate || model.channels.length !== info.channels.length) {

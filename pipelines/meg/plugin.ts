@@ -20,7 +20,11 @@ export const megImagePlugin: PipelinePlugin<MegImageSettings, MegEvent> = {
         model ??= megModelFor(first, context.stream.channels, context.stream.sampleRate, context.log);
         return megImagePipeline(source, settings, { log: context.log, model, ...hooks });
       },
-      dispose: () => void model?.then((m) => m.dispose(), () => {}),
+      dispose: () =>
+        void model?.then(
+          (m) => m.dispose(),
+          () => {},
+        ),
     };
   },
   describe: (event) => (event.kind === 'retrieval' ? { kind: 'message', message: retrievalMessageOf(event.retrieval), latencyMs: event.retrieval.latencyMs } : event),

@@ -24,7 +24,13 @@ export const megImageSettingsSchema = z
           .object({
             from: z.literal('synthetic'),
             images: z.number().int().min(10).max(100_000).default(240),
-            seed: z.number().int().min(0).max(2 ** 31 - 1).default(1).describe('the synthetic world (gallery and forward model); the live source must be synthetic:meg with the same seed'),
+            seed: z
+              .number()
+              .int()
+              .min(0)
+              .max(2 ** 31 - 1)
+              .default(1)
+              .describe('the synthetic world (gallery and forward model); the live source must be synthetic:meg with the same seed'),
           })
           .strict(),
         z.object({ from: z.literal('model'), path: z.string().min(1) }).strict(),

@@ -36,13 +36,7 @@ export interface EpochSettings {
 
 /** Preprocesses a recording (filters start from rest at its first sample) and cuts the cued epochs. */
 export async function epochsFromRecording(rec: Recording, channels: readonly string[], settings: Preprocessing & EpochSettings): Promise<Epoch[]> {
-  return firstValueFrom(
-    from([recordingChunk(rec)]).pipe(
-      preprocess(channels, settings),
-      markerEpochs({ events: settings.events, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax }),
-      toArray(),
-    ),
-  );
+  return firstValueFrom(from([recordingChunk(rec)]).pipe(preprocess(channels, settings), markerEpochs({ events: settings.events, tmin: settings.epoch.tmin, tmax: settings.epoch.tmax }), toArray()));
 }
 
 export interface TrainOptions {
@@ -69,8 +63,19 @@ export async function trainModel(
   if (splits > 0 && Math.min(...countBy(labels).values()) >= 5) {
     const scores: number[] = [];
     for (const { train, test } of stratifiedShuffleSplits(labels, splits, 0.2, opts.seed ?? 42)) {
-      const d = await fitDecoder(spec, train.map((i) => epochs[i]), train.map((i) => labels[i]), width, { sampleRate });
-      scores.push(accuracy(test.map((i) => labels[i]), test.map((i) => predictLabel(d, epochs[i]))));
+      const d = await fitDecoder(
+        spec,
+        train.map((i) => epochs[i]),
+        train.map((i) => labels[i]),
+        width,
+        { sampleRate },
+      );
+      scores.push(
+        accuracy(
+          test.map((i) => labels[i]),
+          test.map((i) => predictLabel(d, epochs[i])),
+        ),
+      );
     }
     calibrationAccuracy = scores.reduce((a, b) => a + b, 0) / scores.length;
   }

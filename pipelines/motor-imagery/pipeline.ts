@@ -158,8 +158,7 @@ export function motorImageryPipeline(source: Source, settings: MotorImagerySetti
       scan((acc: Epoch[], e: Epoch) => (acc.filter((x) => x.label === e.label).length < wanted ? [...acc, e] : acc), []),
       share(),
     );
-    const counts = (epochs: Epoch[]): Record<string, number> =>
-      Object.fromEntries(classes.map((c) => [c, epochs.filter((e) => e.label === c).length]));
+    const counts = (epochs: Epoch[]): Record<string, number> => Object.fromEntries(classes.map((c) => [c, epochs.filter((e) => e.label === c).length]));
     const done = (epochs: Epoch[]): boolean => classes.every((c) => epochs.filter((e) => e.label === c).length >= wanted);
     const detail = `collecting ${wanted} trials per class${cal.cues === 'generator' ? ' (generated cues)' : ''}`;
     const progress$ = collected$.pipe(map((epochs): PipelineEvent => ({ kind: 'status', state: 'calibrating', detail, trials: counts(epochs) })));

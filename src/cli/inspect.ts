@@ -70,10 +70,13 @@ export async function inspectSource(uri: string, seconds: number): Promise<Inspe
     // A live device that goes quiet must not hold inspect forever: it ends at its deadline with what it got.
     const deadline = isRecording
       ? undefined
-      : setTimeout(() => {
-          sub.unsubscribe();
-          resolve('deadline');
-        }, Math.min(2 ** 31 - 1, (seconds + LIVE_GRACE_SECONDS) * 1000));
+      : setTimeout(
+          () => {
+            sub.unsubscribe();
+            resolve('deadline');
+          },
+          Math.min(2 ** 31 - 1, (seconds + LIVE_GRACE_SECONDS) * 1000),
+        );
     const finish = (how: InspectReport['ended']): void => {
       clearTimeout(deadline);
       resolve(how);

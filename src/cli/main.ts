@@ -26,21 +26,25 @@ import { resolveStreams, sessionQuery } from '../../devices/lsl/resolver.js';
 const program = new Command();
 program.name('neurorx').description('Real-time BCI pipelines: EEG in, decisions out over WebSocket').version(VERSION);
 
-const number = (what: string) => (v: string): number => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a number, got "${v}"`);
-  return n;
-};
-const integerList = (what: string) => (v: string): number[] => {
-  const out: number[] = [];
-  for (const part of v.split(',')) {
-    const range = /^(\d+)-(\d+)$/.exec(part.trim());
-    if (range) for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
-    else if (/^\d+$/.test(part.trim())) out.push(Number(part));
-    else throw new InvalidArgumentError(`${what}: "${part}" is not a number or a range like 1-3`);
-  }
-  return out;
-};
+const number =
+  (what: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a number, got "${v}"`);
+    return n;
+  };
+const integerList =
+  (what: string) =>
+  (v: string): number[] => {
+    const out: number[] = [];
+    for (const part of v.split(',')) {
+      const range = /^(\d+)-(\d+)$/.exec(part.trim());
+      if (range) for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
+      else if (/^\d+$/.test(part.trim())) out.push(Number(part));
+      else throw new InvalidArgumentError(`${what}: "${part}" is not a number or a range like 1-3`);
+    }
+    return out;
+  };
 const speedArg = (v: string): number | 'max' => (v === 'max' ? 'max' : number('--speed')(v));
 
 program
@@ -70,34 +74,52 @@ program
   .option('--out <file>', 'a neurorx session recording: replay it headless and write the decisions, one canonical JSON line each (no latencyMs)')
   .option('--config <file>', 'with --check/--out: decode with this config instead of the recorded one')
   .option('--json', 'with --check: print the report as JSON', false)
-  .action(async (file: string, o: { speed: number | 'max'; chunk?: number; loop: boolean; events?: string; calibrate?: string; model?: string; channels?: string; port: number; check: boolean; out?: string; config?: string; json: boolean }) => {
-    if (o.check || o.out) {
-      process.exitCode = await replayRecordingCli(file, { check: o.check, out: o.out, config: o.config ? await loadConfig(o.config) : undefined, model: o.model, chunk: o.chunk, json: o.json });
-      return;
-    }
-    const recorded = o.events || o.calibrate || o.channels ? undefined : await sessionReplayConfig(file, { ...o, chunk: o.chunk ?? 16 });
-    if (recorded) {
-      await runUntilDone(recorded);
-      return;
-    }
-    const uri = asSourceUri(file);
-    const events = o.events ? parseEvents(o.events) : await defaultEvents(uri);
-    const config = parseConfig(
-      {
-        name: `replay ${path.basename(file)}`,
-        source: { uri, replay: { speed: o.speed, chunkSize: o.chunk ?? 16, loop: o.loop } },
-        pipeline: {
-          kind: 'motor-imagery',
-          events,
-          ...(o.channels ? { channels: o.channels.split(',').map((c) => c.trim()) } : {}),
-          calibration: o.model ? { from: 'model', path: o.model } : { from: 'recording', source: o.calibrate ?? uri },
-        },
-        server: { port: o.port },
+  .action(
+    async (
+      file: string,
+      o: {
+        speed: number | 'max';
+        chunk?: number;
+        loop: boolean;
+        events?: string;
+        calibrate?: string;
+        model?: string;
+        channels?: string;
+        port: number;
+        check: boolean;
+        out?: string;
+        config?: string;
+        json: boolean;
       },
-      'replay options',
-    );
-    await runUntilDone(config);
-  });
+    ) => {
+      if (o.check || o.out) {
+        process.exitCode = await replayRecordingCli(file, { check: o.check, out: o.out, config: o.config ? await loadConfig(o.config) : undefined, model: o.model, chunk: o.chunk, json: o.json });
+        return;
+      }
+      const recorded = o.events || o.calibrate || o.channels ? undefined : await sessionReplayConfig(file, { ...o, chunk: o.chunk ?? 16 });
+      if (recorded) {
+        await runUntilDone(recorded);
+        return;
+      }
+      const uri = asSourceUri(file);
+      const events = o.events ? parseEvents(o.events) : await defaultEvents(uri);
+      const config = parseConfig(
+        {
+          name: `replay ${path.basename(file)}`,
+          source: { uri, replay: { speed: o.speed, chunkSize: o.chunk ?? 16, loop: o.loop } },
+          pipeline: {
+            kind: 'motor-imagery',
+            events,
+            ...(o.channels ? { channels: o.channels.split(',').map((c) => c.trim()) } : {}),
+            calibration: o.model ? { from: 'model', path: o.model } : { from: 'recording', source: o.calibrate ?? uri },
+          },
+          server: { port: o.port },
+        },
+        'replay options',
+      );
+      await runUntilDone(config);
+    },
+  );
 
 program
   .command('record')
@@ -139,7 +161,10 @@ program
     }
     const s = report.stream;
     console.log(`${s.name} [${s.type}] ${s.channelCount} channels @ ${s.sampleRate} Hz (${s.sourceId})`);
-    console.log(`${report.samples} samples in ${report.chunks} chunks (${report.seconds.toFixed(2)} s), ${report.dropped} dropped` + (report.measuredRate ? `, measured ${report.measuredRate.toFixed(1)} Hz` : ''));
+    console.log(
+      `${report.samples} samples in ${report.chunks} chunks (${report.seconds.toFixed(2)} s), ${report.dropped} dropped` +
+        (report.measuredRate ? `, measured ${report.measuredRate.toFixed(1)} Hz` : ''),
+    );
     console.log(`markers: ${report.markers.count} ${JSON.stringify(report.markers.values)}`);
     for (const c of report.channels) {
       console.log(`  ${c.label.padEnd(8)} ${c.type.padEnd(5)} mean ${fmt(c.mean)} std ${fmt(c.std)} min ${fmt(c.min)} max ${fmt(c.max)} ${c.unit}`);
@@ -156,7 +181,14 @@ program
   .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7 (motor imagery default 1; emotion default all, synthetic 1-16)', integerList('--subjects'))
   .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
   .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
-  .option('--pipeline <names>', `decoders of one pipeline kind, comma-separated: ${pipelineRegistry.kinds.map((k) => pipelineRegistry.get(k).evaluate?.decoders.join(', ')).filter(Boolean).join('; or ')}`, 'csp-lda')
+  .option(
+    '--pipeline <names>',
+    `decoders of one pipeline kind, comma-separated: ${pipelineRegistry.kinds
+      .map((k) => pipelineRegistry.get(k).evaluate?.decoders.join(', '))
+      .filter(Boolean)
+      .join('; or ')}`,
+    'csp-lda',
+  )
   .option('--target <name>', 'emotion: valence or arousal', 'valence')
   .option('--levels <n>', 'emotion: 2 (low/high) or 5 (rating levels)', number('--levels'), 2)
   .option('--sequence <n>', 'emotion: feature frames per decision', number('--sequence'), 8)
@@ -200,7 +232,7 @@ lsl
   .command('list')
   .description('list the LSL streams that answer within --timeout seconds')
   .option('--timeout <s>', 'seconds to wait for answers', number('--timeout'), 2)
-  .option('--query <predicate>', "only streams matching this predicate, e.g. \"type='EEG'\"", '')
+  .option('--query <predicate>', 'only streams matching this predicate, e.g. "type=\'EEG\'"', '')
   .option('--json', 'print the streams as JSON on the last line', false)
   .action(async (o: { timeout: number; query: string; json: boolean }) => {
     const config = lslConfigFromEnv();
@@ -211,7 +243,9 @@ lsl
     }
     if (streams.length === 0) console.log(`no LSL streams answered within ${o.timeout} s (scope ${config.scope})`);
     for (const s of streams) {
-      console.log(`${s.name} [${s.type}] ${s.channelCount} x ${s.channelFormat} @ ${s.nominalSrate || 'irregular'} Hz  source_id=${s.sourceId || '-'}  ${s.hostname} ${s.v4address}:${s.v4dataPort}  uid=${s.uid}`);
+      console.log(
+        `${s.name} [${s.type}] ${s.channelCount} x ${s.channelFormat} @ ${s.nominalSrate || 'irregular'} Hz  source_id=${s.sourceId || '-'}  ${s.hostname} ${s.v4address}:${s.v4dataPort}  uid=${s.uid}`,
+      );
     }
   });
 
@@ -228,11 +262,23 @@ lsl
     const uri = asSourceUri(file);
     const source = await openSource(uri, { speed: o.speed, chunkSize: o.chunk, loop: o.loop });
     const outlet = await ChunkOutlet.open(source.info, o.name, { type: o.type, config: lslConfigFromEnv(), log: (m) => console.error(m) });
-    console.error(`LSL outlet "${o.name}" (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) and "${o.name}-markers" on ${outlet.signal.info.hostname}:${outlet.signal.info.v4dataPort}`);
+    console.error(
+      `LSL outlet "${o.name}" (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) and "${o.name}-markers" on ${outlet.signal.info.hostname}:${outlet.signal.info.v4dataPort}`,
+    );
     let samples = 0;
     await new Promise<void>((resolve, reject) => {
-      const sub = source.chunks$.subscribe({ next: (c) => { outlet.push(c); samples += c.samples; }, error: reject, complete: resolve });
-      const stop = (): void => { sub.unsubscribe(); resolve(); };
+      const sub = source.chunks$.subscribe({
+        next: (c) => {
+          outlet.push(c);
+          samples += c.samples;
+        },
+        error: reject,
+        complete: resolve,
+      });
+      const stop = (): void => {
+        sub.unsubscribe();
+        resolve();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
@@ -263,9 +309,7 @@ serial
   .action(async (path: string, o: { daisy: boolean; source: string; labels?: string }) => {
     const rate = o.daisy ? 125 : 250;
     const labels = o.labels ? o.labels.split(',').map((l) => l.trim()) : o.daisy ? MOTOR_IMAGERY_CHANNELS.slice(0, 16) : CYTON_MOTOR_LABELS;
-    const signal = o.source.startsWith('synthetic:')
-      ? syntheticSignal(o.source, labels, rate)
-      : recordedSignal(await loadRecording(asSourceUri(o.source)), labels, rate);
+    const signal = o.source.startsWith('synthetic:') ? syntheticSignal(o.source, labels, rate) : recordedSignal(await loadRecording(asSourceUri(o.source)), labels, rate);
     const sim = await CytonSimulator.open({ path, daisy: o.daisy, signal });
     console.error(`simulated Cyton${o.daisy ? '+Daisy' : ''} on ${path}: ${labels.join(',')} from ${o.source}; waiting for commands`);
     await new Promise<void>((resolve) => {
@@ -282,7 +326,13 @@ program
   .option('--plugins <modules>', 'load these pipeline plug-ins (comma-separated paths or packages)')
   .action(async (o: { config?: string; plugins?: string }) => {
     if (o.config) await loadConfig(o.config);
-    if (o.plugins) await loadPlugins(o.plugins.split(',').map((p) => p.trim()), process.cwd(), pipelineRegistry, '--plugins');
+    if (o.plugins)
+      await loadPlugins(
+        o.plugins.split(',').map((p) => p.trim()),
+        process.cwd(),
+        pipelineRegistry,
+        '--plugins',
+      );
     const doc = { ...messageJsonSchemas(pipelineRegistry), config: z.toJSONSchema(configSchemaFor(pipelineRegistry), { io: 'input' }) };
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   });

@@ -20,18 +20,7 @@
  * (capped and jittered) and, once the new hello arrives, subscribes again to the topics it had.
  * Handlers never see a message of another protocol version: those are reported on `error`.
  */
-import type {
-  ClientMessage,
-  ErrorMessage,
-  HelloMessage,
-  PongMessage,
-  ProtocolVersion,
-  ServerMessage,
-  ServerMessageOf,
-  ServerMessageType,
-  SessionState,
-  Topic,
-} from './protocol-types.js';
+import type { ClientMessage, ErrorMessage, HelloMessage, PongMessage, ProtocolVersion, ServerMessage, ServerMessageOf, ServerMessageType, SessionState, Topic } from './protocol-types.js';
 
 // Types only: the compiled module imports nothing, so a browser needs this one file.
 export type * from './protocol-types.js';

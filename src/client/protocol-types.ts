@@ -221,18 +221,7 @@ export interface PongMessage {
 }
 
 export type ServerMessage =
-  | HelloMessage
-  | DecisionMessage
-  | CommandMessage
-  | CueMessage
-  | SignalMessage
-  | SpectrumMessage
-  | StatsMessage
-  | RetrievalMessage
-  | EmotionMessage
-  | StatusMessage
-  | ErrorMessage
-  | PongMessage;
+  HelloMessage | DecisionMessage | CommandMessage | CueMessage | SignalMessage | SpectrumMessage | StatsMessage | RetrievalMessage | EmotionMessage | StatusMessage | ErrorMessage | PongMessage;
 
 export type ServerMessageType = ServerMessage['type'];
 

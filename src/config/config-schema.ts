@@ -12,7 +12,10 @@ import { loadPlugins } from './load-plugins.js';
 
 export const replaySchema = z
   .object({
-    speed: z.union([z.number().positive().max(1e6), z.literal('max')]).default(1).describe('1 = real time; "max" = as fast as possible'),
+    speed: z
+      .union([z.number().positive().max(1e6), z.literal('max')])
+      .default(1)
+      .describe('1 = real time; "max" = as fast as possible'),
     chunkSize: z.number().int().min(1).max(65_536).default(16).describe('samples per chunk'),
     loop: z.boolean().default(false),
   })
@@ -57,35 +60,46 @@ export const recordSchema = z
 /** A neurorx session: where the signal comes from, how it is decoded, where decisions go. */
 export function configSchemaFor(registry: PipelineRegistry) {
   return z
-  .object({
-    $schema: z.string().optional(),
-    plugins: z
-      .array(z.string().min(1).max(4096))
-      .max(64)
-      .optional()
-      .describe('pipeline plug-ins to load first: ES modules (paths relative to this file, or package names) exporting a plug-in as default'),
-    name: z.string().min(1).default('neurorx'),
-    source: z
-      .object({
-        uri: z.string().min(1).describe('source URI, e.g. file:rec.edf or synthetic:motor-imagery'),
-        replay: replaySchema.default({ speed: 1, chunkSize: 16, loop: false }),
-      })
-      .strict(),
-    pipeline: registry.settingsSchema(),
-    server: serverSchema.default({ host: '127.0.0.1', port: 8765, allowedOrigins: [], allowedHosts: [], maxClients: 1024, rateLimit: { perSecond: 50, burst: 100 }, maxQueue: 256, stallTimeoutMs: 10_000 }),
-    record: recordSchema.optional().describe('write every stream of the session (signal, markers, decisions, config, models) to XDF as it happens'),
-    lsl: z
-      .object({
-        decisions: z.string().min(1).optional().describe('publish decisions as LSL outlets with this name (labels) and "<name>-probabilities"'),
-        bind: z
-          .enum(['any', 'loopback'])
-          .optional()
-          .describe('where the decision outlets serve: "any" interface (LSL\'s default: anyone on the network can read them, unauthenticated) or "loopback" (this machine only); default $NEURORX_LSL_BIND or any'),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+    .object({
+      $schema: z.string().optional(),
+      plugins: z
+        .array(z.string().min(1).max(4096))
+        .max(64)
+        .optional()
+        .describe('pipeline plug-ins to load first: ES modules (paths relative to this file, or package names) exporting a plug-in as default'),
+      name: z.string().min(1).default('neurorx'),
+      source: z
+        .object({
+          uri: z.string().min(1).describe('source URI, e.g. file:rec.edf or synthetic:motor-imagery'),
+          replay: replaySchema.default({ speed: 1, chunkSize: 16, loop: false }),
+        })
+        .strict(),
+      pipeline: registry.settingsSchema(),
+      server: serverSchema.default({
+        host: '127.0.0.1',
+        port: 8765,
+        allowedOrigins: [],
+        allowedHosts: [],
+        maxClients: 1024,
+        rateLimit: { perSecond: 50, burst: 100 },
+        maxQueue: 256,
+        stallTimeoutMs: 10_000,
+      }),
+      record: recordSchema.optional().describe('write every stream of the session (signal, markers, decisions, config, models) to XDF as it happens'),
+      lsl: z
+        .object({
+          decisions: z.string().min(1).optional().describe('publish decisions as LSL outlets with this name (labels) and "<name>-probabilities"'),
+          bind: z
+            .enum(['any', 'loopback'])
+            .optional()
+            .describe(
+              'where the decision outlets serve: "any" interface (LSL\'s default: anyone on the network can read them, unauthenticated) or "loopback" (this machine only); default $NEURORX_LSL_BIND or any',
+            ),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
 }
 
 /** The config schema with the pipelines registered so far (the built-in ones, and plug-ins loaded). */

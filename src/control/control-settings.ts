@@ -4,16 +4,8 @@ import { issueLines } from '../util/zod-issues.js';
 /** How per-class probabilities are smoothed across successive decisions before thresholding. */
 export const smoothingSchema = z
   .object({
-    kind: z
-      .enum(['ema', 'mean', 'none'])
-      .default('ema')
-      .describe('"ema": exponential moving average; "mean": mean of the last `window` decisions; "none": raw probabilities'),
-    alpha: z
-      .number()
-      .gt(0)
-      .max(1)
-      .default(0.3)
-      .describe('EMA weight of the newest decision, in (0, 1]; 1 = no smoothing (used when kind is "ema")'),
+    kind: z.enum(['ema', 'mean', 'none']).default('ema').describe('"ema": exponential moving average; "mean": mean of the last `window` decisions; "none": raw probabilities'),
+    alpha: z.number().gt(0).max(1).default(0.3).describe('EMA weight of the newest decision, in (0, 1]; 1 = no smoothing (used when kind is "ema")'),
     window: z.number().int().min(1).max(1000).default(4).describe('decisions averaged (used when kind is "mean")'),
   })
   .strict();
@@ -26,39 +18,13 @@ export const controlSchema = z
   .object({
     // prefault: an omitted block is parsed as {} so the inner defaults apply (and live in one place).
     smoothing: smoothingSchema.prefault({}).describe('probability smoothing across decisions'),
-    threshold: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.6)
-      .describe('minimum smoothed probability of the top class; below it the output is the rest label'),
-    margin: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0)
-      .describe('minimum lead of the top class over the runner-up; a smaller lead gives the rest label'),
+    threshold: z.number().min(0).max(1).default(0.6).describe('minimum smoothed probability of the top class; below it the output is the rest label'),
+    margin: z.number().min(0).max(1).default(0).describe('minimum lead of the top class over the runner-up; a smaller lead gives the rest label'),
     restLabel: z.string().min(1).default('rest').describe('label output when no class is confident enough (a decoder class of this name also means rest)'),
-    dwellMs: z
-      .number()
-      .min(0)
-      .max(600_000)
-      .default(500)
-      .describe('stream time (ms, from decision timestamps) a class must stay above threshold before its command fires'),
-    refractoryMs: z
-      .number()
-      .min(0)
-      .max(600_000)
-      .default(1000)
-      .describe('stream time (ms) after a command fires during which no command fires'),
-    rearm: z
-      .enum(['rest', 'time'])
-      .default('rest')
-      .describe('"rest": the same command fires again only after a rest in between; "time": once the refractory period is over'),
-    commands: z
-      .record(z.string().min(1), z.string().min(1))
-      .default({})
-      .describe('class label -> command name; unmapped labels never fire'),
+    dwellMs: z.number().min(0).max(600_000).default(500).describe('stream time (ms, from decision timestamps) a class must stay above threshold before its command fires'),
+    refractoryMs: z.number().min(0).max(600_000).default(1000).describe('stream time (ms) after a command fires during which no command fires'),
+    rearm: z.enum(['rest', 'time']).default('rest').describe('"rest": the same command fires again only after a rest in between; "time": once the refractory period is over'),
+    commands: z.record(z.string().min(1), z.string().min(1)).default({}).describe('class label -> command name; unmapped labels never fire'),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -42,12 +42,7 @@ const TIME_SLACK_MS = 1e-3;
  * the runner-up by at least `margin`, and not tie with it (a tie is no decision). A top class named
  * `restLabel` also gives null.
  */
-export function confidentClass(
-  probabilities: Readonly<Record<string, number>>,
-  threshold: number,
-  margin: number,
-  restLabel: string,
-): string | null {
+export function confidentClass(probabilities: Readonly<Record<string, number>>, threshold: number, margin: number, restLabel: string): string | null {
   let best: string | null = null;
   let top = -Infinity;
   let second = -Infinity;

@@ -113,20 +113,40 @@ function splitAround(roots: readonly Complex[], wo: number): Complex[] {
 
 function lowpassToBandpass({ z, p, k }: Zpk, wo: number, bw: number): Zpk {
   const degree = p.length - z.length;
-  const zb = splitAround(z.map((v) => scale(v, bw / 2)), wo);
+  const zb = splitAround(
+    z.map((v) => scale(v, bw / 2)),
+    wo,
+  );
   for (let i = 0; i < degree; i++) zb.push(cx(0));
-  return { z: zb, p: splitAround(p.map((v) => scale(v, bw / 2)), wo), k: k * bw ** degree };
+  return {
+    z: zb,
+    p: splitAround(
+      p.map((v) => scale(v, bw / 2)),
+      wo,
+    ),
+    k: k * bw ** degree,
+  };
 }
 
 function lowpassToBandstop({ z, p, k }: Zpk, wo: number, bw: number): Zpk {
   const degree = p.length - z.length;
   const half = cx(bw / 2);
-  const zb = splitAround(z.map((v) => div(half, v)), wo);
+  const zb = splitAround(
+    z.map((v) => div(half, v)),
+    wo,
+  );
   // Zeros that were at infinity move to the centre of the stop band, ±j·wo.
   for (let i = 0; i < degree; i++) zb.push(cx(0, wo));
   for (let i = 0; i < degree; i++) zb.push(cx(0, -wo));
   const gain = div(prod(z.map((v) => scale(v, -1))), prod(p.map((v) => scale(v, -1)))).re;
-  return { z: zb, p: splitAround(p.map((v) => div(half, v)), wo), k: k * gain };
+  return {
+    z: zb,
+    p: splitAround(
+      p.map((v) => div(half, v)),
+      wo,
+    ),
+    k: k * gain,
+  };
 }
 
 /** Bilinear transform with sampling rate `fs` (s = 2·fs·(z-1)/(z+1)). */
@@ -304,12 +324,7 @@ export function checkOrder(order: number, name = 'order'): void {
  * @returns `nSections * 6` values, one row `[b0, b1, b2, a0 = 1, a1, a2]` per section, to be run
  *   in order (see SosFilter).
  */
-export function butterworthSos(
-  order: number,
-  cutoff: number | readonly [number, number],
-  fs: number,
-  btype: ButterworthType,
-): Float64Array {
+export function butterworthSos(order: number, cutoff: number | readonly [number, number], fs: number, btype: ButterworthType): Float64Array {
   checkOrder(order);
   checkSampleRate(fs);
   if (!BTYPES.includes(btype)) throw new Error(`btype must be one of ${BTYPES.join(', ')} (got ${String(btype)})`);

@@ -41,7 +41,10 @@ export function filterBank(bands: readonly FilterBankBand[], order = 4): Operato
             throw new Error(`filter bank band ${b.low}-${b.high} Hz at ${info.sampleRate} Hz: ${(e as Error).message}`);
           }
         });
-        out = withChannels(info, bands.flatMap((b) => info.channels.map((c) => ({ ...c, label: bandChannelLabel(c.label, b) }))));
+        out = withChannels(
+          info,
+          bands.flatMap((b) => info.channels.map((c) => ({ ...c, label: bandChannelLabel(c.label, b) }))),
+        );
         first = info;
       }
       assertSameStream(first, chunk, 'filterBank');

@@ -85,11 +85,7 @@ function checkFrequency(value: unknown, name: string): void {
   }
 }
 
-function butterworthOperator(
-  name: ButterworthType,
-  cutoff: number | readonly [number, number],
-  order: number,
-): OperatorFunction<Chunk, Chunk> {
+function butterworthOperator(name: ButterworthType, cutoff: number | readonly [number, number], order: number): OperatorFunction<Chunk, Chunk> {
   // Rate-independent checks now, so a bad pipeline fails when it is built, not at the first chunk.
   checkOrder(order, `${name} order`);
   if (typeof cutoff === 'number') {

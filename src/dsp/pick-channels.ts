@@ -13,7 +13,10 @@ export interface PickOptions {
 /** Indices of the channels `opts` selects from `info`; throws naming what is missing. */
 export function resolvePick(info: StreamInfo, opts: PickOptions): number[] {
   if (opts.labels && opts.labels.length > 0) {
-    return findChannels(info.channels.map((c) => c.label), opts.labels);
+    return findChannels(
+      info.channels.map((c) => c.label),
+      opts.labels,
+    );
   }
   if (opts.types && opts.types.length > 0) {
     const idx = info.channels.flatMap((c, i) => (opts.types!.includes(c.type) ? [i] : []));
@@ -43,7 +46,10 @@ export function pickChannels(opts: PickOptions): OperatorFunction<Chunk, Chunk> 
       map((chunk) => {
         if (from !== chunk.info) {
           picks = resolvePick(chunk.info, opts);
-          info = withChannels(chunk.info, picks.map((i) => chunk.info.channels[i]));
+          info = withChannels(
+            chunk.info,
+            picks.map((i) => chunk.info.channels[i]),
+          );
           from = chunk.info;
         }
         const data = new Float32Array(chunk.samples * picks!.length);

@@ -213,11 +213,7 @@ export function normalizeFeatures(opts: NormalizeFeaturesOptions): OperatorFunct
         power = new FeatureNormalizer(frame.logPower.length, normalizerOptions);
         de = new FeatureNormalizer(frame.de.length, normalizerOptions);
         asym = new FeatureNormalizer(frame.asymmetry.length, normalizerOptions);
-      } else if (
-        frame.logPower.length !== power.size ||
-        frame.de.length !== de.size ||
-        frame.asymmetry.length !== asym.size
-      ) {
+      } else if (frame.logPower.length !== power.size || frame.de.length !== de.size || frame.asymmetry.length !== asym.size) {
         throw new Error(
           `normalizeFeatures: frame layout changed from ${first.channels.length} channels x ${first.bands.length} bands + ${asym.size} pairs ` +
             `to ${frame.channels.length} channels x ${frame.bands.length} bands + ${frame.asymmetry.length} pairs`,

@@ -6,7 +6,6 @@ import { addGram, toChannelMajor } from './linalg/row-dot.js';
  * samples as observations) and LDA (features as variables, trials as observations).
  */
 
-
 /**
  * Covariance of interleaved blocks concatenated along time, as MNE's CSP computes a class
  * covariance: not centred (band-passed EEG has zero mean) and divided by n - 1.

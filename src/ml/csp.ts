@@ -61,7 +61,10 @@ export class Csp {
     const sym = whitened.clone().add(whitened.transpose()).div(2);
     const eig = new EigenvalueDecomposition(sym, { assumeSymmetric: true });
     const values = eig.realEigenvalues;
-    const order = values.map((v, i) => [Math.abs(v - 0.5), i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+    const order = values
+      .map((v, i) => [Math.abs(v - 0.5), i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .map(([, i]) => i);
     // Filters are the columns of L^-T V, i.e. the rows of V^T L^-1.
     const all = eig.eigenvectorMatrix.transpose().mmul(lowerInv);
     const kept = order.slice(0, opts.components);

@@ -21,11 +21,7 @@ export interface LbfgsResult {
  * maintained, typed-array L-BFGS, and the problems here (logistic regression on a few thousand
  * features) need only this.
  */
-export function minimizeLbfgs(
-  evaluate: (x: Float64Array, grad: Float64Array) => number,
-  x0: Float64Array,
-  opts: LbfgsOptions = {},
-): LbfgsResult {
+export function minimizeLbfgs(evaluate: (x: Float64Array, grad: Float64Array) => number, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
   const tol = opts.gradientTolerance ?? 1e-5;
   const maxIterations = opts.maxIterations ?? 200;
   const m = opts.memory ?? 10;

@@ -58,11 +58,10 @@ export class LogisticRegression {
     const design = kernel ? gram(x, n, p) : x;
     const width = kernel ? n : p;
     const k = classes.length === 2 ? 1 : classes.length;
-    const theta = minimizeLbfgs(
-      (t, grad) => objective(t, grad, design, y, n, width, k, c, kernel),
-      new Float64Array(k * width + k),
-      { maxIterations: opts.maxIterations ?? 500, gradientTolerance: 1e-5 },
-    ).x;
+    const theta = minimizeLbfgs((t, grad) => objective(t, grad, design, y, n, width, k, c, kernel), new Float64Array(k * width + k), {
+      maxIterations: opts.maxIterations ?? 500,
+      gradientTolerance: 1e-5,
+    }).x;
     // Back to per-feature weights: w_c = Σ_i α_ci x_i in the kernel form.
     const weights = Array.from({ length: k }, (_, cl) => {
       const a = theta.subarray(cl * width, (cl + 1) * width);
@@ -89,7 +88,6 @@ export class LogisticRegression {
     }
     return softmaxInPlace(out);
   }
-
 }
 
 /**

@@ -41,7 +41,13 @@ export function mutualInformation(values: ArrayLike<number>, labels: readonly st
 /** Indices of the `k` features with the highest mutual information with the labels, best first. */
 export function selectByMutualInformation(features: readonly ArrayLike<number>[], labels: readonly string[], k: number): number[] {
   const p = features[0]?.length ?? 0;
-  const scores = Array.from({ length: p }, (_, j) => ({ j, mi: mutualInformation(features.map((f) => f[j]), labels) }));
+  const scores = Array.from({ length: p }, (_, j) => ({
+    j,
+    mi: mutualInformation(
+      features.map((f) => f[j]),
+      labels,
+    ),
+  }));
   return scores
     .sort((a, b) => b.mi - a.mi || a.j - b.j)
     .slice(0, Math.min(k, p))

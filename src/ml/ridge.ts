@@ -109,7 +109,8 @@ const ridgeSchema = z
     if (r.weights.length !== r.inputs * r.outputs) ctx.addIssue({ code: 'custom', path: ['weights'], message: `expected inputs x outputs = ${r.inputs * r.outputs} values, got ${r.weights.length}` });
     if (r.intercept.length !== r.outputs) ctx.addIssue({ code: 'custom', path: ['intercept'], message: `expected ${r.outputs} values (outputs), got ${r.intercept.length}` });
     if (r.targetMean.length !== r.outputs) ctx.addIssue({ code: 'custom', path: ['targetMean'], message: `expected ${r.outputs} values (outputs), got ${r.targetMean.length}` });
-    if (r.cv && r.cv.scores.length !== r.cv.alphas.length) ctx.addIssue({ code: 'custom', path: ['cv', 'scores'], message: `expected one score per alpha (${r.cv.alphas.length}), got ${r.cv.scores.length}` });
+    if (r.cv && r.cv.scores.length !== r.cv.alphas.length)
+      ctx.addIssue({ code: 'custom', path: ['cv', 'scores'], message: `expected one score per alpha (${r.cv.alphas.length}), got ${r.cv.scores.length}` });
   });
 
 export type RidgeJson = z.input<typeof ridgeSchema>;
@@ -257,9 +258,7 @@ export class Ridge {
       weights: Array.from(this.weights),
       intercept: Array.from(this.intercept),
       targetMean: Array.from(this.targetMean),
-      ...(this.cv
-        ? { cv: { alphas: [...this.cv.alphas], scores: this.cv.scores.map((s) => (Number.isFinite(s) ? s : null)), criterion: this.cv.criterion, folds: this.cv.folds } }
-        : {}),
+      ...(this.cv ? { cv: { alphas: [...this.cv.alphas], scores: this.cv.scores.map((s) => (Number.isFinite(s) ? s : null)), criterion: this.cv.criterion, folds: this.cv.folds } } : {}),
     };
   }
 

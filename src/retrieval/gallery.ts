@@ -113,7 +113,13 @@ export class Gallery {
   static fromItems(items: readonly GalleryItem[], opts: { model?: string; dim?: number; source?: string } = {}): Gallery {
     const dim = opts.dim ?? (items.length > 0 ? items[0].embedding.length : 0);
     return Gallery.fromJSON(
-      { format: GALLERY_FORMAT, version: GALLERY_VERSION, dim, model: opts.model ?? '', items: items.map((it) => ({ id: it.id, ...(it.label !== undefined ? { label: it.label } : {}), embedding: Array.from(it.embedding) })) },
+      {
+        format: GALLERY_FORMAT,
+        version: GALLERY_VERSION,
+        dim,
+        model: opts.model ?? '',
+        items: items.map((it) => ({ id: it.id, ...(it.label !== undefined ? { label: it.label } : {}), embedding: Array.from(it.embedding) })),
+      },
       opts.source ?? 'gallery',
     );
   }

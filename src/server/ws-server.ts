@@ -113,9 +113,7 @@ export class BciServer {
     // as an unhandled 'error' event (with a stack trace) instead of the message below.
     wss.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new Error(e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use (set server.port)` : e.message)),
-      );
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use (set server.port)` : e.message)));
       server.listen(opts.port, opts.host, () => resolve());
     });
     return new BciServer(server, wss, opts, hello);
@@ -204,7 +202,12 @@ export class BciServer {
       case 'subscribe':
       case 'unsubscribe': {
         const unknown = msg.topics.findIndex((t) => !this.topics.includes(t));
-        if (unknown >= 0) return this.sendTo(client, { type: 'error', message: `invalid message at "topics.${unknown}": unknown topic "${msg.topics[unknown]}" (offered: ${this.topics.join(', ')})`, path: `topics.${unknown}` });
+        if (unknown >= 0)
+          return this.sendTo(client, {
+            type: 'error',
+            message: `invalid message at "topics.${unknown}": unknown topic "${msg.topics[unknown]}" (offered: ${this.topics.join(', ')})`,
+            path: `topics.${unknown}`,
+          });
         for (const t of msg.topics) {
           if (msg.type === 'subscribe') client.topics.add(t);
           else client.topics.delete(t);

@@ -9,7 +9,13 @@ type RecordSettings = NonNullable<Config['record']>;
 
 /** The recording's path with "{time}" replaced by `now` (ISO, with characters every file system accepts). */
 export function recordingPath(pattern: string, now = new Date()): string {
-  return pattern.replaceAll('{time}', now.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-'));
+  return pattern.replaceAll(
+    '{time}',
+    now
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z')
+      .replaceAll(':', '-'),
+  );
 }
 
 /** Starts recording a session as its config's `record` block says (the config is the first entry). */

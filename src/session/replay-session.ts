@@ -48,7 +48,8 @@ export async function replayDecisions(rec: RecordedSession, options: ReplayDecis
   const config = options.config ?? rec.config;
   if (!config) throw new Error(`${rec.path}: no config recorded; give one (--config)`);
   const notes: string[] = [];
-  if (rec.restarts.length > 0) notes.push(`the live pipeline restarted ${rec.restarts.length} time(s) (${rec.restarts.map((r) => `${r.reason} at ${r.time.toFixed(3)} s`).join('; ')}); the replay runs it once`);
+  if (rec.restarts.length > 0)
+    notes.push(`the live pipeline restarted ${rec.restarts.length} time(s) (${rec.restarts.map((r) => `${r.reason} at ${r.time.toFixed(3)} s`).join('; ')}); the replay runs it once`);
   if (rec.models.length > 1 && !options.modelPath) notes.push(`${rec.models.length} models decoded live (retraining or restarts); the replay uses the first`);
   const tmp = await mkdtemp(path.join(tmpdir(), 'neurorx-replay-'));
   try {

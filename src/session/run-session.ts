@@ -203,7 +203,9 @@ export async function startSession<E = SessionEvent>(config: Config, hooks: Sess
         status(paused ? 'paused by a client: no decisions are sent' : 'resumed');
         return;
       case 'calibration': {
-        const answer = plugin.calibrate?.(config.pipeline, { action: m.action, ...(m.trialsPerClass !== undefined ? { trialsPerClass: m.trialsPerClass } : {}) }) ?? { detail: `a ${plugin.kind} session has no calibration to ${m.action}` };
+        const answer = plugin.calibrate?.(config.pipeline, { action: m.action, ...(m.trialsPerClass !== undefined ? { trialsPerClass: m.trialsPerClass } : {}) }) ?? {
+          detail: `a ${plugin.kind} session has no calibration to ${m.action}`,
+        };
         if (answer.detail) status(answer.detail);
         if (answer.restart) {
           if (m.action === 'start') state = 'calibrating';
@@ -217,13 +219,24 @@ export async function startSession<E = SessionEvent>(config: Config, hooks: Sess
   };
 
   try {
-    server = await BciServer.start({ ...config.server, topics: offeredTopics(pipelineRegistry), token: config.server.token ?? process.env.NEURORX_TOKEN, onClientMessage: control, catchUp: () => lossMessages.map((m) => ({ ...m, state: paused ? 'paused' : state })) }, hello);
+    server = await BciServer.start(
+      {
+        ...config.server,
+        topics: offeredTopics(pipelineRegistry),
+        token: config.server.token ?? process.env.NEURORX_TOKEN,
+        onClientMessage: control,
+        catchUp: () => lossMessages.map((m) => ({ ...m, state: paused ? 'paused' : state })),
+      },
+      hello,
+    );
   } catch (e) {
     // No session after all: an empty recording would only block the next attempt at its path.
     if (recorder) discardRecording(recorder);
     throw e;
   }
-  log(`neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`);
+  log(
+    `neurorx ${VERSION}: ${source.info.name} (${source.info.channels.length} ch @ ${source.info.sampleRate} Hz) -> ${server.address.url}/ (dashboard http://${server.address.host}:${server.address.port}/)`,
+  );
   const statsTimer = setInterval(() => {
     const s = stats.takeSecond();
     server?.broadcastEach('status', (messagesDropped) => ({ type: 'stats', ...s, messagesDropped, clients: server?.clientCount ?? 0 }));
@@ -233,7 +246,12 @@ export async function startSession<E = SessionEvent>(config: Config, hooks: Sess
     recorder?.entry({ kind: 'loss', loss });
     const detail = `source: ${describeLoss(loss)}`;
     lastDetail = detail;
-    const message: Extract<ServerMessage, { type: 'status' }> = { type: 'status', state: paused ? 'paused' : state, detail, ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }) };
+    const message: Extract<ServerMessage, { type: 'status' }> = {
+      type: 'status',
+      state: paused ? 'paused' : state,
+      detail,
+      ...(loss.kind === 'gap' ? { gap: gapOf(loss) } : { warning: loss.message }),
+    };
     if (lossMessages.length < LOSSES_FOR_LATE_CLIENTS) lossMessages.push(message);
     server?.broadcast(message);
     log(`[${paused ? 'paused' : state}] ${detail}`);

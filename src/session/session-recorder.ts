@@ -86,10 +86,41 @@ export class SessionRecorder {
       sourceId: info.sourceId,
     });
     const markers = `${info.name}-markers`;
-    this.markerId = this.writer.addStream({ name: markers, type: 'Markers', channelFormat: 'string', channels: [{ label: 'marker', unit: '', type: 'marker' }], nominalSrate: 0, sourceId: `${info.sourceId}#markers` });
-    this.decisionId = this.writer.addStream({ name: DECISIONS_STREAM, type: DECISIONS_STREAM, channelFormat: 'string', channels: [{ label: 'message', unit: '', type: 'json' }], nominalSrate: 0, sourceId: `${info.sourceId}#decisions` });
-    this.sessionId = this.writer.addStream({ name: SESSION_STREAM, type: SESSION_STREAM, channelFormat: 'string', channels: [{ label: 'entry', unit: '', type: 'json' }], nominalSrate: 0, sourceId: `${info.sourceId}#session` });
-    this.chunkId = this.writer.addStream({ name: CHUNKS_STREAM, type: CHUNKS_STREAM, channelFormat: 'int32', channels: [{ label: 'samples', unit: '', type: 'count' }, { label: 'markers', unit: '', type: 'count' }], nominalSrate: 0, sourceId: `${info.sourceId}#chunks` });
+    this.markerId = this.writer.addStream({
+      name: markers,
+      type: 'Markers',
+      channelFormat: 'string',
+      channels: [{ label: 'marker', unit: '', type: 'marker' }],
+      nominalSrate: 0,
+      sourceId: `${info.sourceId}#markers`,
+    });
+    this.decisionId = this.writer.addStream({
+      name: DECISIONS_STREAM,
+      type: DECISIONS_STREAM,
+      channelFormat: 'string',
+      channels: [{ label: 'message', unit: '', type: 'json' }],
+      nominalSrate: 0,
+      sourceId: `${info.sourceId}#decisions`,
+    });
+    this.sessionId = this.writer.addStream({
+      name: SESSION_STREAM,
+      type: SESSION_STREAM,
+      channelFormat: 'string',
+      channels: [{ label: 'entry', unit: '', type: 'json' }],
+      nominalSrate: 0,
+      sourceId: `${info.sourceId}#session`,
+    });
+    this.chunkId = this.writer.addStream({
+      name: CHUNKS_STREAM,
+      type: CHUNKS_STREAM,
+      channelFormat: 'int32',
+      channels: [
+        { label: 'samples', unit: '', type: 'count' },
+        { label: 'markers', unit: '', type: 'count' },
+      ],
+      nominalSrate: 0,
+      sourceId: `${info.sourceId}#chunks`,
+    });
     this.entry({ kind: 'session', neurorx: VERSION, source: options.source, signal: info.name, markers });
   }
 

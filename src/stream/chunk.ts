@@ -42,10 +42,7 @@ export function withChannels(info: StreamInfo, channels: readonly ChannelInfo[])
 export function assertSameStream(first: StreamInfo, chunk: Chunk, operator: string): void {
   const info = chunk.info;
   if (info.channels.length !== first.channels.length || info.sampleRate !== first.sampleRate) {
-    throw new Error(
-      `${operator}: stream changed from ${first.channels.length} channels at ${first.sampleRate} Hz ` +
-        `to ${info.channels.length} channels at ${info.sampleRate} Hz`,
-    );
+    throw new Error(`${operator}: stream changed from ${first.channels.length} channels at ${first.sampleRate} Hz ` + `to ${info.channels.length} channels at ${info.sampleRate} Hz`);
   }
   if (chunk.data.length < chunk.samples * info.channels.length) {
     throw new Error(`${operator}: chunk data has ${chunk.data.length} values, fewer than ${chunk.samples} samples x ${info.channels.length} channels`);

@@ -9,7 +9,13 @@ export const cueGeneratorSchema = z
     leadIn: z.number().min(0).max(3600).default(3).describe('seconds of stream before the first cue'),
     trialSeconds: z.number().positive().max(600).default(8).describe('seconds from one cue to the next (imagery plus rest)'),
     jitter: z.number().min(0).max(600).default(1).describe('extra random rest before each cue, 0..jitter seconds'),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1).describe('seed of the cue order and jitter'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1)
+      .describe('seed of the cue order and jitter'),
   })
   .strict();
 

@@ -33,7 +33,8 @@ export class MarkerInjector {
     if (time !== undefined && this.streamTime !== undefined && time > this.streamTime + this.maxAheadSeconds) {
       throw new Error(`marker time ${time} s is more than ${this.maxAheadSeconds} s ahead of the stream (now at ${this.streamTime.toFixed(3)} s)`);
     }
-    if (this.pending.length >= this.maxPending) throw new Error(`${this.pending.length} markers are already waiting for their samples (at most ${this.maxPending}): marker "${value.slice(0, 40)}" refused`);
+    if (this.pending.length >= this.maxPending)
+      throw new Error(`${this.pending.length} markers are already waiting for their samples (at most ${this.maxPending}): marker "${value.slice(0, 40)}" refused`);
     this.pending.push({ value, time, duration });
   }
 
@@ -53,7 +54,8 @@ export class MarkerInjector {
     const due: Marker[] = [];
     const later: typeof this.pending = [];
     for (const m of this.pending) {
-      if (m.time !== undefined && m.time > end + this.maxAheadSeconds) this.onDiscard(`marker "${m.value.slice(0, 40)}" at ${m.time} s discarded: more than ${this.maxAheadSeconds} s ahead of the stream (at ${end.toFixed(3)} s)`);
+      if (m.time !== undefined && m.time > end + this.maxAheadSeconds)
+        this.onDiscard(`marker "${m.value.slice(0, 40)}" at ${m.time} s discarded: more than ${this.maxAheadSeconds} s ahead of the stream (at ${end.toFixed(3)} s)`);
       else if (m.time === undefined) due.push({ value: m.value, time: chunk.time, duration: m.duration });
       else if (m.time <= end) due.push({ value: m.value, time: m.time, duration: m.duration });
       else later.push(m);

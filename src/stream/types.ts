@@ -16,17 +16,7 @@
  * live sources: the source's clock, e.g. LSL's local_clock).
  */
 
-export type ChannelType =
-  | 'eeg'
-  | 'meg'
-  | 'mag'
-  | 'grad'
-  | 'eog'
-  | 'emg'
-  | 'ecg'
-  | 'stim'
-  | 'resp'
-  | 'misc';
+export type ChannelType = 'eeg' | 'meg' | 'mag' | 'grad' | 'eog' | 'emg' | 'ecg' | 'stim' | 'resp' | 'misc';
 
 export interface ChannelInfo {
   /** Channel label as the source names it, e.g. "C3". */

@@ -41,27 +41,39 @@ const read = (bytes: Uint8Array): void =>
 
 describe('FIF reader fuzz: a well-formed Recording or a clean error', () => {
   for (const [name, base] of Object.entries(BASES)) {
-    it(`mutated ${name}`, () => {
-      fc.assert(fc.property(mutatedBytes(base), read), fuzzParams(400));
-    }, FUZZ_TIMEOUT_MS);
+    it(
+      `mutated ${name}`,
+      () => {
+        fc.assert(fc.property(mutatedBytes(base), read), fuzzParams(400));
+      },
+      FUZZ_TIMEOUT_MS,
+    );
   }
 
-  it('tag words overwritten with extreme integers (sizes, next pointers, skip counts, channel counts)', () => {
-    const base = BASES['short buffers, skips, directory'];
-    const extreme = fc.oneof(fc.constantFrom(-1, 0, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 24, 65536), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
-    const edit = fc.record({ word: fc.nat({ max: Math.floor(base.length / 4) - 1 }), value: extreme });
-    fc.assert(
-      fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
-        const b = base.slice();
-        const view = new DataView(b.buffer);
-        for (const e of edits) view.setInt32(4 * e.word, e.value, false);
-        read(b);
-      }),
-      fuzzParams(600),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'tag words overwritten with extreme integers (sizes, next pointers, skip counts, channel counts)',
+    () => {
+      const base = BASES['short buffers, skips, directory'];
+      const extreme = fc.oneof(fc.constantFrom(-1, 0, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 24, 65536), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
+      const edit = fc.record({ word: fc.nat({ max: Math.floor(base.length / 4) - 1 }), value: extreme });
+      fc.assert(
+        fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+          const b = base.slice();
+          const view = new DataView(b.buffer);
+          for (const e of edits) view.setInt32(4 * e.word, e.value, false);
+          read(b);
+        }),
+        fuzzParams(600),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1000 }), read), fuzzParams(200));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'random bytes',
+    () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 1000 }), read), fuzzParams(200));
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -31,21 +31,40 @@ const read = (bytes: Uint8Array): void => {
     () => readMat(bytes, { source: 'fuzz.mat' }),
     (vars) => vars.forEach((v, name) => checkValue(v, name)),
   );
-  parsesOrFailsCleanly(() => listVariables(bytes, { source: 'fuzz.mat' }), () => {});
+  parsesOrFailsCleanly(
+    () => listVariables(bytes, { source: 'fuzz.mat' }),
+    () => {},
+  );
 };
 
 describe('MAT v5 reader fuzz: values sized as their dimensions say, or a clean error', () => {
   // plain (every class scipy writes), compressed (-v7), big-endian, and a DREAMER-like struct of
   // cells (16 KB compressed: fewer runs)
-  const bases: [string, number][] = [['mat-classes.mat', 300], ['mat-classes-z.mat', 300], ['mat-handmade-be.mat', 300], ['dreamer-mini.mat', 120]];
+  const bases: [string, number][] = [
+    ['mat-classes.mat', 300],
+    ['mat-classes-z.mat', 300],
+    ['mat-handmade-be.mat', 300],
+    ['dreamer-mini.mat', 120],
+  ];
   for (const [name, runs] of bases) {
-    it(`mutated ${name}`, () => {
-      fc.assert(fc.property(mutatedBytes(fixture(name)), read), fuzzParams(runs));
-    }, FUZZ_TIMEOUT_MS);
+    it(
+      `mutated ${name}`,
+      () => {
+        fc.assert(fc.property(mutatedBytes(fixture(name)), read), fuzzParams(runs));
+      },
+      FUZZ_TIMEOUT_MS,
+    );
   }
 
-  it('random bytes after a valid 128-byte header', () => {
-    const head = fixture('mat-classes.mat').subarray(0, 128);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (tail) => read(Uint8Array.from([...head, ...tail]))), fuzzParams(300));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'random bytes after a valid 128-byte header',
+    () => {
+      const head = fixture('mat-classes.mat').subarray(0, 128);
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 2000 }), (tail) => read(Uint8Array.from([...head, ...tail]))),
+        fuzzParams(300),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -23,20 +23,35 @@ const read = (text: string): void =>
   );
 
 describe('Muse CSV reader fuzz: a well-formed Recording or a clean error', () => {
-  it('mutated runs', () => {
-    fc.assert(fc.property(mutatedBytes(BASE), (bytes) => read(utf8.decode(bytes))), fuzzParams(400));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'mutated runs',
+    () => {
+      fc.assert(
+        fc.property(mutatedBytes(BASE), (bytes) => read(utf8.decode(bytes))),
+        fuzzParams(400),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('rows of number-like fields (signs, points, exponents, hex, blanks, CR)', () => {
-    const field = fc.string({ unit: fc.constantFrom(...'0123456789+-.eExX \r'.split('')), maxLength: 8 });
-    const row = fc.array(field, { minLength: 6, maxLength: 8 }).map((f) => f.join(','));
-    fc.assert(
-      fc.property(fc.array(row, { maxLength: 20 }), (lines) => read(`timestamps,TP9,AF7,AF8,TP10,Right AUX,Marker0\n${lines.join('\n')}`)),
-      fuzzParams(400),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'rows of number-like fields (signs, points, exponents, hex, blanks, CR)',
+    () => {
+      const field = fc.string({ unit: fc.constantFrom(...'0123456789+-.eExX \r'.split('')), maxLength: 8 });
+      const row = fc.array(field, { minLength: 6, maxLength: 8 }).map((f) => f.join(','));
+      fc.assert(
+        fc.property(fc.array(row, { maxLength: 20 }), (lines) => read(`timestamps,TP9,AF7,AF8,TP10,Right AUX,Marker0\n${lines.join('\n')}`)),
+        fuzzParams(400),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('random text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 500 }), read), fuzzParams(200));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'random text',
+    () => {
+      fc.assert(fc.property(fc.string({ maxLength: 500 }), read), fuzzParams(200));
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -42,22 +42,26 @@ function mutatedJson(seeds: readonly unknown[]): fc.Arbitrary<unknown> {
 }
 
 describe('fuzz: WebSocket protocol messages', () => {
-  it('parseClientMessage returns a valid message or an error naming the problem, for any text', () => {
-    const text = fc.oneof(
-      fc.string({ maxLength: 300 }),
-      fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
-      mutatedJson(validMessages).map((v) => JSON.stringify(v)),
-      fc.integer({ min: 1, max: 20_000 }).map((d) => `{"type":"ping","id":${'['.repeat(d)}${']'.repeat(d)}}`),
-    );
-    fc.assert(
-      fc.property(text, (raw) => {
-        const out = parseClientMessage(raw);
-        if (out.type === 'error') expect(out.message.length).toBeGreaterThan(0);
-        else expect(clientMessage.safeParse(out).success).toBe(true);
-      }),
-      fuzzParams(2000),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'parseClientMessage returns a valid message or an error naming the problem, for any text',
+    () => {
+      const text = fc.oneof(
+        fc.string({ maxLength: 300 }),
+        fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
+        mutatedJson(validMessages).map((v) => JSON.stringify(v)),
+        fc.integer({ min: 1, max: 20_000 }).map((d) => `{"type":"ping","id":${'['.repeat(d)}${']'.repeat(d)}}`),
+      );
+      fc.assert(
+        fc.property(text, (raw) => {
+          const out = parseClientMessage(raw);
+          if (out.type === 'error') expect(out.message.length).toBeGreaterThan(0);
+          else expect(clientMessage.safeParse(out).success).toBe(true);
+        }),
+        fuzzParams(2000),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   describe('a live server', () => {
     let server: BciServer;
@@ -77,54 +81,62 @@ describe('fuzz: WebSocket protocol messages', () => {
     });
     afterAll(() => server.close());
 
-    it('answers every frame (error or effect) and keeps serving, for any sequence of text and binary frames', async () => {
-      const frame = fc.oneof(
-        fc.string({ maxLength: 200 }).map((s) => ({ text: s })),
-        mutatedJson([...validMessages, { type: 'marker', value: 'boom' }]).map((v) => ({ text: JSON.stringify(v) })),
-        fc.uint8Array({ maxLength: 64 }).map((b) => ({ binary: b })),
-      );
-      await fc.assert(
-        fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 20 }), async (frames) => {
-          const { ws, messages } = await connect(server.address.url);
-          try {
-            for (const f of frames) {
-              if ('binary' in f) ws.send(f.binary, { binary: true });
-              else ws.send(f.text);
+    it(
+      'answers every frame (error or effect) and keeps serving, for any sequence of text and binary frames',
+      async () => {
+        const frame = fc.oneof(
+          fc.string({ maxLength: 200 }).map((s) => ({ text: s })),
+          mutatedJson([...validMessages, { type: 'marker', value: 'boom' }]).map((v) => ({ text: JSON.stringify(v) })),
+          fc.uint8Array({ maxLength: 64 }).map((b) => ({ binary: b })),
+        );
+        await fc.assert(
+          fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 20 }), async (frames) => {
+            const { ws, messages } = await connect(server.address.url);
+            try {
+              for (const f of frames) {
+                if ('binary' in f) ws.send(f.binary, { binary: true });
+                else ws.send(f.text);
+              }
+              ws.send(JSON.stringify({ type: 'ping', id: 'end' }));
+              await until(() => messages.some((m: Message) => m.type === 'pong' && m.id === 'end'), 20_000);
+            } finally {
+              ws.close();
             }
-            ws.send(JSON.stringify({ type: 'ping', id: 'end' }));
-            await until(() => messages.some((m: Message) => m.type === 'pong' && m.id === 'end'), 20_000);
-          } finally {
-            ws.close();
-          }
-        }),
-        fuzzParams(60),
-      );
-      // Still serving a fresh client.
-      const { ws, messages } = await connect(server.address.url);
-      await until(() => messages.length >= 1);
-      expect(messages[0].type).toBe('hello');
-      ws.close();
-    }, FUZZ_TIMEOUT_MS);
+          }),
+          fuzzParams(60),
+        );
+        // Still serving a fresh client.
+        const { ws, messages } = await connect(server.address.url);
+        await until(() => messages.length >= 1);
+        expect(messages[0].type).toBe('hello');
+        ws.close();
+      },
+      FUZZ_TIMEOUT_MS,
+    );
   });
 });
 
 describe('fuzz: configs', () => {
   const shipped = ['default.json', 'emotion.json', 'meg.json'].map((f) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'config', f), 'utf8')) as unknown);
 
-  it('parseConfig accepts or throws a ConfigError naming a field, for any mutation of the shipped configs', () => {
-    fc.assert(
-      fc.property(mutatedJson(shipped), (json) => {
-        try {
-          parseConfig(json);
-        } catch (e) {
-          expect(e).toBeInstanceOf(ConfigError);
-          // "config: invalid config" then one "path: reason" line per problem.
-          expect((e as Error).message).toMatch(/^config: invalid config\n {2}\S.*: /);
-        }
-      }),
-      fuzzParams(1500),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'parseConfig accepts or throws a ConfigError naming a field, for any mutation of the shipped configs',
+    () => {
+      fc.assert(
+        fc.property(mutatedJson(shipped), (json) => {
+          try {
+            parseConfig(json);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ConfigError);
+            // "config: invalid config" then one "path: reason" line per problem.
+            expect((e as Error).message).toMatch(/^config: invalid config\n {2}\S.*: /);
+          }
+        }),
+        fuzzParams(1500),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it('every number in the config schema has a range (so no field can ask for an absurd allocation)', () => {
     const unbounded: string[] = [];

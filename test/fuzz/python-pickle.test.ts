@@ -24,7 +24,11 @@ function checkValue(v: PickleValue, seen = new Set<object>()): void {
   }
 }
 
-const read = (bytes: Uint8Array): void => parsesOrFailsCleanly(() => readPickle(bytes, { source: 'fuzz.pkl' }), (v) => checkValue(v));
+const read = (bytes: Uint8Array): void =>
+  parsesOrFailsCleanly(
+    () => readPickle(bytes, { source: 'fuzz.pkl' }),
+    (v) => checkValue(v),
+  );
 
 /** The opcodes a pickle is made of, for programs of random opcodes with plausible arguments. */
 const OPCODES = '()0.12FIJKLMNPQRSTUVXabcdeghijlopqrstu}]\x80\x81\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98BC';
@@ -38,16 +42,24 @@ describe('Python pickle reader fuzz: plain data and well-sized arrays, or a clea
     'DEAP subject (cPickle, numpy arrays)': new Uint8Array(gunzipSync(fixture('deap/s01.dat.gz'))).subarray(0, 4096),
   };
   for (const [name, base] of Object.entries(bases)) {
-    it(`mutated ${name}`, () => {
-      fc.assert(fc.property(mutatedBytes(base), read), fuzzParams(300));
-    }, FUZZ_TIMEOUT_MS);
+    it(
+      `mutated ${name}`,
+      () => {
+        fc.assert(fc.property(mutatedBytes(base), read), fuzzParams(300));
+      },
+      FUZZ_TIMEOUT_MS,
+    );
   }
 
-  it('programs of random opcodes and argument bytes', () => {
-    const op = fc.tuple(fc.constantFrom(...OPCODES.split('').map((c) => c.charCodeAt(0))), fc.uint8Array({ maxLength: 6 }));
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), (ops) => read(Uint8Array.from([0x80, 2, ...ops.flatMap(([o, args]) => [o, ...args]), 0x2e]))),
-      fuzzParams(600),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'programs of random opcodes and argument bytes',
+    () => {
+      const op = fc.tuple(fc.constantFrom(...OPCODES.split('').map((c) => c.charCodeAt(0))), fc.uint8Array({ maxLength: 6 }));
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 40 }), (ops) => read(Uint8Array.from([0x80, 2, ...ops.flatMap(([o, args]) => [o, ...args]), 0x2e]))),
+        fuzzParams(600),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -21,7 +21,11 @@ function writtenFile(): Uint8Array {
   const aux = w.addStream({ name: 'aux', type: 'AUX', channelFormat: 'int16', channels: ch(2), nominalSrate: 10 });
   const markers = w.addStream({ name: 'markers', type: 'Markers', channelFormat: 'string', channels: ch(1), nominalSrate: 0 });
   for (let k = 0; k < 3; k++) {
-    w.push(eeg, Float32Array.from({ length: 30 }, (_, i) => Math.sin(i + k)), Float64Array.from({ length: 10 }, (_, s) => 5 + (10 * k + s) / 100));
+    w.push(
+      eeg,
+      Float32Array.from({ length: 30 }, (_, i) => Math.sin(i + k)),
+      Float64Array.from({ length: 10 }, (_, s) => 5 + (10 * k + s) / 100),
+    );
     w.push(aux, Int16Array.from([k, -k]), [5 + k / 10]);
     w.push(markers, [`cue ${k}`], [5.05 + k * 0.1]);
     w.clockOffset(eeg, 5 + k, -0.001 * k);
@@ -57,32 +61,44 @@ const read = (bytes: Uint8Array): void =>
   );
 
 describe('XDF reader fuzz: a well-formed document and Recording, or a clean error', () => {
-  it('mutated files from the XDF writer', () => {
-    fc.assert(fc.property(mutatedBytes(BASE), read), fuzzParams(400));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'mutated files from the XDF writer',
+    () => {
+      fc.assert(fc.property(mutatedBytes(BASE), read), fuzzParams(400));
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('random chunks after the "XDF:" signature', () => {
-    const chunk = fc.record({
-      tag: fc.integer({ min: 0, max: 7 }),
-      content: fc.uint8Array({ maxLength: 40 }),
-      lenBytes: fc.constantFrom(1, 4, 8, 2),
-    });
-    fc.assert(
-      fc.property(fc.array(chunk, { maxLength: 12 }), (chunks) => {
-        const parts: number[] = [...Buffer.from('XDF:')];
-        for (const c of chunks) {
-          const length = c.content.length + 2;
-          parts.push(c.lenBytes);
-          for (let b = 0; b < c.lenBytes; b++) parts.push(b < 4 ? (length >>> (8 * b)) & 0xff : 0);
-          parts.push(c.tag, 0, ...c.content);
-        }
-        read(Uint8Array.from(parts));
-      }),
-      fuzzParams(400),
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'random chunks after the "XDF:" signature',
+    () => {
+      const chunk = fc.record({
+        tag: fc.integer({ min: 0, max: 7 }),
+        content: fc.uint8Array({ maxLength: 40 }),
+        lenBytes: fc.constantFrom(1, 4, 8, 2),
+      });
+      fc.assert(
+        fc.property(fc.array(chunk, { maxLength: 12 }), (chunks) => {
+          const parts: number[] = [...Buffer.from('XDF:')];
+          for (const c of chunks) {
+            const length = c.content.length + 2;
+            parts.push(c.lenBytes);
+            for (let b = 0; b < c.lenBytes; b++) parts.push(b < 4 ? (length >>> (8 * b)) & 0xff : 0);
+            parts.push(c.tag, 0, ...c.content);
+          }
+          read(Uint8Array.from(parts));
+        }),
+        fuzzParams(400),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), read), fuzzParams(200));
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'random bytes',
+    () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), read), fuzzParams(200));
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

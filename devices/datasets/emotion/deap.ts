@@ -24,8 +24,38 @@ import type { EmotionDataset, EmotionSubject, EmotionTrial } from './emotion-dat
  */
 
 export const DEAP_EEG_CHANNELS = [
-  'Fp1', 'AF3', 'F3', 'F7', 'FC5', 'FC1', 'C3', 'T7', 'CP5', 'CP1', 'P3', 'P7', 'PO3', 'O1', 'Oz', 'Pz',
-  'Fp2', 'AF4', 'Fz', 'F4', 'F8', 'FC6', 'FC2', 'Cz', 'C4', 'T8', 'CP6', 'CP2', 'P4', 'P8', 'PO4', 'O2',
+  'Fp1',
+  'AF3',
+  'F3',
+  'F7',
+  'FC5',
+  'FC1',
+  'C3',
+  'T7',
+  'CP5',
+  'CP1',
+  'P3',
+  'P7',
+  'PO3',
+  'O1',
+  'Oz',
+  'Pz',
+  'Fp2',
+  'AF4',
+  'Fz',
+  'F4',
+  'F8',
+  'FC6',
+  'FC2',
+  'Cz',
+  'C4',
+  'T8',
+  'CP6',
+  'CP2',
+  'P4',
+  'P8',
+  'PO4',
+  'O2',
 ] as const;
 export const DEAP_SAMPLE_RATE = 128;
 export const DEAP_BASELINE_SAMPLES = 3 * DEAP_SAMPLE_RATE;
@@ -52,7 +82,9 @@ export async function readDeapSubject(source: string | Uint8Array, opts: DeapRea
   const buf = await readFile(source);
   const name = path.basename(source);
   return parseDeapSubject(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), {
-    ...opts, id: opts.id ?? name.replace(/\.[^.]*$/, ''), source: name,
+    ...opts,
+    id: opts.id ?? name.replace(/\.[^.]*$/, ''),
+    source: name,
   });
 }
 

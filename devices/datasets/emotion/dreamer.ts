@@ -2,8 +2,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChannelInfo } from '../../../src/stream/types.js';
 import {
-  cellAt, expectCell, expectNumeric, expectScalar, expectString, expectStruct, MatFormatError, matToSampleMajor,
-  readMatVariable, structField, type MatStruct, type MatValue,
+  cellAt,
+  expectCell,
+  expectNumeric,
+  expectScalar,
+  expectString,
+  expectStruct,
+  MatFormatError,
+  matToSampleMajor,
+  readMatVariable,
+  structField,
+  type MatStruct,
+  type MatValue,
 } from '../../file/mat-v5-reader.js';
 import type { EmotionDataset, EmotionSubject, EmotionTrial, SignalBlock } from './emotion-dataset.js';
 
@@ -83,7 +93,11 @@ function readSubject(v: MatValue, p: string, id: string, nch: number): EmotionSu
   if (baseline.cells.length !== clips) {
     throw new MatFormatError(`${p}.EEG.baseline has ${baseline.cells.length} recordings but ${p}.EEG.stimuli has ${clips}`);
   }
-  for (const [name, arr] of [['ScoreValence', valence], ['ScoreArousal', arousal], ['ScoreDominance', dominance]] as const) {
+  for (const [name, arr] of [
+    ['ScoreValence', valence],
+    ['ScoreArousal', arousal],
+    ['ScoreDominance', dominance],
+  ] as const) {
     if (arr.length !== clips) throw new MatFormatError(`${p}.${name} has ${arr.length} scores for ${clips} clips`);
   }
   const trials: EmotionTrial[] = [];

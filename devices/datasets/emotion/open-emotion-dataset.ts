@@ -78,18 +78,17 @@ function wanted(subjects: readonly number[] | undefined): ((id: string) => boole
 const HOW_TO_GET: Record<'dreamer' | 'deap' | 'seed', { what: string; how: string }> = {
   dreamer: {
     what: 'DREAMER.mat',
-    how: 'DREAMER is distributed on request: ask for access on its Zenodo record (https://zenodo.org/record/546113), ' +
-      'then download DREAMER.mat',
+    how: 'DREAMER is distributed on request: ask for access on its Zenodo record (https://zenodo.org/record/546113), ' + 'then download DREAMER.mat',
   },
   deap: {
     what: "DEAP's preprocessed data (data_preprocessed_python/ with s01.dat..s32.dat, or data_preprocessed_matlab/ with s01.mat..s32.mat)",
-    how: 'DEAP is distributed under an end-user licence agreement: sign the EULA on its page at Queen Mary University of London ' +
+    how:
+      'DEAP is distributed under an end-user licence agreement: sign the EULA on its page at Queen Mary University of London ' +
       '(https://www.eecs.qmul.ac.uk/mmv/datasets/deap/), then download and unzip data_preprocessed_python.zip (or data_preprocessed_matlab.zip)',
   },
   seed: {
     what: "SEED's Preprocessed_EEG folder (<subject>_<date>.mat files and label.mat)",
-    how: 'SEED is distributed by the BCMI lab of Shanghai Jiao Tong University on application: ' +
-      'apply at https://bcmi.sjtu.edu.cn/home/seed/, then download SEED/Preprocessed_EEG',
+    how: 'SEED is distributed by the BCMI lab of Shanghai Jiao Tong University on application: ' + 'apply at https://bcmi.sjtu.edu.cn/home/seed/, then download SEED/Preprocessed_EEG',
   },
 };
 

@@ -192,7 +192,9 @@ export async function writeMegBundle(dataset: MegDataset, dir: string): Promise<
     const onset = first?.onset ?? 0;
     s.epochs.forEach((ep, e) => {
       if (ep.samples !== samples || ep.onset !== onset) {
-        throw new MegBundleError(`MEG bundle: subject "${s.id}" epoch ${e}: ${ep.samples} samples / onset ${ep.onset}, the subject's first epoch has ${samples} / ${onset} (a bundle needs one epoch length per subject)`);
+        throw new MegBundleError(
+          `MEG bundle: subject "${s.id}" epoch ${e}: ${ep.samples} samples / onset ${ep.onset}, the subject's first epoch has ${samples} / ${onset} (a bundle needs one epoch length per subject)`,
+        );
       }
       if (ep.data.length !== samples * nch) throw new MegBundleError(`MEG bundle: subject "${s.id}" epoch ${e}: ${ep.data.length} values, expected ${samples} x ${nch}`);
     });

@@ -589,7 +589,10 @@ export class BrainModuleModel {
       if (batch.groups.length === 1) {
         h = mm(h, subjectMatrix(batch.groups[0].subject));
       } else {
-        h = tf.concat(batch.groups.map((g) => mm(tf.slice(h, [g.start * T, 0], [g.count * T, S]), subjectMatrix(g.subject))), 0);
+        h = tf.concat(
+          batch.groups.map((g) => mm(tf.slice(h, [g.start * T, 0], [g.count * T, S]), subjectMatrix(g.subject))),
+          0,
+        );
       }
       // (c) residual dilated temporal convolutions.
       this.spec.dilations.forEach((d, b) => {

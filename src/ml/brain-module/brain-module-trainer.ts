@@ -283,7 +283,8 @@ async function train(
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new Error(`brain module: batchSize must be an integer >= 2, got ${batchSize}`);
   if (!(learningRate > 0)) throw new Error(`brain module: learningRate must be positive, got ${learningRate}`);
   if (!(weightDecay >= 0)) throw new Error(`brain module: weightDecay must be non-negative, got ${weightDecay}`);
-  if (!(clipWeight >= 0) || !(mseWeight >= 0) || clipWeight + mseWeight <= 0) throw new Error(`brain module: clipWeight and mseWeight must be non-negative, not both 0 (got ${clipWeight}, ${mseWeight})`);
+  if (!(clipWeight >= 0) || !(mseWeight >= 0) || clipWeight + mseWeight <= 0)
+    throw new Error(`brain module: clipWeight and mseWeight must be non-negative, not both 0 (got ${clipWeight}, ${mseWeight})`);
   if (!Number.isInteger(patience) || patience < 1) throw new Error(`brain module: patience must be a positive integer, got ${patience}`);
   if (monitor !== 'top5' && monitor !== 'loss') throw new Error(`brain module: monitor must be 'top5' or 'loss', got ${JSON.stringify(monitor)}`);
   if (temperatureOpt !== 'learned' && !(temperatureOpt >= MIN_TEMPERATURE && temperatureOpt <= MAX_TEMPERATURE)) {

@@ -14,7 +14,10 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('csp-lda'),
       components: z.number().int().min(1).max(256).default(4).describe('CSP filters kept'),
-      regularization: z.union([z.number().min(0).max(1), z.literal('ledoit-wolf')]).default(0).describe('class covariance shrinkage'),
+      regularization: z
+        .union([z.number().min(0).max(1), z.literal('ledoit-wolf')])
+        .default(0)
+        .describe('class covariance shrinkage'),
       shrinkage: shrinkage.default('auto').describe('LDA shrinkage: null, a number in [0, 1], or "auto" (Ledoit-Wolf)'),
     })
     .strict(),
@@ -39,7 +42,7 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
       regularization: z
         .union([z.number().min(0).max(1), z.literal('ledoit-wolf')])
         .default('ledoit-wolf')
-        .describe('shrinkage of each band\'s class covariances (narrow bands leave few degrees of freedom per trial)'),
+        .describe("shrinkage of each band's class covariances (narrow bands leave few degrees of freedom per trial)"),
       shrinkage: shrinkage.default('auto'),
     })
     .strict(),
@@ -55,10 +58,7 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
       kind: z.literal('tangent-space-lr'),
       estimator: estimator.default('oas'),
       c: z.number().positive().max(1e6).default(1).describe('inverse L2 regularisation of the logistic regression'),
-      reference: z
-        .enum(['riemann', 'euclid'])
-        .default('riemann')
-        .describe('tangent point: the Riemannian mean, or the arithmetic mean (one decomposition instead of an iteration over all trials)'),
+      reference: z.enum(['riemann', 'euclid']).default('riemann').describe('tangent point: the Riemannian mean, or the arithmetic mean (one decomposition instead of an iteration over all trials)'),
       recenter: z.boolean().default(false),
     })
     .strict(),
@@ -68,7 +68,12 @@ export const decoderSpecSchema = z.discriminatedUnion('kind', [
       epochs: z.number().int().min(1).max(10_000).default(300).describe('training passes over the calibration trials'),
       batchSize: z.number().int().min(1).max(65_536).default(16),
       learningRate: z.number().positive().max(10).default(1e-3),
-      seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .default(42),
     })
     .strict(),
 ]);

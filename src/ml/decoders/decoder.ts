@@ -48,7 +48,6 @@ export interface DecoderState {
   readonly [key: string]: unknown;
 }
 
-
 export function predictLabel(decoder: Decoder, block: SignalBlock): string {
   return decoder.classes[argmax(decoder.probabilities(block))];
 }

@@ -57,7 +57,11 @@ export class FbcspDecoder implements Decoder {
     const csps = perBand.map((bandBlocks) => OvrCsp.fit(bandBlocks, labels, bandChannels, spec.components, spec.regularization));
     const all = blocks.map((_, i) => Float64Array.from(csps.flatMap((csp, b) => Array.from(csp.logPower(perBand[b][i], bandChannels)))));
     const selected = selectByMutualInformation(all, labels, spec.select).sort((a, b) => a - b);
-    const lda = Lda.fit(all.map((f) => selected.map((j) => f[j])), labels, { shrinkage: spec.shrinkage ?? undefined });
+    const lda = Lda.fit(
+      all.map((f) => selected.map((j) => f[j])),
+      labels,
+      { shrinkage: spec.shrinkage ?? undefined },
+    );
     return new FbcspDecoder({ bands: spec.bands, order: spec.order, bandChannels, csps: csps.map((c) => c.state), selected, lda: lda.state });
   }
 

@@ -175,9 +175,7 @@ export class EegNetDecoder {
       channels: this.channels,
       samples: this.samples,
       scale: this.scale,
-      ...(this.training
-        ? { training: { epochs: this.training.epochs, seconds: this.training.seconds, backend: this.training.backend, bestEpoch: this.training.bestEpoch } }
-        : {}),
+      ...(this.training ? { training: { epochs: this.training.epochs, seconds: this.training.seconds, backend: this.training.backend, bestEpoch: this.training.bestEpoch } } : {}),
     };
     await fs.writeFile(path.join(dir, METADATA), JSON.stringify(meta, null, 2) + '\n');
   }

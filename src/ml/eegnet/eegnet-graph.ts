@@ -64,7 +64,6 @@ export interface BatchMoments {
   readonly variance: tf.Tensor1D;
 }
 
-
 /**
  * Constant 0/1 selector that lays a k-tap kernel out as a banded window x block matrix:
  * banded[i, l] = w[i - l] = (w' @ selector)[i*block + l]. Kept with its transpose for the gradient.
@@ -130,9 +129,18 @@ export class EegNetGraph {
   trainables(): tf.Variable[] {
     const p = this.parts;
     return [
-      p.temporal.variable, p.bn1.gamma, p.bn1.beta, p.spatial.variable, p.bn2.gamma, p.bn2.beta,
-      p.separableDepthwise.variable, p.separablePointwise.variable, p.bn3.gamma, p.bn3.beta,
-      p.denseKernel.variable, p.denseBias.variable,
+      p.temporal.variable,
+      p.bn1.gamma,
+      p.bn1.beta,
+      p.spatial.variable,
+      p.bn2.gamma,
+      p.bn2.beta,
+      p.separableDepthwise.variable,
+      p.separablePointwise.variable,
+      p.bn3.gamma,
+      p.bn3.beta,
+      p.denseKernel.variable,
+      p.denseBias.variable,
     ];
   }
 
@@ -209,7 +217,11 @@ export class EegNetGraph {
     const T4 = h.shape[2];
     const ks = p.separableKernel;
     const before = Math.floor((ks - 1) / 2);
-    const hp = tf.pad(h, [[0, 0], [0, 0], [before, ks - 1 - before]]);
+    const hp = tf.pad(h, [
+      [0, 0],
+      [0, 0],
+      [before, ks - 1 - before],
+    ]);
     const w3 = tf.reshape<tf.Rank.R2>(p.separableDepthwise.variable, [ks, FD]);
     const band3 = tf.reshape(this.separableBands.bands(tf.transpose(w3)), [FD, T4 + ks - 1, T4]);
     const dw = tf.matMul(hp, band3);

@@ -45,9 +45,7 @@ export function buildEegNet(cfg: EegNetConfig): tfl.LayersModel {
   checkConfig(cfg);
   const glorot = (i: number) => tfl.initializers.glorotUniform({ seed: (cfg.seed * 7919 + i) >>> 0 });
   const input = tfl.input({ shape: [cfg.channels, cfg.samples, 1], name: 'input_1' });
-  let x = tfl.layers
-    .conv2d({ name: 'conv2d', filters: cfg.F1, kernelSize: [1, cfg.kernLength], padding: 'same', useBias: false, kernelInitializer: glorot(1) })
-    .apply(input) as tfl.SymbolicTensor;
+  let x = tfl.layers.conv2d({ name: 'conv2d', filters: cfg.F1, kernelSize: [1, cfg.kernLength], padding: 'same', useBias: false, kernelInitializer: glorot(1) }).apply(input) as tfl.SymbolicTensor;
   x = tfl.layers.batchNormalization({ name: 'batch_normalization', axis: -1 }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers
     .depthwiseConv2d({

@@ -35,7 +35,6 @@ export interface TrainReport {
   readonly backend: string;
 }
 
-
 /**
  * Trains `model` in place on the epochs `train` of `set` (labels: class index per epoch) with
  * Adam and categorical cross-entropy, minibatches shuffled by a seeded generator, seeded dropout.

@@ -87,7 +87,11 @@ export function buildElectrodeHierarchy(channels: readonly string[], opts: Hiera
 
   // Regions per side, then clustering within each side.
   const bySide = SIDES.map((s) => sides.flatMap((x, i) => (x === s ? [i] : [])));
-  const quotas = regionQuotas(bySide.map((m) => m.length), opts.regions, C);
+  const quotas = regionQuotas(
+    bySide.map((m) => m.length),
+    opts.regions,
+    C,
+  );
   const regions: Region[] = [];
   SIDES.forEach((side, si) => {
     const clusters = cluster(bySide[si], quotas[si], dist, rank);
@@ -123,9 +127,7 @@ function chord(a: readonly number[], b: readonly number[]): number {
  */
 function anatomicalRank(positions: readonly (readonly number[])[]): number[] {
   const r = (v: number): number => Math.round(v * 1e9);
-  const order = positions
-    .map((p, i) => ({ p, i }))
-    .sort((a, b) => r(b.p[1]) - r(a.p[1]) || r(b.p[2]) - r(a.p[2]) || r(Math.abs(a.p[0])) - r(Math.abs(b.p[0])) || r(a.p[0]) - r(b.p[0]) || a.i - b.i);
+  const order = positions.map((p, i) => ({ p, i })).sort((a, b) => r(b.p[1]) - r(a.p[1]) || r(b.p[2]) - r(a.p[2]) || r(Math.abs(a.p[0])) - r(Math.abs(b.p[0])) || r(a.p[0]) - r(b.p[0]) || a.i - b.i);
   const rank = new Array<number>(positions.length);
   order.forEach((o, k) => (rank[o.i] = k));
   return rank;
@@ -174,12 +176,18 @@ function regionQuotas(n: readonly number[], regions: number | undefined, C: numb
     return best;
   };
   while (total() > regions) {
-    const s = pick((s) => q[s] > present[s], (s) => q[s] - share[s]);
+    const s = pick(
+      (s) => q[s] > present[s],
+      (s) => q[s] - share[s],
+    );
     if (s < 0) break;
     q[s]--;
   }
   while (total() < regions) {
-    const s = pick((s) => q[s] < n[s], (s) => share[s] - q[s]);
+    const s = pick(
+      (s) => q[s] < n[s],
+      (s) => share[s] - q[s],
+    );
     if (s < 0) break;
     q[s]++;
   }

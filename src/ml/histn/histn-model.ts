@@ -267,7 +267,8 @@ export class HistnModel {
       if (!Array.isArray(w.shape) || w.shape.length !== expected.length || w.shape.some((v, i) => v !== expected[i])) {
         throw new Error(`histn state: ${field} has shape ${JSON.stringify(w.shape)}, expected [${expected.join(', ')}]`);
       }
-      if (!Array.isArray(w.values) || w.values.length !== size(expected)) throw new Error(`histn state: ${field} has ${Array.isArray(w.values) ? w.values.length : 'no'} values, expected ${size(expected)}`);
+      if (!Array.isArray(w.values) || w.values.length !== size(expected))
+        throw new Error(`histn state: ${field} has ${Array.isArray(w.values) ? w.values.length : 'no'} values, expected ${size(expected)}`);
       if (!w.values.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new Error(`histn state: ${field} holds a value that is not a finite number`);
       values[name] = Float32Array.from(w.values);
     }

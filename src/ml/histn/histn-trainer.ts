@@ -170,8 +170,7 @@ async function train(model: HistnModel, X: Float32Array, labels: readonly number
       }
     },
     validate: valIdx.length > 0 ? () => evaluate(model, X, labels, targets, sampleWeight, valIdx) : undefined,
-    onEpoch: (epoch, loss, m) =>
-      opts.onEpoch?.({ epoch, loss, validationLoss: m ? m.loss : null, validationAccuracy: m ? m.accuracy : null, seconds: (performance.now() - t0) / 1000 }),
+    onEpoch: (epoch, loss, m) => opts.onEpoch?.({ epoch, loss, validationLoss: m ? m.loss : null, validationAccuracy: m ? m.accuracy : null, seconds: (performance.now() - t0) / 1000 }),
   });
   return {
     epochs: run.trainLoss.length,

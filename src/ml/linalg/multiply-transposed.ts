@@ -39,8 +39,22 @@ export function multiplyTransposed(
       const s1 = s0 + ldb;
       const s2 = s1 + ldb;
       const s3 = s2 + ldb;
-      let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
-      let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
+      let a00 = 0,
+        a01 = 0,
+        a02 = 0,
+        a03 = 0,
+        a10 = 0,
+        a11 = 0,
+        a12 = 0,
+        a13 = 0;
+      let a20 = 0,
+        a21 = 0,
+        a22 = 0,
+        a23 = 0,
+        a30 = 0,
+        a31 = 0,
+        a32 = 0,
+        a33 = 0;
       for (let c = 0; c < len; c++) {
         const b0 = b[s0 + c];
         const b1 = b[s1 + c];

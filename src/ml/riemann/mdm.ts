@@ -36,7 +36,16 @@ export class Mdm {
     const classes = [...new Set(labels)].sort();
     if (classes.length < 2) throw new Error(`MDM: at least two classes needed, got ${classes.join(', ') || 'none'}`);
     const ops = new SpdOps(n);
-    const means = classes.map((cls) => Array.from(riemannMean(covs.filter((_, i) => labels[i] === cls), n, {}, ops)));
+    const means = classes.map((cls) =>
+      Array.from(
+        riemannMean(
+          covs.filter((_, i) => labels[i] === cls),
+          n,
+          {},
+          ops,
+        ),
+      ),
+    );
     return new Mdm(n, { classes, means });
   }
 

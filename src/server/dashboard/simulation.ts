@@ -25,7 +25,17 @@ export function startSimulation(o: SimulationOptions): SessionControls {
   const classes = ['left', 'right'];
   // through JSON like a real frame, so the page's cost includes parsing
   const emit = (m: Unversioned<ServerMessage>): void => o.message(JSON.parse(JSON.stringify({ v: 2, ...m })) as ServerMessage);
-  emit({ type: 'hello', protocol: 2, server: 'simulation', pipeline: { kind: 'simulated', name: 'simulation' }, stream: { name: `simulated ${channels.length} ch`, type: 'EEG', sampleRate, channels }, state: 'running', classes, topics: [], subscribed: [] });
+  emit({
+    type: 'hello',
+    protocol: 2,
+    server: 'simulation',
+    pipeline: { kind: 'simulated', name: 'simulation' },
+    stream: { name: `simulated ${channels.length} ch`, type: 'EEG', sampleRate, channels },
+    state: 'running',
+    classes,
+    topics: [],
+    subscribed: [],
+  });
   let t = 0;
   let seq = 0;
   const frameSeconds = 0.1;
@@ -47,7 +57,18 @@ export function startSimulation(o: SimulationOptions): SessionControls {
     const p = 0.5 + 0.45 * Math.sin(t / 3);
     const fired = seq % 12 === 11;
     const label = p > 0.5 ? 'left' : 'right';
-    emit({ type: 'decision', seq, label, probabilities: { left: p, right: 1 - p }, smoothed: { left: p, right: 1 - p }, timestamp: t, latencyMs: 1 + Math.random(), state: fired ? 'fired' : 'dwelling', candidate: label, ...(fired ? { command: label } : {}) });
+    emit({
+      type: 'decision',
+      seq,
+      label,
+      probabilities: { left: p, right: 1 - p },
+      smoothed: { left: p, right: 1 - p },
+      timestamp: t,
+      latencyMs: 1 + Math.random(),
+      state: fired ? 'fired' : 'dwelling',
+      candidate: label,
+      ...(fired ? { command: label } : {}),
+    });
     if (fired) emit({ type: 'command', command: label, label, seq, timestamp: t });
     if (seq % 32 === 0) emit({ type: 'cue', label: seq % 64 ? 'right' : 'left', marker: 'x', timestamp: t });
     seq++;

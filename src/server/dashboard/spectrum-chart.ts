@@ -39,7 +39,10 @@ export class SpectrumChart {
         // a flat spectrum (a constant power, e.g. all at the floor) still needs a span to draw
         y: { range: (_u, lo, hi) => (Number.isFinite(lo) && Number.isFinite(hi) ? [Math.floor(lo / 10) * 10, Math.max(Math.ceil(hi / 10) * 10, Math.floor(lo / 10) * 10 + 10)] : [-10, 10]) },
       },
-      axes: [{ ...AXIS, size: 28, values: unitTicks('Hz') }, { ...AXIS, size: 40 }],
+      axes: [
+        { ...AXIS, size: 28, values: unitTicks('Hz') },
+        { ...AXIS, size: 40 },
+      ],
       series: [{}, { label: 'power', stroke: '#e5c07b', fill: '#e5c07b22', width: 1.5, points: { show: false } }],
       hooks: { drawAxes: [(u) => this.drawBandShading(u)] },
     };
