@@ -217,13 +217,13 @@ program
       .split(',')
       .map((n) => n.trim())
       .filter((n) => n !== '');
-    const plugins = [...new Set(names.map((n) => pipelineRegistry.evaluatorOf(n)))];
-    if (plugins.includes(undefined)) {
+    // The pipeline of the first decoder named evaluates them all; it names any it does not know.
+    const plugin = names.map((n) => pipelineRegistry.evaluatorOf(n)).find((p) => p !== undefined);
+    if (!plugin?.evaluate) {
       const known = pipelineRegistry.kinds.flatMap((k) => pipelineRegistry.get(k).evaluate?.decoders ?? []);
-      throw new InvalidArgumentError(`--pipeline: unknown decoder "${names.find((n) => !pipelineRegistry.evaluatorOf(n))}" (available: ${known.join(', ')})`);
+      throw new InvalidArgumentError(`--pipeline: unknown decoder "${names[0] ?? ''}" (available: ${known.join(', ')})`);
     }
-    if (plugins.length !== 1) throw new InvalidArgumentError(`--pipeline: ${names.join(', ')} belong to different pipelines (${plugins.map((p) => p!.kind).join(', ')}); evaluate one kind at a time`);
-    await plugins[0]!.evaluate!.run(names, o);
+    await plugin.evaluate.run(names, o);
   });
 
 const lsl = program.command('lsl').description('Lab Streaming Layer: list streams on the network, publish a recording');
