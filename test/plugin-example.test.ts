@@ -5,7 +5,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config-schema.js';
+import { map } from 'rxjs';
+import { z } from 'zod';
+import type { PipelinePlugin } from '../pipelines/pipeline-plugin.js';
+import { pipelineRegistry } from '../pipelines/registry.js';
+import { loadConfig, parseConfig } from '../src/config/config-schema.js';
 import { startSession, type Session } from '../src/session/run-session.js';
 import { projectPath } from '../src/util/project-path.js';
 import { connect, until } from './helpers/ws-client.js';
@@ -52,6 +56,32 @@ describe('a pipeline plug-in from outside src/ (examples/alpha-feedback)', () =>
     ws.send(JSON.stringify({ type: 'subscribe', topics: ['feedback', 'nonsense'] }));
     await until(() => messages.some((m) => m.type === 'error'));
     expect(messages.find((m) => m.type === 'error')).toMatchObject({ path: 'topics.1', message: like.stringMatching(/unknown topic "nonsense"/) });
+    ws.close();
+  }, 120_000);
+
+  it('a plug-in that fails on some events loses those events, not the session', async () => {
+    const flaky: PipelinePlugin<{ kind: 'flaky-test' }, number> = {
+      kind: 'flaky-test',
+      description: 'fails on every third chunk',
+      settings: z.object({ kind: z.literal('flaky-test') }).strict(),
+      messages: { tick: z.object({ type: z.literal('tick'), n: z.number() }) },
+      outputs: ['tick'],
+      open: () => ({ run: (source) => source.chunks$.pipe(map((_, i) => i)) }),
+      describe: (n) => {
+        if (n % 3 === 2) throw new Error(`chunk ${n} is not to my taste`);
+        return { kind: 'message', message: { type: 'tick', n } };
+      },
+    };
+    pipelineRegistry.register(flaky);
+    session = await startSession(parseConfig({ source: { uri: 'synthetic:motor-imagery?seed=1', replay: { speed: 5, chunkSize: 16 } }, pipeline: { kind: 'flaky-test' }, server: { port: 0 } }));
+    const { ws, messages } = await connect(session.server.address.url);
+    await until(() => messages.filter((m) => m.type === 'tick').length >= 30, 60_000);
+    const errors = messages.filter((m) => m.type === 'error');
+    expect(errors.length).toBeGreaterThan(5);
+    expect(errors[0].message).toMatch(/pipeline flaky-test: an event could not be handled: chunk \d+ is not to my taste/);
+    const ticks = messages.filter((m) => m.type === 'tick').map((m) => m.n as number);
+    expect(ticks.every((n) => n % 3 !== 2)).toBe(true);
+    expect(ticks.at(-1)! - ticks[0]).toBeGreaterThan(30); // still running long after the first failure
     ws.close();
   }, 120_000);
 

@@ -127,7 +127,15 @@ export async function startSession<E = SessionEvent>(config: Config, hooks: Sess
     }
     const events$ = pipeline.run(liveSource, settings, pipelineHooks) as Observable<E>;
     pipelineSub = events$.subscribe({
-      next: (event) => onEvent(event),
+      next: (event) => {
+        // A plug-in's describe (or a hook) that throws loses that event, not the session.
+        try {
+          onEvent(event);
+        } catch (e) {
+          log(`pipeline ${plugin.kind}: an event could not be handled: ${(e as Error).message}`);
+          server?.broadcast({ type: 'error', message: `pipeline ${plugin.kind}: an event could not be handled: ${(e as Error).message}` });
+        }
+      },
       error(e: Error) {
         state = 'stopped';
         log(`pipeline error: ${e.message}`);
