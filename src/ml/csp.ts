@@ -53,7 +53,7 @@ export class Csp {
     const composite = covs[0].clone().add(covs[1]);
     let lowerInv: Matrix;
     try {
-      lowerInv = fromFlat(inverseCholeskyFactor(composite.to1DArray(), channels), channels);
+      lowerInv = Matrix.from1DArray(channels, channels, inverseCholeskyFactor(composite.to1DArray(), channels));
     } catch {
       throw new Error('CSP: the summed class covariance is singular (rank-deficient data: too few samples, flat or duplicated channels); set csp regularization');
     }
@@ -145,6 +145,3 @@ function regularize(cov: Matrix, blocks: readonly SignalBlock[], channels: numbe
 }
 
 /** Solves L X = B for lower-triangular L by forward substitution. */
-function fromFlat(flat: Float64Array, n: number): Matrix {
-  return new Matrix(Array.from({ length: n }, (_, i) => Array.from(flat.subarray(i * n, (i + 1) * n))));
-}
