@@ -57,16 +57,18 @@ export const recordSchema = z
   })
   .strict();
 
+/** A config's `plugins`: loaded before the rest of the config is checked (their kinds are part of it). */
+const pluginsSchema = z
+  .array(z.string().min(1).max(4096))
+  .max(64)
+  .describe('pipeline plug-ins to load first: ES modules (paths relative to this file, or package names) exporting a plug-in as default');
+
 /** A neurorx session: where the signal comes from, how it is decoded, where decisions go. */
 export function configSchemaFor(registry: PipelineRegistry) {
   return z
     .object({
       $schema: z.string().optional(),
-      plugins: z
-        .array(z.string().min(1).max(4096))
-        .max(64)
-        .optional()
-        .describe('pipeline plug-ins to load first: ES modules (paths relative to this file, or package names) exporting a plug-in as default'),
+      plugins: pluginsSchema.optional(),
       name: z.string().min(1).default('neurorx'),
       source: z
         .object({
@@ -148,10 +150,11 @@ export async function loadConfig(file: string): Promise<Config> {
   } catch (e) {
     throw new ConfigError(`${file}: ${e instanceof JsonLimitError ? 'config refused' : 'not valid JSON'}: ${(e as Error).message}`);
   }
-  const plugins = (json as { plugins?: unknown } | null)?.plugins;
-  if (Array.isArray(plugins) && plugins.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 4096) && plugins.length <= 64) {
+  // (a malformed list is left to parseConfig, which names the field)
+  const plugins = pluginsSchema.safeParse((json as { plugins?: unknown } | null)?.plugins);
+  if (plugins.success) {
     try {
-      await loadPlugins(plugins as string[], path.dirname(file), pipelineRegistry, file);
+      await loadPlugins(plugins.data, path.dirname(file), pipelineRegistry, file);
     } catch (e) {
       throw new ConfigError((e as Error).message);
     }
