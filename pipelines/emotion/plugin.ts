@@ -1,4 +1,5 @@
 import type { PipelinePlugin } from '../pipeline-plugin.js';
+import { replayWithSavedModel } from '../saved-model.js';
 import { EMOTION_DECODER_KINDS } from './emotion-decoder-spec.js';
 import { evaluateEmotionCli } from './evaluate-cli.js';
 import { emotionMessage, emotionMessageOf } from './messages.js';
@@ -35,6 +36,6 @@ export const emotionPlugin: PipelinePlugin<EmotionSettings, EmotionEvent> = {
     if (request.action === 'stop') return { detail: 'an emotion session calibrates only its resting baseline: nothing to stop' };
     return { restart: { settings: configured, reason: 'calibration start: new resting baseline' } };
   },
-  forReplay: (settings, modelPath) => (modelPath ? { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined } : settings),
+  forReplay: replayWithSavedModel,
   evaluate: { decoders: EMOTION_DECODER_KINDS, run: evaluateEmotionCli },
 };

@@ -1,4 +1,5 @@
 import type { PipelinePlugin } from '../pipeline-plugin.js';
+import { replayWithSavedModel } from '../saved-model.js';
 import { evaluateMegCli } from './evaluate-cli.js';
 import { MEG_DECODER_KINDS } from './meg-decoder.js';
 import { retrievalMessage, retrievalMessageOf } from './messages.js';
@@ -29,6 +30,6 @@ export const megImagePlugin: PipelinePlugin<MegImageSettings, MegEvent> = {
   },
   describe: (event) => (event.kind === 'retrieval' ? { kind: 'message', message: retrievalMessageOf(event.retrieval), latencyMs: event.retrieval.latencyMs } : event),
   calibrate: () => ({ detail: 'a MEG image session is calibrated offline (calibration.from): nothing to do' }),
-  forReplay: (settings, modelPath) => (modelPath ? { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined } : settings),
+  forReplay: replayWithSavedModel,
   evaluate: { decoders: MEG_DECODER_KINDS, run: evaluateMegCli },
 };

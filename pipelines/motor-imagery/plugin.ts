@@ -1,5 +1,6 @@
 import { DECODER_KINDS } from '../../src/ml/decoders/decoder.js';
 import type { PipelinePlugin } from '../pipeline-plugin.js';
+import { replayWithSavedModel } from '../saved-model.js';
 import { evaluateMotorImageryCli } from './evaluate-cli.js';
 import { motorImageryPipeline, type PipelineEvent } from './pipeline.js';
 import { calibrationSchema, motorImagerySettingsSchema, type MotorImagerySettings } from './settings.js';
@@ -32,7 +33,7 @@ export const motorImageryPlugin: PipelinePlugin<MotorImagerySettings, PipelineEv
     return { restart: { settings: { ...configured, calibration, saveModel: undefined }, reason: 'calibration start' } };
   },
   forReplay(settings, modelPath, origin) {
-    if (modelPath) return { ...settings, calibration: { from: 'model', path: modelPath }, saveModel: undefined };
+    if (modelPath) return replayWithSavedModel(settings, modelPath);
     if (settings.calibration.from === 'stream') {
       throw new Error(`${origin}: the live session calibrated on its own stream but no model was recorded (it never finished calibrating); nothing to replay`);
     }
