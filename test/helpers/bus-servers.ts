@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,8 +9,11 @@ import path from 'node:path';
  * on loopback ports that are free at the time. `.ci/run` installs both.
  */
 
+/** Debian puts both servers in /usr/sbin, which a non-root PATH may lack. */
+const binary = (name: string): string => (existsSync(`/usr/sbin/${name}`) ? `/usr/sbin/${name}` : name);
+
 function haveCommand(command: string, args: string[], apt: string): boolean {
-  const ok = spawnSync(command, args, { stdio: 'ignore' }).error === undefined;
+  const ok = spawnSync(binary(command), args, { stdio: 'ignore' }).error === undefined;
   if (!ok && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error(`${command} is missing (.ci/run installs ${apt})`);
   if (!ok) console.warn(`skipping: ${command} is not installed (apt-get install ${apt})`);
   return ok;
@@ -103,7 +106,7 @@ export class NatsServer {
       );
       args.splice(0, args.length, '-c', conf);
     }
-    const proc = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(binary('nats-server'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (this.log.length < 2000) this.log.push(...d.split('\n').filter(Boolean));
     });
@@ -169,7 +172,7 @@ export class Mosquitto {
   async run(): Promise<this> {
     const conf = path.join(this.dir, 'mosquitto.conf');
     writeFileSync(conf, [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false'].join('\n') + '\n');
-    const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(binary('mosquitto'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (this.log.length < 2000) this.log.push(...d.split('\n').filter(Boolean));
     });
