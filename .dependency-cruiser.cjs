@@ -3,14 +3,14 @@
  *   core      src/{stream,dsp,ml,features,control,retrieval,util,types}, src/version.ts
  *   devices   devices/ (sources and sinks): core only
  *   pipelines pipelines/: core and devices
- *   app       src/{session,server,config,cli,plugins}: anything below
+ *   app       src/{session,server,config,cli,plugins,bus,host}: anything below
  *   client    src/client: the browser client, nothing but itself (it runs in a page)
  *   pages     src/server/dashboard, examples/game: code that runs in a page (tsconfig.browser.json):
  *             itself, src/client and uPlot's types only
  * and no import cycles anywhere.
  */
 const core = '^src/(stream|dsp|ml|features|control|retrieval|util|types)/|^src/version\\.ts$';
-const app = '^src/(session|server|config|cli|plugins)/';
+const app = '^src/(session|server|config|cli|plugins|bus|host)/';
 
 module.exports = {
   forbidden: [

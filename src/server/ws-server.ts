@@ -1,14 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { hostAllowed, originAllowed, requestToken, resolvesToLoopbackOnly, tokenMatches, weakTokenReason } from './access.js';
-import { ClientChannel, type ChannelLimits } from './client-channel.js';
-import { defaultTopics, parseClientMessage, PROTOCOL_VERSION, topicOf, TOPICS, type ClientMessage, type HelloInfo, type OutboundMessage, type ServerMessage, type Topic } from './messages.js';
-import { RateLimiter } from './rate-limiter.js';
+import { ClientHub, type HubOptions } from './client-hub.js';
+import type { HelloInfo, OutboundMessage, ServerMessage, Topic } from './messages.js';
 import { serveHttp } from './static-files.js';
-import { wsText } from './ws-text.js';
 
-export interface ServerOptions extends ChannelLimits {
+export interface ServerOptions extends HubOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -22,14 +20,6 @@ export interface ServerOptions extends ChannelLimits {
   allowedHosts: string[];
   /** Clients connected at once at most; further upgrades get 503. */
   maxClients: number;
-  /** Inbound messages per second per client, and the burst allowed; beyond it the client is closed (1008). */
-  rateLimit: { perSecond: number; burst: number };
-  /** Messages a new client gets right after its hello (what it missed that it must know, such as the source's losses so far). */
-  catchUp?: () => readonly ServerMessage[];
-  /** Every topic offered (default: the built-in ones); a session adds its pipeline's message types. */
-  topics?: readonly string[];
-  /** Handles valid session-control messages (marker, calibration, pause, resume); a thrown error goes back to that client. */
-  onClientMessage?: (message: ClientMessage) => void;
 }
 
 export const DEFAULT_SERVER: ServerOptions = {
@@ -45,38 +35,28 @@ export const DEFAULT_SERVER: ServerOptions = {
   rateLimit: { perSecond: 50, burst: 100 },
 };
 
-interface Client {
-  channel: ClientChannel;
-  topics: Set<Topic>;
-  limiter: RateLimiter;
-}
-
 /**
- * HTTP + WebSocket on one port: the dashboard, game and client library over HTTP (static-files.ts)
- * and the message stream on WebSocket upgrades. Broadcasting is synchronous and never waits for a
- * client (see ClientChannel for the drop policy); each client gets the topics it subscribed to.
+ * HTTP + WebSocket on one port for one session: the dashboard, game and client library over HTTP
+ * (static-files.ts) and the session's message stream on WebSocket upgrades (its ClientHub).
  * Safe to expose: a token when not on loopback, an origin check for browsers, frame size and
  * message rate limits.
  */
 export class BciServer {
-  private readonly clients = new Map<WebSocket, Client>();
   private readonly stallTimer: NodeJS.Timeout;
-  private readonly topics: readonly string[];
+  /** The clients of the session this server serves. */
+  readonly hub: ClientHub;
 
   private constructor(
     private readonly http: http.Server,
     private readonly wss: WebSocketServer,
-    private readonly options: ServerOptions,
-    private readonly hello: () => HelloInfo,
+    options: ServerOptions,
+    hello: () => HelloInfo,
   ) {
-    this.topics = options.topics ?? TOPICS;
-    wss.on('connection', (ws) => this.accept(ws));
-    this.stallTimer = setInterval(() => {
-      for (const c of this.clients.values()) c.channel.checkStall();
-    }, 1000);
+    this.hub = new ClientHub(options, hello);
+    wss.on('connection', (ws) => this.hub.accept(ws));
+    this.stallTimer = setInterval(() => this.hub.checkStalls(), 1000);
     this.stallTimer.unref();
   }
-
   static async start(options: Partial<ServerOptions>, hello: () => HelloInfo): Promise<BciServer> {
     const opts: ServerOptions = { ...DEFAULT_SERVER, ...options };
     const weak = opts.token !== undefined ? weakTokenReason(opts.token) : undefined;
@@ -127,108 +107,35 @@ export class BciServer {
   }
 
   get clientCount(): number {
-    return this.clients.size;
+    return this.hub.clientCount;
   }
 
   /** Messages dropped so far for slow clients, summed. */
   get dropped(): number {
-    let n = 0;
-    for (const c of this.clients.values()) n += c.channel.dropped;
-    return n;
+    return this.hub.dropped;
   }
 
   /** Whether any client listens to `topic` (producers of costly topics check before working). */
   wants(topic: Topic): boolean {
-    for (const c of this.clients.values()) if (c.topics.has(topic)) return true;
-    return false;
+    return this.hub.wants(topic);
   }
 
   /** Sends a message to every client subscribed to its topic (hello, error, pong: to all). */
   broadcast(message: OutboundMessage): void {
-    if (this.clients.size === 0) return;
-    const topic = topicOf(message.type);
-    let frame: string | undefined;
-    for (const c of this.clients.values()) {
-      if (topic && !c.topics.has(topic)) continue;
-      frame ??= JSON.stringify({ v: PROTOCOL_VERSION, ...message });
-      c.channel.send(frame);
-    }
+    this.hub.broadcast(message);
   }
 
   /** Sends a per-client message built from that client's state (e.g. stats with its own drop count). */
   broadcastEach(topic: Topic, build: (dropped: number) => ServerMessage): void {
-    for (const c of this.clients.values()) if (c.topics.has(topic)) c.channel.send(JSON.stringify({ v: PROTOCOL_VERSION, ...build(c.channel.dropped) }));
+    this.hub.broadcastEach(topic, build);
   }
 
   async close(): Promise<void> {
     clearInterval(this.stallTimer);
-    for (const ws of this.clients.keys()) ws.terminate();
-    this.clients.clear();
+    this.hub.closeAll();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     // Browsers keep idle HTTP connections open (preconnects, keep-alive): do not wait for them.
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
-  }
-
-  private accept(ws: WebSocket): void {
-    const client: Client = {
-      channel: new ClientChannel(ws, this.options),
-      topics: new Set(defaultTopics(this.topics)),
-      limiter: new RateLimiter(this.options.rateLimit.perSecond, this.options.rateLimit.burst),
-    };
-    this.clients.set(ws, client);
-    ws.on('close', () => this.clients.delete(ws));
-    ws.on('error', () => this.clients.delete(ws));
-    ws.on('message', (data, isBinary) => this.receive(client, wsText(data), isBinary));
-    this.sendTo(client, { ...this.hello(), topics: [...this.topics], subscribed: [...client.topics] });
-    for (const m of this.options.catchUp?.() ?? []) {
-      const topic = topicOf(m.type);
-      if (!topic || client.topics.has(topic)) this.sendTo(client, m);
-    }
-  }
-
-  private receive(client: Client, raw: string, isBinary: boolean): void {
-    if (!client.limiter.take()) {
-      client.channel.close(1008, `message rate limit exceeded (${this.options.rateLimit.perSecond}/s, burst ${this.options.rateLimit.burst})`);
-      return;
-    }
-    if (isBinary) return this.sendTo(client, { type: 'error', message: 'binary frames are not accepted; send JSON text' });
-    const msg = parseClientMessage(raw);
-    switch (msg.type) {
-      case 'error':
-        return this.sendTo(client, msg);
-      case 'ping':
-        return this.sendTo(client, { type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}) });
-      case 'subscribe':
-      case 'unsubscribe': {
-        const unknown = msg.topics.findIndex((t) => !this.topics.includes(t));
-        if (unknown >= 0)
-          return this.sendTo(client, {
-            type: 'error',
-            message: `invalid message at "topics.${unknown}": unknown topic "${msg.topics[unknown]}" (offered: ${this.topics.join(', ')})`,
-            path: `topics.${unknown}`,
-          });
-        for (const t of msg.topics) {
-          if (msg.type === 'subscribe') client.topics.add(t);
-          else client.topics.delete(t);
-        }
-        return this.sendTo(client, { type: 'status', ...this.statusOf(), detail: `subscribed: ${[...client.topics].join(', ') || 'nothing'}`, subscribed: [...client.topics] });
-      }
-      default:
-        try {
-          if (!this.options.onClientMessage) throw new Error(`"${msg.type}" messages are not handled by this server`);
-          this.options.onClientMessage(msg);
-        } catch (e) {
-          this.sendTo(client, { type: 'error', message: (e as Error).message });
-        }
-    }
-  }
-
-  private statusOf(): { state: HelloInfo['state'] } {
-    return { state: this.hello().state };
-  }
-
-  private sendTo(client: Client, message: ServerMessage): void {
-    client.channel.send(JSON.stringify({ v: PROTOCOL_VERSION, ...message }));
   }
 }
