@@ -7,6 +7,7 @@ import { SessionHost, type HostEvent, type SessionHostOptions } from '../src/hos
 import type { OutboundMessage } from '../src/server/messages.js';
 import type { MessageSink } from '../src/session/run-session.js';
 import { projectPath } from '../src/util/project-path.js';
+import { like } from './helpers/like.js';
 import { until } from './helpers/ws-client.js';
 
 // The sessions run in worker threads, from the compiled worker (dist/): build first (npm test does).
@@ -99,7 +100,8 @@ describe('the session host: sessions in worker threads, isolated, restarted', ()
       ['fail', /session failed: faulty: failing as asked/],
       ['crash', /thread \d+ died: faulty: crashing the thread as asked/],
       ['stall', /thread \d+ stalled/],
-      ['runaway', /thread \d+ ran out of memory/],
+      // (out of memory, or stalled first when collecting garbage near the cap takes longer than the stall timeout)
+      ['runaway', /thread \d+ (ran out of memory|stalled)/],
     ];
     for (const [i, [marker, why]] of cases.entries()) {
       const before = goodSinks.map((s) => decisionsOf(s.messages).length);
@@ -116,7 +118,12 @@ describe('the session host: sessions in worker threads, isolated, restarted', ()
       await until(() => goodSinks.every((s, k) => decisionsOf(s.messages).length > before[k] + 10), 30_000);
     }
     for (const sink of goodSinks) expectNoGap(decisionsOf(sink.messages));
-    expect(host.list().filter((i) => i.id !== 'bad').map((i) => i.restarts)).toEqual([0, 0]);
+    expect(
+      host
+        .list()
+        .filter((i) => i.id !== 'bad')
+        .map((i) => i.restarts),
+    ).toEqual([0, 0]);
     expect(events.filter((e) => e.type === 'failed').map((e) => e.id)).toEqual(['bad', 'bad', 'bad', 'bad']);
     expect(events.filter((e) => e.type === 'restarted').map((e) => e.id)).toEqual(['bad', 'bad', 'bad', 'bad']);
   }, 300_000);
@@ -139,13 +146,18 @@ describe('the session host: sessions in worker threads, isolated, restarted', ()
     await until(() => host.list().every((i) => i.restarts === 1 && i.state === 'running'), 60_000);
     await until(() => decisionsOf(sink.messages.slice(from)).length >= 10, 60_000);
     const after = statusesOf(sink.messages.slice(from));
-    expect(after[0]).toMatchObject({ state: 'stopped', detail: expect.stringMatching(/^thread 0 stalled .*\(with its sessions mi6, mate\); restarting in 0\.5 s \(restart 1\)$/) });
+    expect(after[0]).toMatchObject({ state: 'stopped', detail: like.stringMatching(/^thread 0 stalled .*\(with its sessions mi6, mate\); restarting in 0\.5 s \(restart 1\)$/) });
     expect(after.filter((s) => /collecting/.test(s.detail))).toEqual([]);
     expect(after.some((s) => s.state === 'running')).toBe(true);
-    expect(host.list().find((i) => i.id === 'mi6')).toMatchObject({ fromSavedModel: true, state: 'running', lastError: expect.stringMatching(/stalled/) });
+    expect(host.list().find((i) => i.id === 'mi6')).toMatchObject({ fromSavedModel: true, state: 'running', lastError: like.stringMatching(/stalled/) });
     // the mate was told too
     expect(statusesOf(mateSink.messages).some((s) => s.state === 'stopped' && /thread 0 stalled/.test(s.detail))).toBe(true);
-    expect(events.filter((e) => e.type === 'restarted').map((e) => e.id).sort()).toEqual(['mate', 'mi6']);
+    expect(
+      events
+        .filter((e) => e.type === 'restarted')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['mate', 'mi6']);
   }, 240_000);
 
   it('stop(id) ends a session for good; close() leaves no thread', async () => {

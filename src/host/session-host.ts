@@ -337,8 +337,7 @@ class Hosted implements HostedSession {
   info(): HostedSessionInfo {
     let clients = 0;
     for (const sink of this.sinks) clients += sink.clientCount ?? 0;
-    const state: HostedSessionInfo['state'] =
-      this.phase === 'open' ? (this.helloInfo?.state ?? 'running') : this.phase === 'stopped' ? 'stopped' : this.restarts > 0 ? 'restarting' : 'starting';
+    const state: HostedSessionInfo['state'] = this.phase === 'open' ? (this.helloInfo?.state ?? 'running') : this.phase === 'stopped' ? 'stopped' : this.restarts > 0 ? 'restarting' : 'starting';
     const running = this.phase === 'open';
     return {
       id: this.id,
@@ -387,9 +386,7 @@ class Hosted implements HostedSession {
       this.latencyMs = stats.latencyMs;
       let clients = 0;
       for (const sink of this.sinks) clients += sink.clientCount ?? 0;
-      this.each((sink) =>
-        sink.broadcastEach ? sink.broadcastEach('status', (messagesDropped) => ({ ...stats, messagesDropped, clients })) : sink.broadcast({ ...stats, clients }),
-      );
+      this.each((sink) => (sink.broadcastEach ? sink.broadcastEach('status', (messagesDropped) => ({ ...stats, messagesDropped, clients })) : sink.broadcast({ ...stats, clients })));
       return;
     }
     this.each((sink) => sink.broadcast(message));
