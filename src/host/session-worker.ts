@@ -75,7 +75,14 @@ async function create(m: Extract<ToWorker, { type: 'create' }>): Promise<void> {
     const core = await openSession(config, {
       source,
       log: (line) => post({ type: 'log', id: m.id, line }),
-      onModel: (model) => post({ type: 'model', id: m.id, json: model() }),
+      onModel: (model) => {
+        // A model that cannot be saved costs the restart its calibration, not the session.
+        try {
+          post({ type: 'model', id: m.id, json: model() });
+        } catch (e) {
+          post({ type: 'log', id: m.id, line: `the model could not be handed to the host: ${(e as Error).message}` });
+        }
+      },
     });
     hosted.core = core;
     if (hosted.stopping || sessions.get(m.id) !== hosted) {
