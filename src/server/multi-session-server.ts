@@ -43,6 +43,7 @@ const pathOf = (req: http.IncomingMessage): string => (req.url ?? '/').split('?'
  */
 export class MultiSessionServer {
   private readonly sessions = new Map<string, Served>();
+  private readonly routes: HttpRoute[] = [];
   private readonly stallTimer: NodeJS.Timeout;
   private front!: HttpFront;
 
@@ -55,12 +56,13 @@ export class MultiSessionServer {
 
   static async start(options: Partial<MultiSessionOptions>, routes: readonly HttpRoute[] = [], names?: SettingNames): Promise<MultiSessionServer> {
     const server = new MultiSessionServer({ ...DEFAULT_MULTI_SESSION, ...options });
+    server.routes.push(...routes);
     try {
       server.front = await HttpFront.listen(
         server.options,
         {
           http: (req, res) => {
-            for (const route of routes) if (route(req, res)) return;
+            for (const route of server.routes) if (route(req, res)) return;
             void server.serveHttp(req, res);
           },
           refuseUpgrade: (req) => server.refuseUpgrade(req),
@@ -83,6 +85,11 @@ export class MultiSessionServer {
   /** WebSocket clients over all sessions. */
   get clientCount(): number {
     return this.front.clientCount;
+  }
+
+  /** Adds a route tried before the server's own (after those given to start). */
+  use(route: HttpRoute): void {
+    this.routes.push(route);
   }
 
   /** The ids served. */
