@@ -20,7 +20,12 @@ async function demoConfig(name: string, seed: number): Promise<Config> {
 }
 
 /** A raw HTTP request (headers as given: an Origin too); resolves with the status, headers and body. */
-function request(port: number, method: string, target: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function request(
+  port: number,
+  method: string,
+  target: string,
+  options: { headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: target, headers: options.headers ?? {} }, (res) => {
       let body = '';

@@ -15,11 +15,7 @@ export interface HostServer {
  * A host's server: the sessions of `directory` at /sessions/<id>, the overview at /, and the API at
  * /api/sessions, on one port with the access rules of every neurorx server.
  */
-export async function startHostServer(
-  directory: SessionDirectory,
-  options: Partial<MultiSessionOptions> & { pluginBaseDir?: string },
-  names?: SettingNames,
-): Promise<HostServer> {
+export async function startHostServer(directory: SessionDirectory, options: Partial<MultiSessionOptions> & { pluginBaseDir?: string }, names?: SettingNames): Promise<HostServer> {
   const { pluginBaseDir, ...serverOptions } = options;
   const server = await MultiSessionServer.start(serverOptions, [], names);
   const sessions = servedBy(server, directory);

@@ -9,7 +9,11 @@ export function inProcessSession(id: string, core: SessionCore): HostedSession {
     hello: () => core.hello(),
     catchUp: () => core.catchUp(),
     // Thrown refusals become rejections, as they are for a session in another thread.
-    control: async (m) => core.control(m),
+    control: (m) =>
+      new Promise<void>((resolve) => {
+        core.control(m);
+        resolve();
+      }),
     attach: (sink) => core.attach(sink),
   };
 }
