@@ -11,6 +11,7 @@ import { inspectSource } from './inspect.js';
 import { describeLoss } from '../stream/losses.js';
 import { recordSource } from './record.js';
 import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
+import { registerServeCommand } from './serve-command.js';
 import { exportEdfFromRecording } from '../session/export-edf.js';
 import { TASK_RUNS } from '../../pipelines/motor-imagery/evaluate.js';
 import { pipelineRegistry } from '../../pipelines/registry.js';
@@ -57,6 +58,8 @@ program
     if (opts.port !== undefined) config.server.port = opts.port;
     await runUntilDone(config);
   });
+
+registerServeCommand(program);
 
 program
   .command('replay')

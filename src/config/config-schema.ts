@@ -150,14 +150,22 @@ export async function loadConfig(file: string): Promise<Config> {
   } catch (e) {
     throw new ConfigError(`${file}: ${e instanceof JsonLimitError ? 'config refused' : 'not valid JSON'}: ${(e as Error).message}`);
   }
+  return configFromJson(json, path.dirname(file), file);
+}
+
+/**
+ * Validates a parsed config as loadConfig does a file's: the plug-ins it names loaded first
+ * (paths relative to `baseDir`), then the whole checked; the error names the field.
+ */
+export async function configFromJson(json: unknown, baseDir: string, origin = 'config'): Promise<Config> {
   // (a malformed list is left to parseConfig, which names the field)
   const plugins = pluginsSchema.safeParse((json as { plugins?: unknown } | null)?.plugins);
   if (plugins.success) {
     try {
-      await loadPlugins(plugins.data, path.dirname(file), pipelineRegistry, file);
+      await loadPlugins(plugins.data, baseDir, pipelineRegistry, origin);
     } catch (e) {
       throw new ConfigError((e as Error).message);
     }
   }
-  return parseConfig(json, file);
+  return parseConfig(json, origin);
 }

@@ -66,23 +66,37 @@ function fileFor(url: string): string | undefined {
   return url.startsWith(BROWSER_PREFIX) ? browserRoutes().get(url) : undefined;
 }
 
+/** The pages a server with many sessions serves at its own paths: a session's dashboard, the overview of all sessions. */
+export const PAGES = {
+  dashboard: () => projectPath('src', 'server', 'dashboard', 'index.html'),
+  overview: () => projectPath('src', 'server', 'dashboard', 'overview.html'),
+} as const;
+
+/** Serves one of PAGES (GET or HEAD). */
+export async function servePage(req: http.IncomingMessage, res: http.ServerResponse, page: keyof typeof PAGES): Promise<void> {
+  await serveFile(req, res, PAGES[page]());
+}
+
 export async function serveHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = (req.url ?? '/').split('?')[0];
+  if (url === '/schema.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+    res.writeHead(200, { 'content-type': TYPES['.json'] }).end(JSON.stringify(messageJsonSchemas(pipelineRegistry), null, 2));
+    return;
+  }
+  await serveFile(req, res, fileFor(url), url.startsWith(BROWSER_PREFIX) ? 'not found (run npm run build?)\n' : 'not found\n');
+}
+
+async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, file: string | undefined, notFound = 'not found\n'): Promise<void> {
   try {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    if (url === '/schema.json') {
-      res.writeHead(200, { 'content-type': TYPES['.json'] }).end(JSON.stringify(messageJsonSchemas(pipelineRegistry), null, 2));
-      return;
-    }
-    const file = fileFor(url);
     if (file) {
       const body = await readFile(file);
       res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).end(body);
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(url.startsWith(BROWSER_PREFIX) ? 'not found (run npm run build?)\n' : 'not found\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(notFound);
     }
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';

@@ -1,0 +1,81 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import path from 'node:path';
+import { loadConfig } from '../config/config-schema.js';
+import { InProcessSessions } from '../host/in-process-sessions.js';
+import { startHostServer } from '../host/host-server.js';
+import type { SessionDirectory } from '../host/session-directory.js';
+import { checkSessionId } from '../bus/subjects.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  token?: string;
+  stateDir?: string;
+  sessionsPerThread?: number;
+  maxHeapMb?: number;
+}
+
+const positive =
+  (what: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a whole number, got "${v}"`);
+    return n;
+  };
+
+/** A session id from a config file's name: `lab-1.json` -> `lab-1`. */
+export function sessionIdOfFile(file: string): string {
+  const stem =
+    path
+      .basename(file)
+      .replace(/\.json$/i, '')
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .slice(0, 64) || 'session';
+  return checkSessionId(stem, `${file}: session id`);
+}
+
+/** The sessions of `neurorx serve`. */
+function openSessions(options: ServeOptions, log: (line: string) => void): SessionDirectory {
+  void options; // --state-dir, --sessions-per-thread and --max-heap-mb are SessionHost's.
+  // LEAD: plug SessionHost in here, e.g. `return new SessionHost({ stateDir, sessionsPerThread, maxHeapMb, log });`
+  return new InProcessSessions((id, line) => log(`[${id}] ${line}`));
+}
+
+/** Registers `neurorx serve`: many sessions on one machine, one port, an HTTP API to create and stop them. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve many sessions on one port: WebSocket and dashboard at /sessions/<id>, an overview at /, an HTTP API at /api/sessions')
+    .argument('[configs...]', 'config files, each started as a session (id: the file name without .json)')
+    .option('--host <host>', 'bind address; anything but loopback needs a token', '127.0.0.1')
+    .option('--port <n>', 'HTTP/WebSocket port', positive('--port'), 8765)
+    .option('--token <token>', 'required from clients and API callers (default $NEURORX_TOKEN)')
+    .option('--state-dir <dir>', 'where sessions keep their saved models to restart from')
+    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', positive('--sessions-per-thread'))
+    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', positive('--max-heap-mb'))
+    .action(async (files: string[], o: ServeOptions) => {
+      const log = (line: string): void => console.error(line);
+      const ids = files.map(sessionIdOfFile);
+      const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (dup) throw new InvalidArgumentError(`two config files make the session id "${dup}": rename one`);
+      const configs = await Promise.all(files.map((f) => loadConfig(f)));
+      const token = o.token ?? process.env.NEURORX_TOKEN;
+      const host = await startHostServer(openSessions(o, log), { host: o.host, port: o.port, ...(token ? { token } : {}) }, { token: '--token', host: '--host', port: '--port' });
+      const { address } = host.server;
+      log(`neurorx serve: http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/ (sessions at /sessions/<id>, API at /api/sessions)`);
+      try {
+        for (const [i, config] of configs.entries()) {
+          await host.sessions.create(ids[i], config);
+          log(`session ${ids[i]} (${config.name}) at /sessions/${ids[i]}/`);
+        }
+      } catch (e) {
+        await host.close();
+        throw e;
+      }
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await host.close();
+    });
+}
