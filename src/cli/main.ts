@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
 import { describeLoss } from '../stream/losses.js';
 import { recordSource } from './record.js';
+import { registerBusCommands } from './bus-commands.js';
 import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
 import { exportEdfFromRecording } from '../session/export-edf.js';
 import { TASK_RUNS } from '../../pipelines/motor-imagery/evaluate.js';
@@ -378,6 +379,8 @@ async function runUntilDone(config: Config): Promise<void> {
   await session.stop();
   if (error) process.exitCode = 1;
 }
+
+registerBusCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
