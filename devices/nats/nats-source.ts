@@ -212,8 +212,8 @@ class FrameContinuity {
     }
     this.lastSeq = f.seq;
     this.nextSample = firstSample + f.samples;
-    const last = f.timestamps ? f.timestamps[f.samples - 1] : f.time + (f.samples - 1) / (this.info.sampleRate || Infinity);
-    this.endTime = last + (this.info.sampleRate > 0 ? 1 / this.info.sampleRate : 0);
+    const period = this.info.sampleRate > 0 ? 1 / this.info.sampleRate : 0;
+    this.endTime = f.timestamps ? f.timestamps[f.samples - 1] + period : f.time + f.samples * period;
     this.counts.frames++;
     this.counts.samples += f.samples;
     return {
