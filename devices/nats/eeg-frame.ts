@@ -126,7 +126,9 @@ export function decodeFrame(bytes: Uint8Array, info: StreamInfo, maxBytes = DEFA
   const body = bodyBytes(n, channels, hasStamps);
   if (body + markerBytes !== bytes.length) {
     if (body > bytes.length) fail(`length mismatch: ${n} samples x ${channels} channels${hasStamps ? ' with timestamps' : ''} need ${body} bytes before the markers, the frame has ${bytes.length}`);
-    fail(`length mismatch: markers section of ${markerBytes} bytes (byte 40) ${body + markerBytes > bytes.length ? 'overruns' : 'does not reach'} the end of the frame at ${bytes.length} (it starts at byte ${body})`);
+    fail(
+      `length mismatch: markers section of ${markerBytes} bytes (byte 40) ${body + markerBytes > bytes.length ? 'overruns' : 'does not reach'} the end of the frame at ${bytes.length} (it starts at byte ${body})`,
+    );
   }
   let at = FRAME_HEADER_BYTES;
   let timestamps: Float64Array | undefined;
@@ -173,6 +175,6 @@ function decodeMarkers(section: Uint8Array, offset: number, fail: (why: string) 
     if (typeof time !== 'number' || !Number.isFinite(time)) fail(`markers section at byte ${offset}: marker ${i} has no finite "time"`);
     if (typeof value !== 'string') fail(`markers section at byte ${offset}: marker ${i} has no string "value"`);
     if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) fail(`markers section at byte ${offset}: marker ${i} has no finite "duration" >= 0`);
-    return { time: time as number, value: value as string, duration: duration as number };
+    return { time, value, duration };
   });
 }

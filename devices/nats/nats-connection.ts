@@ -17,8 +17,10 @@ export async function connectNats(servers: readonly string[], label: string): Pr
 export function watchConnection(nc: NatsConnection, onChange: (up: boolean, server: string) => void): void {
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === Events.Disconnect) onChange(false, String(s.data));
-      else if (s.type === Events.Reconnect) onChange(true, String(s.data));
+      // On these two events `data` is the server's address.
+      const server = typeof s.data === 'string' ? s.data : nc.getServer();
+      if (s.type === Events.Disconnect) onChange(false, server);
+      else if (s.type === Events.Reconnect) onChange(true, server);
     }
   })().catch(() => {});
 }

@@ -167,7 +167,9 @@ class Publisher implements Publication {
       this.counts.droppedFrames++;
       this.counts.droppedSamples += chunk.samples;
       if (this.counts.droppedFrames === 1 || this.counts.droppedFrames % 100 === 0) {
-        this.log(`frame ${seq} dropped (${chunk.samples} samples): ${this.retained ? 'JetStream acknowledgements lag' : 'the connection is down'} with ${this.queuedBytes} bytes held (${this.counts.droppedFrames} frames dropped so far)`);
+        this.log(
+          `frame ${seq} dropped (${chunk.samples} samples): ${this.retained ? 'JetStream acknowledgements lag' : 'the connection is down'} with ${this.queuedBytes} bytes held (${this.counts.droppedFrames} frames dropped so far)`,
+        );
       }
       return;
     }

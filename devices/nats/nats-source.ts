@@ -105,7 +105,8 @@ export async function openNatsSource(uri: SourceUri, losses = new LossLog()): Pr
         return;
       }
       const js = nc.jetstream();
-      const policy = from === 'new' ? { deliver_policy: DeliverPolicy.New } : from === 'start' ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from };
+      const policy =
+        from === 'new' ? { deliver_policy: DeliverPolicy.New } : from === 'start' ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from };
       let consumer;
       if (durable !== undefined) {
         const jsm = await nc.jetstreamManager();
