@@ -10,6 +10,7 @@ import { readFif } from './file/fif-reader.js';
 import { readXdfRecording } from './file/xdf-recording.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
+import { openNatsSource } from './nats/nats-source.js';
 import { pacedChunks } from './paced-source.js';
 import { openSerialSource } from './serial/serial-source.js';
 import { booleanParam, numberParam, parseSourceUri, type SourceUri } from './source-uri.js';
@@ -42,6 +43,10 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
   if (uri.scheme === 'lsl') {
     const lsl = await openLslSource(uri);
     return { uri: raw, info: lsl.info, finite: false, chunks$: lsl.chunks$, losses: lsl.losses };
+  }
+  if (uri.scheme === 'nats') {
+    const nats = await openNatsSource(uri);
+    return { uri: raw, info: nats.info, finite: false, chunks$: nats.chunks$, stats: () => ({ ...nats.stats() }), losses: nats.losses };
   }
   const pace = paceOf(uri, replay);
   if (uri.scheme === 'synthetic' && uri.target === 'emotion' && !uri.params.has('clips')) {

@@ -10,19 +10,23 @@
  *   synthetic:meg?seed=1&channels=306&rate=1000&images=240     (MEG, an image every ~1 s)
  *   lsl:type=EEG?markers=type=Markers    lsl:name=MyAmp    lsl:type='EEG' and channel_count>8
  *   serial:cyton:/dev/ttyUSB0                                    (planned)
+ *   nats:lab1?servers=nats://a:4222,nats://b:4222&from=start&durable=decoder1
+ *                          (an EEG stream published on NATS by `neurorx bus send`; see devices/nats/nats-source.ts:
+ *                           servers default $NEURORX_NATS else nats://127.0.0.1:4222; from=new|start|<JetStream seq>;
+ *                           durable=<name> resumes after the last frame processed)
  *
  * Query parameters speed (number or "max"), chunk and loop set the replay pace of file and
  * synthetic sources; the others belong to the source.
  */
 export interface SourceUri {
-  readonly scheme: 'file' | 'synthetic' | 'lsl' | 'serial';
+  readonly scheme: 'file' | 'synthetic' | 'lsl' | 'serial' | 'nats';
   /** What follows the scheme, before any query: a path, a generator name, a device spec. */
   readonly target: string;
   readonly params: ReadonlyMap<string, string>;
   readonly raw: string;
 }
 
-const SCHEMES = ['file', 'synthetic', 'lsl', 'serial'] as const;
+const SCHEMES = ['file', 'synthetic', 'lsl', 'serial', 'nats'] as const;
 
 export function parseSourceUri(raw: string): SourceUri {
   const colon = raw.indexOf(':');

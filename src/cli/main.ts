@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
 import { describeLoss } from '../stream/losses.js';
 import { recordSource } from './record.js';
+import { registerBusCommands } from './bus-commands.js';
 import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
 import { registerServeCommand } from './serve-command.js';
 import { exportEdfFromRecording } from '../session/export-edf.js';
@@ -381,6 +382,8 @@ async function runUntilDone(config: Config): Promise<void> {
   await session.stop();
   if (error) process.exitCode = 1;
 }
+
+registerBusCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error;
