@@ -123,14 +123,15 @@ export async function attachMqttBus(core: SessionCore, options: MqttBusOptions, 
     droppedTotal += dropped;
     for (const m of items) send(m.topic, m.payload, m.retain);
     outage(
-      `MQTT bus: reconnected to ${options.url} after ${seconds} s; ${items.length} messages kept meanwhile were sent, ${dropped} dropped (the oldest)`,
+      `MQTT bus: reconnected to ${options.url} after ${seconds} s; ${items.length} messages kept meanwhile were sent, ${dropped} dropped${dropped > 0 ? ' (the oldest)' : ''}`,
       `MQTT bus: an outage of ${seconds} s${dropped > 0 ? `, ${dropped} messages lost` : ''}`,
     );
     // A broker that restarted without persistence forgot the retained status.
     if (types.has('status')) send(statusTopic, envelope(currentStatus()), true);
   });
+  // Failed reconnection attempts (one a second) are not logged one by one: the outage is.
   client.on('error', (e) => {
-    if (!closed) log(`MQTT bus: ${e.message}`);
+    if (!closed && downSince === 0) log(`MQTT bus: ${e.message}`);
   });
 
   if (types.has('status')) send(statusTopic, envelope(currentStatus()), true);

@@ -146,7 +146,7 @@ export async function attachNatsBus(core: SessionCore, options: NatsBusOptions, 
         for (const { subject, data } of items) send(subject, data);
         const seconds = ((Date.now() - downSince) / 1000).toFixed(1);
         outage(
-          `NATS bus: reconnected to ${statusData(s)} after ${seconds} s; ${items.length} messages kept meanwhile were sent, ${dropped} dropped (the oldest)`,
+          `NATS bus: reconnected to ${statusData(s)} after ${seconds} s; ${items.length} messages kept meanwhile were sent, ${dropped} dropped${dropped > 0 ? ' (the oldest)' : ''}`,
           `NATS bus: an outage of ${seconds} s${dropped > 0 ? `, ${dropped} messages lost` : ''}`,
         );
       } else if (s.type === Events.Error || s.type === Events.LDM) {
