@@ -64,7 +64,12 @@ describe.runIf(run)('a session on MQTT (real mosquitto on loopback)', () => {
     clients.push(early.client);
     const { ws, messages } = await connect(session.server.address.url);
     const theSession = session;
-    bus = await attachBuses(session, config.bus, (l) => log.push(l), (m) => theSession.server.hub.broadcast(m));
+    bus = await attachBuses(
+      session,
+      config.bus,
+      (l) => log.push(l),
+      (m) => theSession.server.hub.broadcast(m),
+    );
     expect(log[0]).toMatch(/^MQTT bus: connected to mqtt:\/\/127\.0\.0\.1:\d+; session "synthetic-motor-imagery-demo"/);
     await until(() => parsed(early.got, 'command').length >= 4, 40_000);
 
@@ -107,7 +112,7 @@ describe.runIf(run)('a session on MQTT (real mosquitto on loopback)', () => {
     expect(log.find((l) => /MQTT bus: reconnected to/.test(l))).toMatch(/after \d+\.\d s; \d+ messages kept meanwhile were sent, \d+ dropped/);
     expect(messages.some((m) => m.type === 'status' && m.warning === 'MQTT bus: disconnected')).toBe(true);
     expect(messages.some((m) => m.type === 'status' && /^MQTT bus: an outage of/.test(String(m.warning)))).toBe(true);
-    console.log(log.join("\n"));
+    console.log(log.join('\n'));
     // the restarted broker (no persistence) learned the retained status again
     const afterOutage = await subscriber(broker.url, 'synthetic-motor-imagery-demo');
     clients.push(afterOutage.client);
