@@ -112,7 +112,6 @@ describe.runIf(run)('a session on MQTT (real mosquitto on loopback)', () => {
     expect(log.find((l) => /MQTT bus: reconnected to/.test(l))).toMatch(/after \d+\.\d s; \d+ messages kept meanwhile were sent, \d+ dropped/);
     expect(messages.some((m) => m.type === 'status' && m.warning === 'MQTT bus: disconnected')).toBe(true);
     expect(messages.some((m) => m.type === 'status' && /^MQTT bus: an outage of/.test(String(m.warning)))).toBe(true);
-    console.log(log.join('\n'));
     // the restarted broker (no persistence) learned the retained status again
     const afterOutage = await subscriber(broker.url, 'synthetic-motor-imagery-demo');
     clients.push(afterOutage.client);
