@@ -17,9 +17,9 @@ export const natsBusSchema = z
       .optional()
       .describe('NATS server URL(s), e.g. nats://127.0.0.1:4222 (all are tried; reconnects forever); default $NEURORX_NATS (comma-separated)'),
     session: sessionId,
-    user: z.string().min(1).max(1024).optional(),
-    pass: z.string().min(1).max(4096).optional(),
-    token: z.string().min(1).max(4096).optional(),
+    user: z.string().min(1).max(1024).optional().describe('NATS user name (with pass)'),
+    pass: z.string().min(1).max(4096).optional().describe('NATS password (with user)'),
+    token: z.string().min(1).max(4096).optional().describe('NATS authentication token (instead of user/pass)'),
     signal: z.boolean().default(false).describe('also publish the costly "signal" topic (signal frames and spectra, one each per second)'),
     bufferBytes: z
       .number()
@@ -40,8 +40,8 @@ export const mqttBusSchema = z
   .object({
     url: serverUrl.describe('broker URL, e.g. mqtt://127.0.0.1:1883 (mqtts://, ws://, wss:// too)'),
     session: sessionId,
-    username: z.string().min(1).max(1024).optional(),
-    password: z.string().min(1).max(4096).optional(),
+    username: z.string().min(1).max(1024).optional().describe('MQTT user name'),
+    password: z.string().min(1).max(4096).optional().describe('MQTT password (with username)'),
     qos: z
       .union([z.literal(0), z.literal(1), z.literal(2)])
       .default(1)
