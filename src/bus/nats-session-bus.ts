@@ -1,4 +1,4 @@
-import { connect, Events, type NatsConnection, type Status, type Subscription } from 'nats';
+import { connect, Events, type Msg, type NatsConnection, type Status, type Subscription } from 'nats';
 import { PROTOCOL_VERSION, topicOf, type OutboundMessage, type ServerMessage, type StatusMessage, type Topic } from '../server/messages.js';
 import type { MessageSink, SessionCore } from '../session/run-session.js';
 import { answerControl, helloReply } from './bus-requests.js';
@@ -104,20 +104,28 @@ export async function attachNatsBus(core: SessionCore, options: NatsBusOptions, 
   };
 
   const published = core.topics.filter((t) => signal || t !== 'signal');
-  const replyJson = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+  /** Answers a request; a connection that closed meanwhile loses the answer, nothing else. */
+  const answer = (msg: Msg, value: unknown): void => {
+    if (!msg.reply) return;
+    try {
+      msg.respond(encoder.encode(JSON.stringify(value)));
+    } catch (e) {
+      if (!closed) log(`NATS bus: a reply on ${msg.subject} was lost: ${(e as Error).message}`);
+    }
+  };
   const subscriptions: Subscription[] = [
     nc.subscribe(natsSubjects.control(session), {
       callback: (err, msg) => {
         if (err) return log(`NATS bus: control subscription: ${err.message}`);
         void answerControl(core, msg.data).then((reply) => {
-          if (msg.reply) msg.respond(replyJson(reply));
+          answer(msg, reply);
         });
       },
     }),
     nc.subscribe(natsSubjects.hello(session), {
       callback: (err, msg) => {
         if (err) return log(`NATS bus: hello subscription: ${err.message}`);
-        if (msg.reply) msg.respond(replyJson(helloReply(core, published)));
+        answer(msg, helloReply(core, published));
       },
     }),
   ];
