@@ -27,6 +27,12 @@ export function checkSessionId(id: string, what = 'session id'): string {
   return id;
 }
 
+/** A config's name as a session id: runs of characters an id cannot hold become '-' (default of bus.*.session). */
+export function sessionIdOf(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64);
+  return id.length > 0 ? id : 'neurorx';
+}
+
 export const natsSubjects = {
   message: (session: string, type: string): string => `neurorx.${session}.${type}`,
   /** Every message of one session (a gateway subscribes to it). */

@@ -5,6 +5,7 @@ import { configSchemaFor, ConfigError, loadConfig, parseConfig, type Config } fr
 import { loadPlugins } from '../config/load-plugins.js';
 import { messageJsonSchemas } from '../server/messages.js';
 import { startSession } from '../session/run-session.js';
+import { attachBuses } from '../bus/attach-buses.js';
 import { projectPath } from '../util/project-path.js';
 import { VERSION } from '../version.js';
 import { inspectSource } from './inspect.js';
@@ -54,9 +55,18 @@ program
   .description('run a session from a config (default: the embedded synthetic motor-imagery demo)')
   .argument('[config]', 'JSON config file', projectPath('config', 'default.json'))
   .option('--port <n>', 'WebSocket/HTTP port (overrides the config)', number('--port'))
-  .action(async (file: string, opts: { port?: number }) => {
+  .option('--nats <urls>', 'also publish on NATS (comma-separated server URLs; sets bus.nats.servers)')
+  .action(async (file: string, opts: { port?: number; nats?: string }) => {
     const config = await loadConfig(file);
     if (opts.port !== undefined) config.server.port = opts.port;
+    if (opts.nats !== undefined) {
+      const servers = opts.nats
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (servers.length === 0) throw new InvalidArgumentError('--nats: give one or more server URLs, e.g. nats://127.0.0.1:4222');
+      config.bus = { ...config.bus, nats: { signal: false, bufferBytes: 8 * 1024 * 1024, ...config.bus?.nats, servers } };
+    }
     await runUntilDone(config);
   });
 
@@ -371,15 +381,26 @@ async function defaultEvents(uri: string): Promise<Record<string, string>> {
 }
 
 async function runUntilDone(config: Config): Promise<void> {
-  const session = await startSession(config, { log: (l) => console.error(l) });
+  const log = (l: string): void => console.error(l);
+  const session = await startSession(config, { log });
+  let bus;
+  try {
+    // Bus outages are also told to the WebSocket clients, as status warnings.
+    bus = await attachBuses(session, config.bus, log, (m) => session.server.hub.broadcast(m));
+  } catch (e) {
+    await session.stop();
+    throw e;
+  }
   const stop = async (): Promise<void> => {
     await session.stop();
+    await bus.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   const { error } = await session.done;
   await session.stop();
+  await bus.close();
   if (error) process.exitCode = 1;
 }
 

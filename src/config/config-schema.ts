@@ -9,6 +9,7 @@ import type { MegImageSettings } from '../../pipelines/meg/settings.js';
 import type { MotorImagerySettings } from '../../pipelines/motor-imagery/settings.js';
 import { pipelineRegistry, type PipelineRegistry } from '../../pipelines/registry.js';
 import { loadPlugins } from './load-plugins.js';
+import { busSchema } from './bus-schema.js';
 
 export const replaySchema = z
   .object({
@@ -100,6 +101,7 @@ export function configSchemaFor(registry: PipelineRegistry) {
         })
         .strict()
         .optional(),
+      bus: busSchema.optional().describe("also send the session's messages over a message bus (NATS, MQTT)"),
     })
     .strict();
 }
