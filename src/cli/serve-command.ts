@@ -1,9 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import path from 'node:path';
 import { loadConfig } from '../config/config-schema.js';
-import { InProcessSessions } from '../host/in-process-sessions.js';
+import { SessionHost } from '../host/session-host.js';
+import { threadedSessions } from '../host/threaded-sessions.js';
 import { startHostServer } from '../host/host-server.js';
-import type { SessionDirectory } from '../host/session-directory.js';
+import type { HostSessions } from '../host/host-sessions.js';
 import { checkSessionId } from '../bus/subjects.js';
 
 export interface ServeOptions {
@@ -34,11 +35,15 @@ export function sessionIdOfFile(file: string): string {
   return checkSessionId(stem, `${file}: session id`);
 }
 
-/** The sessions of `neurorx serve`. */
-function openSessions(options: ServeOptions, log: (line: string) => void): SessionDirectory {
-  void options; // --state-dir, --sessions-per-thread and --max-heap-mb are SessionHost's.
-  // LEAD: plug SessionHost in here, e.g. `return new SessionHost({ stateDir, sessionsPerThread, maxHeapMb, log });`
-  return new InProcessSessions((id, line) => log(`[${id}] ${line}`));
+/** The sessions of `neurorx serve`: each in a worker thread of its own unless --sessions-per-thread packs them. */
+function openSessions(o: ServeOptions, log: (line: string) => void): { sessions: HostSessions; host: SessionHost } {
+  const host = new SessionHost({
+    log,
+    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    ...(o.sessionsPerThread ? { sessionsPerThread: o.sessionsPerThread } : {}),
+    ...(o.maxHeapMb !== undefined ? { maxHeapMb: o.maxHeapMb } : {}),
+  });
+  return { sessions: threadedSessions(host), host };
 }
 
 /** Registers `neurorx serve`: many sessions on one machine, one port, an HTTP API to create and stop them. */
@@ -60,16 +65,18 @@ export function registerServeCommand(program: Command): void {
       if (dup) throw new InvalidArgumentError(`two config files make the session id "${dup}": rename one`);
       const configs = await Promise.all(files.map((f) => loadConfig(f)));
       const token = o.token ?? process.env.NEURORX_TOKEN;
-      const host = await startHostServer(openSessions(o, log), { host: o.host, port: o.port, ...(token ? { token } : {}) }, { token: '--token', host: '--host', port: '--port' });
+      const threads = openSessions(o, log);
+      const host = await startHostServer(threads.sessions, { host: o.host, port: o.port, ...(token ? { token } : {}) }, { token: '--token', host: '--host', port: '--port' });
       const { address } = host.server;
       log(`neurorx serve: http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/ (sessions at /sessions/<id>, API at /api/sessions)`);
       try {
         for (const [i, config] of configs.entries()) {
-          await host.sessions.create(ids[i], config);
+          await host.sessions.create(ids[i], config, { baseDir: path.dirname(path.resolve(files[i])) });
           log(`session ${ids[i]} (${config.name}) at /sessions/${ids[i]}/`);
         }
       } catch (e) {
         await host.close();
+        await threads.host.close();
         throw e;
       }
       await new Promise<void>((resolve) => {
@@ -77,5 +84,6 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', resolve);
       });
       await host.close();
+      await threads.host.close();
     });
 }

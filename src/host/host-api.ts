@@ -5,7 +5,7 @@ import { CONFIG_LIMITS, ConfigError, configFromJson } from '../config/config-sch
 import { originAllowed, requestToken, tokenMatches } from '../server/access.js';
 import type { HttpRoute } from '../server/multi-session-server.js';
 import { JsonLimitError, parseBoundedJson } from '../util/bounded-json.js';
-import type { SessionDirectory } from './session-directory.js';
+import type { HostSessions } from './host-sessions.js';
 
 export interface HostApiOptions {
   /** Required on every API request (Bearer header or ?token=) when set; the server requires one off loopback. */
@@ -41,7 +41,7 @@ class HttpError extends Error {
  * Errors are JSON `{error}`. With a token every request needs it (401); POST and DELETE from a
  * browser page of another origin are refused (403: no cross-site request forgery).
  */
-export function hostApi(directory: SessionDirectory, options: HostApiOptions): HttpRoute {
+export function hostApi(directory: HostSessions, options: HostApiOptions): HttpRoute {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const baseDir = options.pluginBaseDir ?? process.cwd();
   return (req, res) => {
@@ -114,7 +114,7 @@ export function hostApi(directory: SessionDirectory, options: HostApiOptions): H
     const id = givenId ?? sessionIdFor(config.name, (candidate) => directory.get(candidate) !== undefined);
     if (directory.get(id)) throw new HttpError(409, `session "${id}" exists: stop it first or choose another id`);
     try {
-      await directory.create(id, config);
+      await directory.create(id, config, { baseDir });
     } catch (e) {
       if (directory.get(id) && givenId !== undefined) throw new HttpError(409, `session "${id}" exists: stop it first or choose another id`);
       throw new HttpError(e instanceof ConfigError ? 400 : 500, `session "${id}" could not start: ${(e as Error).message}`);

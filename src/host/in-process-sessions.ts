@@ -2,7 +2,7 @@ import type { Config } from '../config/config-schema.js';
 import { openSession, type SessionCore } from '../session/run-session.js';
 import type { HostedSession, HostedSessionInfo } from './hosted-session.js';
 import { inProcessSession } from './in-process-session.js';
-import type { SessionDirectory } from './session-directory.js';
+import type { HostSessions } from './host-sessions.js';
 
 interface Entry {
   readonly core: SessionCore;
@@ -16,7 +16,7 @@ interface Entry {
  * Sessions run in this thread, one after another on its event loop: no isolation (an exception in
  * one can reach the others), no restarts. For tests and small setups; SessionHost isolates them.
  */
-export class InProcessSessions implements SessionDirectory {
+export class InProcessSessions implements HostSessions {
   private readonly sessions = new Map<string, Entry>();
 
   constructor(private readonly log: (id: string, line: string) => void = () => {}) {}

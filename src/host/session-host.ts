@@ -1,3 +1,4 @@
+import { SESSION_ID } from '../bus/subjects.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -56,7 +57,6 @@ export interface CreateOptions {
 
 /** The topics a sink may want that cost the session work (asked about once a second). */
 const COSTLY_TOPICS = ['signal'] as const;
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 type StatsMessage = Extract<ServerMessage, { type: 'stats' }>;
 
@@ -98,7 +98,7 @@ export class SessionHost {
   /** Starts a session in a thread; resolves when it is open, rejects when it cannot be opened (nothing is restarted then). */
   create(id: string, config: Config, options: CreateOptions = {}): Promise<HostedSession> {
     if (this.closing) return Promise.reject(new Error('the session host is closed'));
-    if (!ID_PATTERN.test(id)) return Promise.reject(new Error(`session id "${id}": letters, digits, "_", "." and "-" (at most 64, not starting with a punctuation mark)`));
+    if (!SESSION_ID.test(id)) return Promise.reject(new Error(`session id ${JSON.stringify(id.slice(0, 80))}: use 1-64 letters, digits, '-' or '_'`));
     if (this.sessions.has(id)) return Promise.reject(new Error(`session "${id}" exists already`));
     const plugins: PluginSpecs = { specs: [...(options.plugins ?? config.plugins ?? [])], baseDir: path.resolve(options.baseDir ?? process.cwd()) };
     const hosted = new Hosted(this, id, config, plugins);
