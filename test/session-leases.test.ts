@@ -81,8 +81,9 @@ describe.runIf(haveNatsServer())('session leases on a 3-node NATS cluster', () =
   }, 60_000);
 
   it('holds every wanted session exactly once, roughly balanced, in buckets with 3 replicas', async () => {
-    await until('all 12 sessions held', () => allHeldOnce(SESSIONS));
-    for (const w of workers) expect(w.pool.held().length).toBeLessThanOrEqual(Math.ceil(12 / 3) + 1);
+    // A worker that started first may have taken more; it gives the surplus away.
+    const balanced = (): boolean => workers.every((w) => w.pool.held().length <= Math.ceil(12 / 3) + 1);
+    await until('all 12 sessions held, balanced', () => allHeldOnce(SESSIONS) && balanced());
     const js = admin.jetstream();
     expect((await (await js.views.kv(BUCKETS.leases)).status()).replicas).toBe(3);
     expect((await (await js.views.kv(BUCKETS.sessions)).status()).replicas).toBe(3);

@@ -34,7 +34,7 @@ export async function whenJetStreamAnswers<T>(what: string, open: () => Promise<
       return await open();
     } catch (e) {
       const message = (e as Error).message ?? String(e);
-      const transient = /timeout|no responders|insufficient resources|leader|not available|jetstream not (enabled|ready)/i.test(message);
+      const transient = /timeout|no responders|insufficient resources|no suitable peers|leader|not available|jetstream not (enabled|ready)/i.test(message);
       if (!transient || Date.now() - t0 > withinMs) throw new Error(`${what}: ${message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 250));
     }

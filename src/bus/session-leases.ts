@@ -20,11 +20,13 @@ import { BUCKETS } from './subjects.js';
  *   the time since the previous one, at most 2 heartbeats. So while the bucket cannot take writes
  *   (a node lost, its stream electing a new leader), no lease ages and nobody steals a session
  *   whose holder could not renew either; no clocks are compared across machines.
- * - Balance: a worker claims a free or expired session only while it holds fewer than
- *   ceil(wanted / live workers) + `slack` (live: a _worker key changed within `ttlMs`, itself
- *   included), and only once it has seen a heartbeat round trip (so it has heard of the others).
- *   The sum of the workers' shares covers every wanted session, so each is claimed; the bucket's
- *   compare-and-set settles two workers claiming the same one.
+ * - Balance: a worker's share is ceil(wanted / live workers) (live: a _worker key changed within
+ *   `ttlMs`, itself included). It claims a free or expired session only while it holds fewer than
+ *   its share, and only once it has seen a heartbeat round trip (so it has heard of the others).
+ *   The shares add up to at least the wanted sessions, so each is claimed; the bucket's
+ *   compare-and-set settles two workers claiming the same one. A worker that holds more than its
+ *   share + `slack` (it started first, or a worker joined) releases its newest session, one per
+ *   heartbeat, for a worker with room to take.
  */
 
 export interface LeaseValue {
@@ -48,7 +50,7 @@ export interface LeasePoolOptions {
   readonly ttlMs?: number;
   /** Renewal and heartbeat period; default 1000. */
   readonly heartbeatMs?: number;
-  /** Sessions a worker may hold beyond its fair share; default 0. */
+  /** Sessions a worker may hold beyond its share before it gives one away; default 1. */
   readonly slack?: number;
   /** Replicas of the buckets when this creates them; default min(3, nodes in the cluster). */
   readonly replicas?: number;
@@ -134,7 +136,7 @@ export class LeasePool {
     this.worker = options.worker;
     this.ttlMs = options.ttlMs ?? 3000;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
-    this.slack = options.slack ?? 0;
+    this.slack = options.slack ?? 1;
     if (!(this.heartbeatMs > 0 && this.ttlMs >= 2 * this.heartbeatMs)) throw new Error(`ttlMs (${this.ttlMs}) must be at least twice heartbeatMs (${this.heartbeatMs})`);
     this.log = options.log ?? (() => {});
     this.js = jetStreamOf(nats);
@@ -291,7 +293,13 @@ export class LeasePool {
   private async claim(kv: KV): Promise<void> {
     // Before a heartbeat round trip this worker may not have heard of the others yet.
     if (this.heartbeatsSeen < 2 || this.closed) return;
-    const share = Math.ceil(this.wanted.size / this.liveWorkers().length) + this.slack;
+    const share = Math.ceil(this.wanted.size / this.liveWorkers().length);
+    if (this.holding.size > share + this.slack) {
+      // Map order is acquisition order: give away the newest (the least settled) one.
+      const newest = this.held().at(-1)!;
+      void this.drop(newest, 'released');
+      return;
+    }
     const room = share - this.holding.size - this.claiming.size;
     if (room <= 0) return;
     const candidates: { id: string; revision?: number }[] = [];
