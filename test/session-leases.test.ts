@@ -33,8 +33,7 @@ describe.runIf(haveNatsServer())('session leases on a 3-node NATS cluster', () =
   const workers: Worker[] = [];
   const doubleHeld: string[] = [];
   let sampler: NodeJS.Timeout | undefined;
-  const connectAll = (name: string): Promise<NatsConnection> =>
-    connect({ servers: nodes.map((n) => n.url), name, reconnectTimeWait: 100, maxReconnectAttempts: -1, pingInterval: 1000 });
+  const connectAll = (name: string): Promise<NatsConnection> => connect({ servers: nodes.map((n) => n.url), name, reconnectTimeWait: 100, maxReconnectAttempts: -1, pingInterval: 1000 });
 
   /** Every session held by the live workers, with how many hold it. */
   const holders = (): Map<string, string[]> => {

@@ -12,8 +12,7 @@ export interface DirectoryOptions {
 
 /** A change of the wanted sessions, as seen by a watcher. */
 export type DirectoryChange =
-  | { readonly kind: 'put'; readonly id: string; readonly config: unknown; readonly revision: number }
-  | { readonly kind: 'delete'; readonly id: string; readonly revision: number };
+  { readonly kind: 'put'; readonly id: string; readonly config: unknown; readonly revision: number } | { readonly kind: 'delete'; readonly id: string; readonly revision: number };
 
 /** A running watch: `initialized` resolves once the values present when it started were delivered. */
 export interface DirectoryWatch {
