@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
-import { clusterReplicas, jetStreamOf, whenJetStreamAnswers } from './jetstream-context.js';
+import { clusterReplicas, jetStreamOf, whenJetStreamAnswers, type NatsLike } from './jetstream-context.js';
 import { SessionDirectory, type DirectoryWatch } from './session-directory.js';
 import { BUCKETS } from './subjects.js';
 
@@ -82,6 +82,10 @@ interface Observed {
 interface Held {
   revision: number;
   readonly value: LeaseValue;
+  /** The renewal in flight (one at a time: a second at the same revision would conflict with the first). */
+  renewing?: Promise<void>;
+  /** Renewals in a row that did not reach the bucket. */
+  failures: number;
 }
 
 const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
@@ -125,7 +129,9 @@ export class LeasePool {
   private dirWatch: DirectoryWatch | undefined;
   private leaseWatch: QueuedIterator<KvEntry> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private heartbeating: Promise<void> | undefined;
+  private heartbeatFailures = 0;
+  private claiming_: Promise<void> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -159,8 +165,9 @@ export class LeasePool {
     }, this.log);
     await this.dirWatch.initialized;
     await this.watchLeases();
-    await this.tick();
-    this.schedule();
+    // A fixed period, whatever a slow request does: a late heartbeat would make this worker look dead.
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.heartbeatMs);
   }
 
   /** The sessions this worker holds. */
@@ -184,8 +191,8 @@ export class LeasePool {
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       this.closed = true;
-      clearTimeout(this.timer);
-      await this.ticking;
+      clearInterval(this.timer);
+      await Promise.all([this.heartbeating, this.claiming_]);
       await Promise.all(this.held().map((id) => this.drop(id, 'released')));
       this.dirWatch?.stop();
       this.leaseWatch?.stop();
@@ -242,51 +249,55 @@ export class LeasePool {
     if (held && e.revision > held.revision && value?.instance !== this.instance) void this.drop(e.key, 'lost');
   }
 
-  private schedule(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick()
-        .catch((e: unknown) => this.log(`lease pool ${this.worker}: ${(e as Error).message}`))
-        .finally(() => {
-          this.ticking = undefined;
-          this.schedule();
-        });
-    }, this.heartbeatMs);
-  }
-
-  /** One period: heartbeat, renew, claim. */
-  private async tick(): Promise<void> {
+  /** One period: heartbeat, renew, let go of what is no longer wanted, claim; each only when its last one is done. */
+  private tick(): void {
     if (this.closed) return;
     if (this.nc?.isClosed()) {
       // The connection is gone for good: nothing can be renewed, so nothing is ours any more.
       this.log(`lease pool ${this.worker}: connection closed, stopping ${this.holding.size} session(s)`);
       this.closed = true;
+      clearInterval(this.timer);
       for (const id of this.held()) void this.drop(id, 'lost');
       this.dirWatch?.stop();
       this.leaseWatch?.stop();
       return;
     }
     const kv = this.kv!;
-    const heartbeat = { worker: this.worker, instance: this.instance, since: Date.now(), held: this.holding.size };
-    await Promise.all([
-      kv.put(WORKER_KEY_PREFIX + this.worker, encode(heartbeat)).catch((e: unknown) => this.log(`heartbeat of ${this.worker}: ${(e as Error).message}`)),
-      ...this.held().map((id) => this.renew(kv, id)),
-    ]);
-    for (const id of this.held()) if (!this.wanted.has(id)) void this.drop(id, 'unwanted');
-    await this.claim(kv);
+    if (!this.heartbeating) {
+      const heartbeat = { worker: this.worker, instance: this.instance, since: Date.now(), held: this.holding.size };
+      this.heartbeating = kv
+        .put(WORKER_KEY_PREFIX + this.worker, encode(heartbeat))
+        .then(
+          () => {
+            if (this.heartbeatFailures) this.log(`heartbeat of ${this.worker}: written again after ${this.heartbeatFailures} failed attempt(s)`);
+            this.heartbeatFailures = 0;
+          },
+          (e: unknown) => {
+            if (this.heartbeatFailures++ === 0) this.log(`heartbeat of ${this.worker} failed (${(e as Error).message}), trying again`);
+          },
+        )
+        .finally(() => (this.heartbeating = undefined));
+    }
+    for (const [id, held] of this.holding) {
+      if (!this.wanted.has(id)) void this.drop(id, 'unwanted');
+      else held.renewing ??= this.renew(kv, id, held).finally(() => (held.renewing = undefined));
+    }
+    this.claiming_ ??= this.claim(kv)
+      .catch((e: unknown) => this.log(`lease pool ${this.worker}: ${(e as Error).message}`))
+      .finally(() => (this.claiming_ = undefined));
   }
 
-  private async renew(kv: KV, id: string): Promise<void> {
-    const held = this.holding.get(id);
-    if (!held) return;
+  private async renew(kv: KV, id: string, held: Held): Promise<void> {
     try {
       // Kept even when the session is being dropped meanwhile: its release deletes at this revision.
       held.revision = await kv.update(id, encode(held.value), held.revision);
+      if (held.failures) this.log(`lease ${id}: renewed again after ${held.failures} failed attempt(s)`);
+      held.failures = 0;
     } catch (e) {
       if (this.holding.get(id) !== held) return;
       if (isConflict(e)) void this.drop(id, 'lost');
       // Anything else (a timeout while a node is lost): still ours until the bucket says otherwise.
-      else this.log(`lease ${id}: renewal failed (${(e as Error).message}), trying again`);
+      else if (held.failures++ === 0) this.log(`lease ${id}: renewal failed (${(e as Error).message}), trying again`);
     }
   }
 
@@ -297,6 +308,9 @@ export class LeasePool {
     if (this.holding.size > share + this.slack) {
       // Map order is acquisition order: give away the newest (the least settled) one.
       const newest = this.held().at(-1)!;
+      this.log(
+        `${this.worker} holds ${this.holding.size}, more than its share ${share} + ${this.slack} (${this.wanted.size} sessions, live workers ${this.liveWorkers().join(' ')}): gives ${newest} away`,
+      );
       void this.drop(newest, 'released');
       return;
     }
@@ -329,7 +343,7 @@ export class LeasePool {
     } finally {
       this.claiming.delete(id);
     }
-    const held: Held = { revision, value };
+    const held: Held = { revision, value, failures: 0 };
     this.holding.set(id, held);
     if (this.closed || !this.wanted.has(id)) {
       await this.drop(id, this.closed ? 'released' : 'unwanted');
@@ -349,6 +363,8 @@ export class LeasePool {
     const held = this.holding.get(id);
     if (!held) return;
     this.holding.delete(id);
+    // A renewal in flight moves the revision the delete must name.
+    await held.renewing;
     this.log(`lease ${id}: ${this.worker} ${why === 'lost' ? 'lost it to another worker' : why === 'unwanted' ? 'stops it (no longer wanted)' : 'released it'}`);
     try {
       await this.options.onLose?.(id, why);
@@ -360,4 +376,41 @@ export class LeasePool {
       if (!isConflict(e)) this.log(`lease ${id}: release failed (${(e as Error).message}); it expires in ${this.ttlMs} ms`);
     });
   }
+}
+
+/** A running watch of the lease holders. */
+export interface HolderWatch {
+  /** Resolves once the holders at the start were reported. */
+  readonly initialized: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Calls `onChange(id, worker)` whenever another worker run (or nobody: undefined) holds a session,
+ * the holders at the start first; renewals are not changes. A gateway refreshes a RemoteSession's
+ * hello with it when the session moves.
+ */
+export async function watchLeaseHolders(
+  nats: NatsLike,
+  onChange: (id: string, worker: string | undefined) => void,
+  options: { readonly replicas?: number; readonly log?: (line: string) => void } = {},
+): Promise<HolderWatch> {
+  const js = jetStreamOf(nats);
+  const replicas = options.replicas ?? clusterReplicas(nats);
+  const kv = await whenJetStreamAnswers(`bucket ${BUCKETS.leases}`, () => js.views.kv(BUCKETS.leases, { replicas, history: 1 }));
+  const instances = new Map<string, string>();
+  let markInitialized!: () => void;
+  const initialized = new Promise<void>((resolve) => (markInitialized = resolve));
+  const it = await kv.watch({ initializedFn: () => markInitialized() });
+  void (async () => {
+    for await (const e of it) {
+      if (e.key.startsWith(WORKER_KEY_PREFIX)) continue;
+      const value = e.operation === 'PUT' ? leaseOf(e) : undefined;
+      if (instances.get(e.key) === value?.instance) continue;
+      if (value) instances.set(e.key, value.instance);
+      else instances.delete(e.key);
+      onChange(e.key, value?.worker);
+    }
+  })().catch((e: unknown) => options.log?.(`${BUCKETS.leases} watch ended: ${(e as Error).message}`));
+  return { initialized, stop: () => it.stop() };
 }
