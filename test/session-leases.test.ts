@@ -159,6 +159,10 @@ describe.runIf(haveNatsServer())('session leases on a 3-node NATS cluster', () =
     );
     logs.push(`${Date.now() % 100_000} every lease renewed`);
     await until('all 11 held once', () => allHeldOnce(wanted));
+    // The watches came through the node's loss: a session wanted now is taken, and a gateway sees who has it.
+    await directory.put('s12', { name: 's12' });
+    await until('s12 taken too', () => allHeldOnce([...wanted, 's12']));
+    await until('the holder watch to agree', watchAgrees);
     expect(live.flatMap((w, i) => w.lost.slice(lostBefore[i]))).toEqual([]);
     expect(doubleHeld).toEqual([]);
   }, 60_000);

@@ -24,8 +24,9 @@ export function clusterReplicas(nats: NatsLike): number {
 }
 
 /**
- * Runs `open` (binding or creating a bucket) until it succeeds or `withinMs` passes: a cluster
- * that just started, or just lost a node, answers JetStream requests only once it has a leader.
+ * Runs `open` (binding or creating a bucket, an idempotent write) until it succeeds or `withinMs`
+ * passes: a cluster that just started, or a stream that just lost its leader's node, answers
+ * JetStream requests only once it has a leader (seconds: 5-7 s measured on loopback).
  */
 export async function whenJetStreamAnswers<T>(what: string, open: () => Promise<T>, withinMs = 30_000): Promise<T> {
   const t0 = Date.now();
@@ -34,7 +35,8 @@ export async function whenJetStreamAnswers<T>(what: string, open: () => Promise<
       return await open();
     } catch (e) {
       const message = (e as Error).message ?? String(e);
-      const transient = /timeout|no responders|insufficient resources|no suitable peers|leader|not available|jetstream not (enabled|ready)/i.test(message);
+      const code = (e as { code?: unknown }).code;
+      const transient = code === '503' || code === 'TIMEOUT' || /timeout|no responders|insufficient resources|no suitable peers|leader|not available|jetstream not (enabled|ready)/i.test(message);
       if (!transient || Date.now() - t0 > withinMs) throw new Error(`${what}: ${message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -5,6 +5,9 @@ import { clusterReplicas, jetStreamOf, whenJetStreamAnswers, type NatsLike } fro
 /** The largest config the directory stores (bytes of JSON); a config is a few KiB. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
 
+/** How long a put or delete waits for a stream that has no leader (ms). */
+const WRITE_PATIENCE_MS = 15_000;
+
 export interface DirectoryOptions {
   /** Replicas of the bucket when this creates it; default min(3, nodes in the cluster). */
   readonly replicas?: number;
@@ -42,7 +45,9 @@ export class SessionDirectory {
   async put(id: string, config: unknown): Promise<number> {
     const bytes = encoder.encode(JSON.stringify(config));
     if (bytes.length > MAX_CONFIG_BYTES) throw new Error(`session ${id}: its config is ${bytes.length} bytes, more than the ${MAX_CONFIG_BYTES} the directory stores`);
-    return this.kv.put(checkSessionId(id), bytes);
+    checkSessionId(id);
+    // Idempotent, so it may wait out a stream electing its leader.
+    return whenJetStreamAnswers(`putting session ${id}`, () => this.kv.put(id, bytes), WRITE_PATIENCE_MS);
   }
 
   /** The config of a wanted session, undefined when it is not wanted. */
@@ -53,7 +58,8 @@ export class SessionDirectory {
 
   /** No longer wants the session (its worker stops it). */
   async delete(id: string): Promise<void> {
-    await this.kv.delete(checkSessionId(id));
+    checkSessionId(id);
+    await whenJetStreamAnswers(`deleting session ${id}`, () => this.kv.delete(id), WRITE_PATIENCE_MS);
   }
 
   /** Every wanted session and its config. */
