@@ -4,7 +4,7 @@ import type { MessageSink } from '../session/run-session.js';
 import { answerControl, helloReply } from './bus-requests.js';
 import { OfflineBuffer } from './offline-buffer.js';
 import type { BusReport, BusSession, SessionBus } from './session-bus.js';
-import { checkSessionId, natsSubjects, REQUEST_SUBJECT_TYPES, SESSION_ID } from './subjects.js';
+import { checkSessionId, natsSubjects, REQUEST_SUBJECT_TYPES, SUBJECT_TOKEN } from './subjects.js';
 
 export interface NatsBusOptions {
   /** Server URLs; the client connects to any of them and reconnects forever. */
@@ -70,7 +70,7 @@ export async function attachNatsBus(core: BusSession, options: NatsBusOptions, l
   const subjectOf = (type: string): string | null => {
     let subject = subjects.get(type);
     if (subject === undefined) {
-      subject = SESSION_ID.test(type) && !REQUEST_SUBJECT_TYPES.has(type) ? natsSubjects.message(session, type) : null;
+      subject = SUBJECT_TOKEN.test(type) && !REQUEST_SUBJECT_TYPES.has(type) ? natsSubjects.message(session, type) : null;
       if (subject === null) log(`NATS bus: messages of type ${JSON.stringify(type.slice(0, 64))} are not published (not a valid subject token)`);
       subjects.set(type, subject);
     }

@@ -18,19 +18,22 @@
  *   neurorx/<session>/<type>     commands, decisions, status (retained), QoS 1
  */
 
-/** A session id: letters, digits, '-' and '_' (a single NATS subject token and MQTT topic level). */
-export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A message type or any other single subject token: letters, digits, '-' and '_'. */
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A session id: a subject token, and not "eeg" (neurorx.eeg.> carries EEG frames, devices/nats). */
+export const SESSION_ID = /^(?!eeg$)[A-Za-z0-9_-]{1,64}$/;
 
 /** Throws naming the id when it cannot be a session id. */
 export function checkSessionId(id: string, what = 'session id'): string {
-  if (!SESSION_ID.test(id)) throw new Error(`${what} ${JSON.stringify(id.slice(0, 80))}: use 1-64 letters, digits, '-' or '_'`);
+  if (!SESSION_ID.test(id)) throw new Error(`${what} ${JSON.stringify(id.slice(0, 80))}: use 1-64 letters, digits, '-' or '_' (not "eeg": reserved for EEG streams)`);
   return id;
 }
 
 /** A config's name as a session id: runs of characters an id cannot hold become '-' (default of bus.*.session). */
 export function sessionIdOf(name: string): string {
   const id = name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64);
-  return id.length > 0 ? id : 'neurorx';
+  return id.length > 0 && id !== 'eeg' ? id : 'neurorx';
 }
 
 export const natsSubjects = {

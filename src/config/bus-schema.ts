@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { SESSION_ID } from '../bus/subjects.js';
+import { SESSION_ID, SUBJECT_TOKEN } from '../bus/subjects.js';
 
 /** A session id on a bus; default: the config's name made into one (see busSessionId). */
 const sessionId = z
   .string()
-  .regex(SESSION_ID, "use 1-64 letters, digits, '-' or '_'")
+  .regex(SESSION_ID, "use 1-64 letters, digits, '-' or '_' (not \"eeg\": reserved for EEG streams)")
   .optional()
   .describe("the session's id on the bus (one subject token / topic level); default: the config's name, with other characters replaced by '-'");
 
@@ -47,7 +47,7 @@ export const mqttBusSchema = z
       .default(1)
       .describe('MQTT quality of service of every publish'),
     types: z
-      .array(z.string().regex(SESSION_ID, "a message type: letters, digits, '-' or '_'"))
+      .array(z.string().regex(SUBJECT_TOKEN, "a message type: letters, digits, '-' or '_'"))
       .min(1)
       .max(64)
       .default(['command', 'decision', 'status'])

@@ -105,7 +105,7 @@ export class SessionHost {
   /** Starts a session in a thread; resolves when it is open, rejects when it cannot be opened (nothing is restarted then). */
   create(id: string, config: Config, options: CreateOptions = {}): Promise<HostedSession> {
     if (this.closing) return Promise.reject(new Error('the session host is closed'));
-    if (!SESSION_ID.test(id)) return Promise.reject(new Error(`session id ${JSON.stringify(id.slice(0, 80))}: use 1-64 letters, digits, '-' or '_'`));
+    if (!SESSION_ID.test(id)) return Promise.reject(new Error(`session id ${JSON.stringify(id.slice(0, 80))}: use 1-64 letters, digits, '-' or '_' (not "eeg")`));
     if (this.sessions.has(id)) return Promise.reject(new Error(`session "${id}" exists already`));
     const plugins: PluginSpecs = { specs: [...(options.plugins ?? config.plugins ?? [])], baseDir: path.resolve(options.baseDir ?? process.cwd()) };
     const hosted = new Hosted(this, id, config, plugins);
