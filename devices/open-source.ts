@@ -7,6 +7,7 @@ import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
 import { readFif } from './file/fif-reader.js';
+import { readMuseCsv } from './file/muse-csv.js';
 import { readXdfRecording } from './file/xdf-recording.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
@@ -112,12 +113,14 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
       const ext = path.extname(uri.target).toLowerCase();
       if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
       if (ext === '.fif') return readFif(uri.target);
+      // a muse-lsl CSV run (Muse N170/P300/SSVEP recordings): markers are the column's codes as strings
+      if (ext === '.csv') return readMuseCsv(uri.target);
       if (ext === '.xdf') {
         // stream: the signal stream's id, name or type (default: the first regular numeric stream, EEG/MEG first)
         const stream = uri.params.get('stream');
         return readXdfRecording(uri.target, stream !== undefined ? { stream } : {});
       }
-      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif or .xdf`);
+      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif, .xdf or .csv (muse-lsl)`);
     }
     case 'synthetic': {
       if (uri.target === 'emotion') {
