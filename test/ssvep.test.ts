@@ -134,14 +134,39 @@ describe('SSVEP settings', () => {
 
   it.each([
     [{ targets: [{ label: 'a', frequency: 10 }] }, 'targets'],
-    [{ targets: [{ label: 'a', frequency: 10 }, { label: 'a', frequency: 12 }] }, 'targets'],
-    [{ targets: [{ label: 'idle', frequency: 10 }, { label: 'b', frequency: 12 }] }, 'targets.0.label'],
+    [
+      {
+        targets: [
+          { label: 'a', frequency: 10 },
+          { label: 'a', frequency: 12 },
+        ],
+      },
+      'targets',
+    ],
+    [
+      {
+        targets: [
+          { label: 'idle', frequency: 10 },
+          { label: 'b', frequency: 12 },
+        ],
+      },
+      'targets.0.label',
+    ],
     [{ harmonics: 0 }, 'harmonics'],
     [{ window: { length: 0.1 } }, 'window.length'],
     [{ decision: { margin: 2 } }, 'decision.margin'],
     [{ decoder: { kind: 'fbcca', a: -1 } }, 'decoder.a'],
     [{ decoder: { kind: 'trca' } }, 'decoder.calibration'],
-    [{ decoder: { kind: 'trca', calibration: { from: 'recording', source: 'x' } }, targets: [{ label: 'a', frequency: 10 }, { label: 'b', frequency: 12 }] }, 'targets'],
+    [
+      {
+        decoder: { kind: 'trca', calibration: { from: 'recording', source: 'x' } },
+        targets: [
+          { label: 'a', frequency: 10 },
+          { label: 'b', frequency: 12 },
+        ],
+      },
+      'targets',
+    ],
   ])('rejects %j, naming %s', (over, field) => {
     const r = ssvepSettingsSchema.safeParse({ kind: 'ssvep', targets: TARGETS, ...over });
     expect(r.success).toBe(false);
@@ -155,13 +180,17 @@ async function decisionsOf(s: SsvepSettings, chunkSize: number, uri = 'synthetic
 }
 
 describe('SSVEP pipeline', () => {
-  it.each(['cca', 'fbcca'])('%s: the same decisions whatever the chunking (1..1000 samples)', async (kind) => {
-    const s = settings({ decoder: { kind }, bandpass: { low: 15, high: 70 }, window: { length: 1, hop: 0.5 } });
-    const strip = (events: SsvepEvent[]) => events.flatMap((e) => (e.kind === 'decision' ? [{ ...e.decision, latencyMs: 0 }] : []));
-    const base = strip(await decisionsOf(s, 1));
-    expect(base.length).toBeGreaterThan(40);
-    for (const size of [7, 64, 1000]) expect(strip(await decisionsOf(s, size))).toEqual(base);
-  }, 60_000);
+  it.each(['cca', 'fbcca'])(
+    '%s: the same decisions whatever the chunking (1..1000 samples)',
+    async (kind) => {
+      const s = settings({ decoder: { kind }, bandpass: { low: 15, high: 70 }, window: { length: 1, hop: 0.5 } });
+      const strip = (events: SsvepEvent[]) => events.flatMap((e) => (e.kind === 'decision' ? [{ ...e.decision, latencyMs: 0 }] : []));
+      const base = strip(await decisionsOf(s, 1));
+      expect(base.length).toBeGreaterThan(40);
+      for (const size of [7, 64, 1000]) expect(strip(await decisionsOf(s, size))).toEqual(base);
+    },
+    60_000,
+  );
 
   it('stimulus-locked CCA decides each synthetic trial right, probabilities sum to 1, the command follows the target', async () => {
     const s = settings({ window: { length: 2, align: 'stimulus' } });

@@ -58,7 +58,10 @@ export function generateSsvep(opts: SsvepSimOptions): Recording {
   const data = new Float32Array(samples * nch);
   const markers: Marker[] = [];
   const noise = new Random(subStreamSeed(opts.seed, 2));
-  const pink = new PinkNoiseBank(rate, CHANNELS.map(() => 10));
+  const pink = new PinkNoiseBank(
+    rate,
+    CHANNELS.map(() => 10),
+  );
   let s = 0;
   const background = (n: number): void => {
     for (let end = s + n; s < end; s++) for (let c = 0; c < nch; c++) data[s * nch + c] = pink.step(c, noise.normal()) + 2 * noise.normal();

@@ -61,7 +61,15 @@ export const MUSE_SSVEP = {
 
 /** The pipeline settings a decoder is evaluated with (the same front end a live session runs). */
 export function evaluationSettings(decoder: SsvepDecoderName, window: number, harmonics: number): SsvepSettings {
-  const base = { kind: 'ssvep', channels: [...MUSE_EEG_CHANNELS], notch: MUSE_SSVEP.notch, bandpass: MUSE_SSVEP.bandpass, targets: MUSE_SSVEP.targets, harmonics, window: { length: window, align: 'stimulus' } };
+  const base = {
+    kind: 'ssvep',
+    channels: [...MUSE_EEG_CHANNELS],
+    notch: MUSE_SSVEP.notch,
+    bandpass: MUSE_SSVEP.bandpass,
+    targets: MUSE_SSVEP.targets,
+    harmonics,
+    window: { length: window, align: 'stimulus' },
+  };
   const spec = decoder === 'trca' ? { kind: 'trca', calibration: { from: 'recording', source: '(cross-validation folds)' } } : { kind: decoder };
   return ssvepSettingsSchema.parse({ ...base, decoder: spec });
 }
@@ -99,7 +107,15 @@ function referenceAccuracy(subject: number, epochs: readonly Epoch[], s: SsvepSe
   const scorer = referenceScorer(s, s.channels!.length, samples, MUSE_SAMPLE_RATE);
   const scores = new Float64Array(s.targets.length);
   const predicted = epochs.map((e) => s.targets[argmaxOf(scorer.score(e.data, scores))].label);
-  return { subject, trials: epochs.length, accuracy: accuracy(epochs.map((e) => e.label), predicted), foldAccuracies: [] };
+  return {
+    subject,
+    trials: epochs.length,
+    accuracy: accuracy(
+      epochs.map((e) => e.label),
+      predicted,
+    ),
+    foldAccuracies: [],
+  };
 }
 
 function crossValidatedTrca(subject: number, epochs: readonly Epoch[], s: SsvepSettings, folds: number): SsvepSubjectResult {

@@ -30,7 +30,12 @@ export function ssvepPipeline(source: Source, s: SsvepSettings, hooks: PipelineH
   }).pipe(
     switchMap(({ channels, scorer, detail }) =>
       concat(
-        of<SsvepEvent>({ kind: 'status', state: 'running', detail: `SSVEP ${s.targets.map((t) => `${t.label} ${t.frequency} Hz`).join(', ')} on ${channels.join(', ')}: ${detail}`, classes: s.targets.map((t) => t.label) }),
+        of<SsvepEvent>({
+          kind: 'status',
+          state: 'running',
+          detail: `SSVEP ${s.targets.map((t) => `${t.label} ${t.frequency} Hz`).join(', ')} on ${channels.join(', ')}: ${detail}`,
+          classes: s.targets.map((t) => t.label),
+        }),
         source.chunks$.pipe(
           reportStages(hooks.onStart, 'input'),
           ssvepFrontEnd(channels, s),

@@ -25,12 +25,7 @@ export const decoderSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('fbcca'),
-      bands: z
-        .array(bandSchema)
-        .min(1)
-        .max(16)
-        .optional()
-        .describe('sub-bands; default n·(lowest target frequency) − 2 Hz up to bandpass.high, for n = 1..subBands'),
+      bands: z.array(bandSchema).min(1).max(16).optional().describe('sub-bands; default n·(lowest target frequency) − 2 Hz up to bandpass.high, for n = 1..subBands'),
       subBands: z.number().int().min(1).max(16).default(3).describe('sub-bands when "bands" is not given'),
       a: z.number().min(0).max(10).default(1.25).describe('sub-band weight n^-a + b: exponent'),
       b: z.number().min(0).max(10).default(0.25).describe('sub-band weight n^-a + b: offset'),
@@ -41,7 +36,7 @@ export const decoderSchema = z.discriminatedUnion('kind', [
       kind: z.literal('trca'),
       ensemble: z.boolean().default(true).describe('ensemble TRCA: every target filter applied to every target'),
       calibration: z
-        .object({ from: z.literal('recording'), source: z.string().min(1).describe('source URI of a recording with the targets\' stimulus markers') })
+        .object({ from: z.literal('recording'), source: z.string().min(1).describe("source URI of a recording with the targets' stimulus markers") })
         .strict()
         .describe('where the calibration trials come from (stimulus-locked windows after each target marker)'),
     })
@@ -76,10 +71,7 @@ export const ssvepSettingsSchema = z
       .object({
         length: z.number().min(0.25).max(30).default(2).describe('seconds of signal per decision'),
         hop: z.number().positive().max(30).default(0.25).describe('seconds between decisions (sliding windows)'),
-        align: z
-          .enum(['sliding', 'stimulus'])
-          .default('sliding')
-          .describe('"sliding": a decision every hop; "stimulus": one decision per target marker, on the window that starts at it'),
+        align: z.enum(['sliding', 'stimulus']).default('sliding').describe('"sliding": a decision every hop; "stimulus": one decision per target marker, on the window that starts at it'),
       })
       .strict()
       .prefault({})

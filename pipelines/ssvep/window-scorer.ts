@@ -56,9 +56,7 @@ export function recordingChunk(rec: Recording): Chunk {
 export async function calibrateTrca(rec: Recording, channels: readonly string[], samples: number, s: SsvepSettings): Promise<Trca> {
   if (s.decoder.kind !== 'trca') throw new Error('calibrateTrca: not a trca decoder');
   const events = markerLabels(s);
-  const epochs = await firstValueFrom(
-    from([recordingChunk(rec)]).pipe(ssvepFrontEnd(channels, s), markerEpochs({ events, tmin: 0, tmax: (samples - 1) / rec.info.sampleRate }), toArray()),
-  );
+  const epochs = await firstValueFrom(from([recordingChunk(rec)]).pipe(ssvepFrontEnd(channels, s), markerEpochs({ events, tmin: 0, tmax: (samples - 1) / rec.info.sampleRate }), toArray()));
   if (epochs.length === 0) throw new Error(`ssvep: calibration recording has none of the target markers ${Object.keys(events).join(', ')}`);
   return Trca.fit(
     epochs,

@@ -191,7 +191,7 @@ program
 program
   .command('evaluate')
   .description('offline accuracy of motor-imagery or emotion decoders on a dataset (JSON result on the last line)')
-  .option('--dataset <name>', 'motor imagery: eegmmidb (PhysioNet, the default) or synthetic; emotion: synthetic-emotion (default), dreamer, deap or seed; MEG: synthetic-meg (default) or n170; SSVEP: muse-ssvep')
+  .option('--dataset <name>', 'motor imagery: eegmmidb (PhysioNet, the default) or synthetic; emotion: synthetic-emotion (default), dreamer, deap or seed; MEG: synthetic-meg (default) or n170')
   .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7 (motor imagery default 1; emotion default all, synthetic 1-16)', integerList('--subjects'))
   .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
   .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
@@ -225,7 +225,7 @@ program
   .option('--components <n>', 'CSP components (csp-lda, csp-ovr, fbcsp)', number('--components'), 4)
   .option('--shrinkage <s>', 'LDA shrinkage of csp-lda: none, auto or a number in [0,1]', 'none')
   .option('--epochs <n>', 'EEGNet / HiSTN training epochs', number('--epochs'))
-  .option('--window <s>', 'SSVEP: seconds of signal from each stimulus marker (default 3)', number('--window'))
+  .option('--window <s>', 'SSVEP (--dataset muse-ssvep): seconds of signal from each stimulus marker (default 3)', number('--window'))
   .option('--harmonics <n>', 'SSVEP: harmonics of the CCA/FBCCA reference sinusoids (default 2)', number('--harmonics'))
   .option('--json', 'print only the JSON result', false)
   .action(async (o: Record<string, unknown>) => {

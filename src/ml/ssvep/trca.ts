@@ -102,7 +102,7 @@ export class Trca {
 
 /** A trial with each channel's mean removed, as Float64Array (sample-major). */
 function centred(t: TrcaTrial, channels: number): Float64Array {
-  const x = Float64Array.from(t.data as ArrayLike<number>).subarray(0, t.samples * channels);
+  const x = Float64Array.from(t.data).subarray(0, t.samples * channels);
   for (let c = 0; c < channels; c++) {
     let m = 0;
     for (let s = 0; s < t.samples; s++) m += x[s * channels + c];
