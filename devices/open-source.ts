@@ -2,11 +2,13 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { AffectiveSimulator, generateAffectiveRecording, type AffectiveOptions } from './synthetic/affective.js';
 import { MegImageSimulator } from './synthetic/meg-stream.js';
+import { generateSsvep, type SsvepSimOptions } from './synthetic/ssvep.js';
 import { LossLog } from '../src/stream/losses.js';
 import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
 import { readFif } from './file/fif-reader.js';
+import { readMuseCsv } from './file/muse-csv.js';
 import { readXdfRecording } from './file/xdf-recording.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
 import { openLslSource } from './lsl/lsl-source.js';
@@ -64,7 +66,7 @@ export async function openSource(raw: string, replay: Partial<ReplayOptions> = {
     };
     return { uri: raw, finite: false, ...simulatedChunks(() => new MegImageSimulator(opts), pace), losses: new LossLog() };
   }
-  if (uri.scheme === 'synthetic' && uri.target !== 'emotion' && !uri.params.has('trials')) {
+  if (uri.scheme === 'synthetic' && uri.target !== 'emotion' && uri.target !== 'ssvep' && !uri.params.has('trials')) {
     const opts = syntheticOptions(uri);
     return { uri: raw, finite: false, ...simulatedChunks(() => new MotorImagerySimulator(opts), pace), losses: new LossLog() };
   }
@@ -112,12 +114,14 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
       const ext = path.extname(uri.target).toLowerCase();
       if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
       if (ext === '.fif') return readFif(uri.target);
+      // a muse-lsl CSV run (Muse N170/P300/SSVEP recordings): markers are the column's codes as strings
+      if (ext === '.csv') return readMuseCsv(uri.target);
       if (ext === '.xdf') {
         // stream: the signal stream's id, name or type (default: the first regular numeric stream, EEG/MEG first)
         const stream = uri.params.get('stream');
         return readXdfRecording(uri.target, stream !== undefined ? { stream } : {});
       }
-      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif or .xdf`);
+      throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif, .xdf or .csv (muse-lsl)`);
     }
     case 'synthetic': {
       if (uri.target === 'emotion') {
@@ -125,6 +129,7 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
         if (!Number.isInteger(clips) || clips < 1) throw new Error(`source "${uri.raw}": clips must be a positive integer`);
         return generateAffectiveRecording(affectiveOptions(uri), clips);
       }
+      if (uri.target === 'ssvep') return generateSsvep(ssvepOptions(uri));
       const trials = numberParam(uri, 'trials', 40);
       if (!Number.isInteger(trials) || trials < 1) throw new Error(`source "${uri.raw}": trials must be a positive integer`);
       return generateMotorImagery({ ...syntheticOptions(uri), trialsPerClass: trials });
@@ -132,6 +137,18 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
     default:
       throw new Error(`source "${uri.raw}": the ${uri.scheme}: scheme is a live stream, not a recording`);
   }
+}
+
+/** `synthetic:ssvep?seed=1&trials=10&frequencies=20,30&amplitude=1.5`: always a finite recording (trials per target). */
+function ssvepOptions(uri: SourceUri): SsvepSimOptions {
+  const frequencies = uri.params.get('frequencies')?.split(',').map(Number);
+  if (frequencies?.some((f) => !Number.isFinite(f))) throw new Error(`source "${uri.raw}": frequencies must be numbers in Hz, e.g. 20,30`);
+  return {
+    seed: numberParam(uri, 'seed', 42),
+    trialsPerTarget: numberParam(uri, 'trials', 10),
+    amplitude: numberParam(uri, 'amplitude', 1.5),
+    ...(frequencies ? { frequencies } : {}),
+  };
 }
 
 function affectiveOptions(uri: SourceUri): AffectiveOptions {
@@ -146,7 +163,7 @@ function affectiveOptions(uri: SourceUri): AffectiveOptions {
 
 function syntheticOptions(uri: SourceUri): MotorImageryOptions {
   if (uri.target !== 'motor-imagery') {
-    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery, synthetic:emotion or synthetic:meg`);
+    throw new Error(`source "${uri.raw}": unknown generator "${uri.target}", expected synthetic:motor-imagery, synthetic:emotion, synthetic:meg or synthetic:ssvep`);
   }
   const classes = uri.params
     .get('classes')

@@ -2,6 +2,7 @@
  * Source URIs name where a stream comes from, in configs and on the command line:
  *
  *   file:recordings/S001R04.edf?speed=2&chunk=32&loop=true
+ *   file:P300/subject1/session1/data_2017-02-04-15_45_13.csv  (a muse-lsl CSV run: TP9/AF7/AF8/TP10 at 256 Hz, markers = codes)
  *   file:session.xdf?stream=EEG                                (XDF: signal stream by id, name or type; string streams give markers)
  *   synthetic:motor-imagery?seed=7&classes=left,right          (endless, live)
  *   synthetic:motor-imagery?seed=7&trials=40                   (a finite recording)

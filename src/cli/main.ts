@@ -225,6 +225,8 @@ program
   .option('--components <n>', 'CSP components (csp-lda, csp-ovr, fbcsp)', number('--components'), 4)
   .option('--shrinkage <s>', 'LDA shrinkage of csp-lda: none, auto or a number in [0,1]', 'none')
   .option('--epochs <n>', 'EEGNet / HiSTN training epochs', number('--epochs'))
+  .option('--window <s>', 'SSVEP (--dataset muse-ssvep): seconds of signal from each stimulus marker (default 3)', number('--window'))
+  .option('--harmonics <n>', 'SSVEP: harmonics of the CCA/FBCCA reference sinusoids (default 2)', number('--harmonics'))
   .option('--json', 'print only the JSON result', false)
   .action(async (o: Record<string, unknown>) => {
     const names = String(o.pipeline)
