@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emotionPlugin } from './emotion/plugin.js';
+import { erpPlugin } from './erp/plugin.js';
 import { megImagePlugin } from './meg/plugin.js';
 import { motorImageryPlugin } from './motor-imagery/plugin.js';
 import type { PipelinePlugin, PipelineSettings } from './pipeline-plugin.js';
@@ -82,4 +83,4 @@ function checkPlugin(p: AnyPipelinePlugin): void {
 }
 
 /** The registry of this process: the built-in kinds, then whatever configs and applications add. */
-export const pipelineRegistry = new PipelineRegistry([motorImageryPlugin, emotionPlugin, megImagePlugin]);
+export const pipelineRegistry = new PipelineRegistry([motorImageryPlugin, emotionPlugin, megImagePlugin, erpPlugin]);
