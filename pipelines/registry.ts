@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emotionPlugin } from './emotion/plugin.js';
+import { erpPlugin } from './erp/plugin.js';
 import { megImagePlugin } from './meg/plugin.js';
 import { motorImageryPlugin } from './motor-imagery/plugin.js';
 import { ssvepPlugin } from './ssvep/plugin.js';
@@ -83,4 +84,4 @@ function checkPlugin(p: AnyPipelinePlugin): void {
 }
 
 /** The registry of this process: the built-in kinds, then whatever configs and applications add. */
-export const pipelineRegistry = new PipelineRegistry([motorImageryPlugin, emotionPlugin, megImagePlugin, ssvepPlugin]);
+export const pipelineRegistry = new PipelineRegistry([motorImageryPlugin, emotionPlugin, megImagePlugin, erpPlugin, ssvepPlugin]);

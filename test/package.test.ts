@@ -86,7 +86,7 @@ describe('the packed package in a fresh project', () => {
     expect(JSON.parse(stdout.trim())).toEqual({
       windows: 4,
       samples: 160,
-      kinds: ['motor-imagery', 'emotion', 'meg-image'],
+      kinds: ['motor-imagery', 'emotion', 'meg-image', 'erp', 'ssvep'],
       decoders: 6,
       bins: 33,
       functions: true,

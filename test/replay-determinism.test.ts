@@ -11,6 +11,7 @@ import { map, take } from 'rxjs';
 import { openSource, type Source } from '../devices/open-source.js';
 import type { Chunk } from '../src/stream/types.js';
 import { Random } from '../src/util/random.js';
+import { dataFile } from './helpers/data.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-determinism-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,6 +96,30 @@ describe('deterministic replay of emotion and MEG sessions', () => {
     await session.stop();
     session = undefined;
     await expectDeterministicReplay(file, 30);
+  }, 120_000);
+
+  it('an ERP session on a Muse P300 run: every flash score and selection decision reproduced byte for byte', async (ctx) => {
+    const train = dataFile('muse-visual/P300/subject1/session1/data_2017-02-04-15_45_13.csv');
+    const test = dataFile('muse-visual/P300/subject1/session1/data_2017-02-04-15_47_49.csv');
+    if (!train || !test) return ctx.skip();
+    const file = path.join(dir, 'erp.xdf');
+    const config = parseConfig({
+      source: { uri: `file:${test}`, replay: { speed: 'max', chunkSize: 12 } },
+      pipeline: {
+        kind: 'erp',
+        decoder: { kind: 'erp-xdawn-ts-lr' },
+        selection: { items: { '1': 'non-target image', '2': 'target image' }, threshold: 0.95, maxRepetitions: 10 },
+        calibration: { from: 'recording', source: `file:${train}` },
+      },
+      server: { port: 0 },
+      record: { path: file },
+    });
+    let stopped = false;
+    session = await startSession(config, { onEvent: (e) => void ((e as { kind: string; state?: string }).state === 'stopped' && (stopped = true)) });
+    await until(() => stopped, 60_000);
+    await session.stop();
+    session = undefined;
+    await expectDeterministicReplay(file, 150);
   }, 120_000);
 
   it('with jittered LSL-like timestamps, the replay hands the pipeline the live chunks and reproduces every retrieval', async () => {

@@ -191,7 +191,10 @@ program
 program
   .command('evaluate')
   .description('offline accuracy of motor-imagery or emotion decoders on a dataset (JSON result on the last line)')
-  .option('--dataset <name>', 'motor imagery: eegmmidb (PhysioNet, the default) or synthetic; emotion: synthetic-emotion (default), dreamer, deap or seed; MEG: synthetic-meg (default) or n170')
+  .option(
+    '--dataset <name>',
+    'motor imagery: eegmmidb (PhysioNet, the default) or synthetic; emotion: synthetic-emotion (default), dreamer, deap or seed; MEG: synthetic-meg (default) or n170; ERP: muse-p300 (default) or n170',
+  )
   .option('--subjects <list>', 'subjects, e.g. 1 or 1-5 or 1,3,7 (motor imagery default 1; emotion default all, synthetic 1-16)', integerList('--subjects'))
   .option('--task <name>', `eegmmidb task: ${Object.keys(TASK_RUNS).join(', ')}`, 'hands-feet')
   .option('--runs <list>', 'eegmmidb runs (default: the runs of --task)', integerList('--runs'))
