@@ -133,7 +133,7 @@ export class BusGateway {
       { log: this.log },
     );
     await this.holderWatch.initialized;
-    this.log(`gateway: ${this.served.size} session(s) in the directory`);
+    this.log(`${this.served.size} session(s) in the directory`);
   }
 
   private serve(id: string, config: unknown): void {

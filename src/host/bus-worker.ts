@@ -112,7 +112,7 @@ export class BusWorker {
       }, log);
       worker = new BusWorker(nc, host, pool, watch, log);
       await pool.start();
-      log(`worker ${options.name}: connected to ${nc.getServer()}, in the pool (lease ttl ${options.ttlMs ?? 3000} ms)`);
+      log(`connected to ${nc.getServer()}, in the pool (lease ttl ${options.ttlMs ?? 3000} ms)`);
       return worker;
     } catch (e) {
       await nc.close();
