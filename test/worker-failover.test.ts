@@ -21,7 +21,7 @@ import path from 'node:path';
 const TAKEOVER_BOUND_MS = 5000 * 1.5;
 const SESSIONS = 30;
 const EDF = path.join(DATA_DIR, 'eegmmidb', 'S001', 'S001R04.edf');
-const WORKER_ARGS = ['--ttl-ms', '2000', '--heartbeat-ms', '500', '--sessions-per-thread', '8'];
+const WORKER_ARGS = ['--ttl-ms', '2000', '--heartbeat-ms', '500', '--sessions-per-thread', '3'];
 
 interface Seen {
   /** Decisions: seq and arrival time (ms, Date.now()). */
@@ -66,7 +66,10 @@ describe.runIf(haveNatsServer())('a pool of 3 workers on a 3-node NATS cluster, 
       const config = edf && i % 10 === 9 ? edfSession(`edf ${id}`, EDF) : syntheticSession(`synthetic ${id}`, i + 1);
       await directory.put(id, config);
     }
-    await until('decisions from all 30 sessions', () => ids.every((id) => (seen.get(id)?.decisions.length ?? 0) >= 3), 120_000);
+    await until('decisions from all 30 sessions', () => ids.every((id) => (seen.get(id)?.decisions.length ?? 0) >= 3), 120_000).catch((e: unknown) => {
+      const missing = ids.filter((id) => (seen.get(id)?.decisions.length ?? 0) < 3).map((id) => `${id}@${holders.get(id) ?? '-'}`);
+      throw new Error(`${(e as Error).message}; without decisions: ${missing.join(' ')}\n${workers.map((w) => w.stderr.split('\n').slice(-40).join('\n')).join('\n---\n')}`);
+    });
     gateway = await spawnGateway(urls);
   }, 300_000);
 

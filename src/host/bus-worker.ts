@@ -26,6 +26,9 @@ export interface BusWorkerOptions {
   readonly log?: (line: string) => void;
 }
 
+/** The longest wait before a session that could not start is tried again. */
+const START_RETRY_MAX_MS = 30_000;
+
 /** One session this worker holds the lease of. */
 interface Running {
   /** The config as the directory holds it (JSON text): a new one restarts the session. */
@@ -34,8 +37,12 @@ interface Running {
   started: Promise<void>;
   stopped: boolean;
   buses: SessionBus[];
-  /** Why it does not run although it is held (an invalid config, a source that cannot open). */
+  /** Why it does not run although it is held (an invalid config). */
   error?: string;
+  /** Failed starts so far (each retry waits twice as long). */
+  attempts: number;
+  /** Ends the wait before a retry (the session was lost meanwhile). */
+  wake?: () => void;
 }
 
 /**
@@ -44,9 +51,10 @@ interface Running {
  * `neurorx.<id>.*` over its one connection, keeps their trained models in the ModelStore and
  * starts a session it takes over from the model saved there (no calibration again).
  *
- * A session that cannot run here (its config is invalid, its source does not open) is reported on
- * `neurorx.<id>.status` and its lease kept, so that the pool does not pass it round in a loop;
- * putting a new config for it in the directory releases the lease, and whoever takes it tries again.
+ * A session whose config is invalid is reported on `neurorx.<id>.status` and its lease kept, so
+ * that the pool does not pass it round in a loop; putting a new config for it in the directory
+ * releases the lease, and whoever takes it tries again. A session that could not start (its source
+ * did not open, its thread failed) is tried again here with a doubling wait (at most 30 s).
  */
 export class BusWorker {
   private readonly running = new Map<string, Running>();
@@ -136,7 +144,7 @@ export class BusWorker {
   }
 
   private acquire(id: string, json: unknown, models: ModelStore, servers: string[], options: BusWorkerOptions): void {
-    const running: Running = { json: JSON.stringify(json), started: Promise.resolve(), stopped: false, buses: [] };
+    const running: Running = { json: JSON.stringify(json), started: Promise.resolve(), stopped: false, buses: [], attempts: 0 };
     running.started = this.run(id, json, running, models, servers, options);
     this.running.set(id, running);
   }
@@ -168,7 +176,16 @@ export class BusWorker {
       this.status(id, session.hello().state, `session ${id} runs on worker ${this.pool.worker}, ${how}`);
       if (running.stopped) await this.closeBuses(running);
     } catch (e) {
-      if (!running.stopped) this.cannotRun(id, running, `it could not start: ${(e as Error).message}`);
+      if (running.stopped) return;
+      // A source or a thread that failed may work the next time: tried again here, less and less often.
+      const waitMs = Math.min(START_RETRY_MAX_MS, 1000 * 2 ** running.attempts++);
+      this.log(`session ${id}: it could not start (${(e as Error).message}); trying again in ${waitMs / 1000} s`);
+      this.status(id, 'stopped', `session ${id} could not start on worker ${this.pool.worker}: ${(e as Error).message}; trying again in ${waitMs / 1000} s`, 'the session could not start');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        running.wake = () => (clearTimeout(timer), resolve());
+      });
+      if (!running.stopped) return this.run(id, json, running, models, servers, options);
     }
   }
 
@@ -192,6 +209,7 @@ export class BusWorker {
     const running = this.running.get(id);
     if (!running) return;
     running.stopped = true;
+    running.wake?.();
     this.running.delete(id);
     await running.started;
     await this.closeBuses(running);

@@ -19,7 +19,7 @@ export function syntheticSession(name: string, seed: number): Record<string, unk
       kind: 'motor-imagery',
       channels: CHANNELS,
       window: { length: 1, hop: 0.25 },
-      calibration: { from: 'recording', source: `synthetic:motor-imagery?seed=${1000 + seed}&trials=16` },
+      calibration: { from: 'recording', source: `synthetic:motor-imagery?seed=${1000 + seed}&trials=10` },
     },
   };
 }
