@@ -41,7 +41,7 @@ describe.runIf(haveNatsServer())('a gateway serves a session of the pool from NA
   beforeAll(async () => {
     nats = await NatsServer.start();
     nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    nc.subscribe('neurorx.g1.decision', { callback: (_e, m) => busSeqs.push((m.json<{ seq: number }>()).seq) });
+    nc.subscribe('neurorx.g1.decision', { callback: (_e, m) => busSeqs.push(m.json<{ seq: number }>().seq) });
     const directory = await SessionDirectory.open(nc);
     await directory.put('g1', syntheticSession('gateway demo', 5));
     worker = await BusWorker.start({ servers: [nats.url], name: 'solo', heartbeatMs: 250, ttlMs: 1000, log });

@@ -101,14 +101,20 @@ describe.runIf(haveNatsServer())('a pool of 3 workers on a 3-node NATS cluster, 
     for (const id of moved) {
       expect(['wb', 'wc']).toContain(holders.get(id));
       // The new worker says it decodes with the saved model; the session does not calibrate from its recording again.
-      const after = seen.get(id)!.statuses.filter((s) => s.at > tKill).map((s) => s.detail);
+      const after = seen
+        .get(id)!
+        .statuses.filter((s) => s.at > tKill)
+        .map((s) => s.detail);
       expect(after.some((d) => /decoding with its saved model/.test(d))).toBe(true);
       expect(after.filter((d) => /model ready \(recording\)/.test(d))).toEqual([]);
     }
     // Another second of decisions, then: the sessions that stayed never skipped one.
     await new Promise((r) => setTimeout(r, 2000));
     for (const id of stay) {
-      const seqs = seen.get(id)!.decisions.filter((d) => d.at >= tStart).map((d) => d.seq);
+      const seqs = seen
+        .get(id)!
+        .decisions.filter((d) => d.at >= tStart)
+        .map((d) => d.seq);
       expect({ id, gaps: seqGaps(seqs) }).toEqual({ id, gaps: [] });
       expect(seqs.length).toBeGreaterThan(10);
     }

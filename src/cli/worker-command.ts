@@ -38,7 +38,11 @@ export function natsOption(value: string | undefined): string[] {
 
 /** A worker's default name: the host's, with the process id (unique on one machine). */
 function defaultName(): string {
-  return `${hostname().replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'worker'}-${process.pid}`;
+  return `${
+    hostname()
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .slice(0, 40) || 'worker'
+  }-${process.pid}`;
 }
 
 /** Resolves on SIGINT or SIGTERM (once). */

@@ -80,6 +80,7 @@ export class BusWorker {
     try {
       const directory = await SessionDirectory.open(nc);
       const models = await ModelStore.open(nc);
+      // eslint-disable-next-line prefer-const -- the callbacks below need the worker, built after them
       let worker: BusWorker | undefined;
       const host = new SessionHost({
         log,

@@ -50,7 +50,7 @@ export interface WorkerProcess {
 export function spawnWorker(name: string, nats: readonly string[], extra: readonly string[] = []): WorkerProcess {
   const proc = spawn(process.execPath, ['bin/neurorx.js', 'worker', '--nats', nats.join(','), '--name', name, ...extra], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const w: WorkerProcess = { name, proc, stderr: '', exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))) };
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
   return w;
 }
 
@@ -69,7 +69,7 @@ export async function spawnGateway(nats: readonly string[], extra: readonly stri
 function spawnWorkerLike(args: readonly string[]): WorkerProcess {
   const proc = spawn(process.execPath, ['bin/neurorx.js', ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const w: WorkerProcess = { name: args[0], proc, stderr: '', exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))) };
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
   return w;
 }
 
