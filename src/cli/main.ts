@@ -14,6 +14,8 @@ import { recordSource } from './record.js';
 import { registerBusCommands } from './bus-commands.js';
 import { replayRecordingCli, sessionReplayConfig } from './replay-recording.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerGatewayCommand } from './gateway-command.js';
+import { registerWorkerCommands } from './worker-command.js';
 import { exportEdfFromRecording } from '../session/export-edf.js';
 import { TASK_RUNS } from '../../pipelines/motor-imagery/evaluate.js';
 import { pipelineRegistry } from '../../pipelines/registry.js';
@@ -71,6 +73,8 @@ program
   });
 
 registerServeCommand(program);
+registerWorkerCommands(program);
+registerGatewayCommand(program);
 
 program
   .command('replay')
