@@ -51,7 +51,8 @@ afterEach(async () => {
 function newHost(options: SessionHostOptions = {}): { host: SessionHost; events: HostEvent[]; log: string[] } {
   const events: HostEvent[] = [];
   const log: string[] = [];
-  host = new SessionHost({ ...options, onEvent: (e) => events.push(e), log: (l) => log.push(l) });
+  // No spare thread unless a test asks for one: thread counts below are the sessions' own.
+  host = new SessionHost({ spareThreads: 0, ...options, onEvent: (e) => events.push(e), log: (l) => log.push(l) });
   return { host, events, log };
 }
 
@@ -160,26 +161,38 @@ describe('the session host: sessions in worker threads, isolated, restarted', ()
     ).toEqual(['mate', 'mi6']);
   }, 240_000);
 
-  it('stop(id) ends a session for good; close() leaves no thread', async () => {
-    const { host, events } = newHost();
+  it('stop(id) ends a session for good; close() leaves no thread; a spare thread waits, loaded, for the next session', async () => {
+    const { host, events } = newHost({ spareThreads: 1 });
     const a = await host.create('a', motorImagery(7));
     await host.create('b', motorImagery(8));
     const sink = recordingSink();
     a.attach(sink);
-    expect(host.threadCount).toBe(2);
+    // a's, b's and the spare.
+    expect(host.threadCount).toBe(3);
     await host.stop('a');
     expect(host.list().map((i) => i.id)).toEqual(['b']);
     expect(host.get('a')).toBeUndefined();
     expect(statusesOf(sink.messages).at(-1)).toMatchObject({ state: 'stopped', detail: 'session stopped: stopped by the host' });
-    await until(() => host.threadCount === 1, 10_000);
+    // a's thread is now a second spare: ended.
+    await until(() => host.threadCount === 2, 10_000);
     const seen = sink.messages.length;
     await new Promise((r) => setTimeout(r, 1500));
     expect(sink.messages.length).toBe(seen);
     expect(events.filter((e) => e.type === 'failed' || e.type === 'restarted')).toEqual([]);
     await expect(host.create('a', motorImagery(7)).then(() => 'created')).resolves.toBe('created');
+    // The new a took the spare; another spare is started in its place.
+    expect(host.list().find((i) => i.id === 'a')?.thread).not.toBe(host.list().find((i) => i.id === 'b')?.thread);
+    expect(host.threadCount).toBe(3);
     await host.close();
     expect(host.threadCount).toBe(0);
     expect(host.list()).toEqual([]);
-    expect(events.filter((e) => e.type === 'stopped').map((e) => e.id)).toEqual(['a', 'b', 'a']);
+    // close() stops b and the new a together: in either order.
+    expect(events.filter((e) => e.type === 'stopped').map((e) => e.id)[0]).toBe('a');
+    expect(
+      events
+        .filter((e) => e.type === 'stopped')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['a', 'a', 'b']);
   }, 120_000);
 });

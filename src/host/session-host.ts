@@ -28,6 +28,11 @@ export interface SessionHostOptions {
   readonly stallTimeoutMs?: number;
   /** Default 500. */
   readonly pingIntervalMs?: number;
+  /**
+   * Threads kept started with no session, modules loaded, so that a new or restarted session (a
+   * takeover from a dead worker) starts without waiting for a thread to load; default 1.
+   */
+  readonly spareThreads?: number;
   /** Time a new thread has to load its modules; default 60 000 (a busy machine loads slowly). */
   readonly startTimeoutMs?: number;
   /** Where the models the sessions trained are kept (`<id>.model.json`), to restart from; default a new temporary folder (removed by close()). */
@@ -163,7 +168,9 @@ export class SessionHost {
     // A model still being written is the one to restart from.
     await h.modelWrite;
     if (h.phase !== 'starting') return;
-    let thread = [...this.threads].find((t) => t.alive && t.sessions.size < this.perThread);
+    // Threads that have sessions and room first (packing), then a spare, then a new one.
+    const alive = [...this.threads].filter((t) => t.alive && t.sessions.size < this.perThread);
+    let thread = alive.find((t) => t.sessions.size > 0) ?? alive[0];
     try {
       thread ??= this.spawn();
     } catch (e) {
@@ -171,10 +178,23 @@ export class SessionHost {
       return;
     }
     thread.sessions.add(h.id);
+    this.keepSpares();
     h.thread = thread;
     h.lastThread = thread.index;
     h.fromSavedModel = h.savedModel !== undefined;
     thread.create(h.id, h.config, h.plugins, h.savedModel);
+  }
+
+  /** Starts threads until `spareThreads` of them have no session. */
+  private keepSpares(): void {
+    if (this.closing) return;
+    const want = this.options.spareThreads ?? 1;
+    let spare = [...this.threads].filter((t) => t.alive && t.sessions.size === 0).length;
+    try {
+      for (; spare < want; spare++) this.spawn();
+    } catch (e) {
+      this.log(`a spare thread could not be started: ${(e as Error).message}`);
+    }
   }
 
   private spawn(): SessionThread {
@@ -195,6 +215,7 @@ export class SessionHost {
     this.threads.delete(thread);
     const ids = [...thread.sessions];
     thread.sessions.clear();
+    this.keepSpares();
     if (ids.length === 0) return;
     const mates = ids.length > 1 ? ` (with its sessions ${ids.join(', ')})` : '';
     this.log(`thread ${thread.index} ${why}${mates}`);
@@ -207,7 +228,9 @@ export class SessionHost {
     h.thread = undefined;
     if (!thread) return;
     thread.sessions.delete(h.id);
-    if (thread.sessions.size === 0 && thread.alive) void thread.terminate('no sessions left');
+    if (thread.sessions.size > 0 || !thread.alive) return;
+    const spare = [...this.threads].filter((t) => t.alive && t.sessions.size === 0).length;
+    if (spare > (this.options.spareThreads ?? 1)) void thread.terminate('no sessions left');
   }
 
   private received(m: SessionMessage): void {
