@@ -6,6 +6,7 @@ import { LossLog } from '../src/stream/losses.js';
 import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
+import { cachedRecording } from './file/recording-cache.js';
 import { readFif } from './file/fif-reader.js';
 import { readXdfRecording } from './file/xdf-recording.js';
 import { DEFAULT_REPLAY, replayRecording, type ReplayOptions } from './file/replay.js';
@@ -110,12 +111,12 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
   switch (uri.scheme) {
     case 'file': {
       const ext = path.extname(uri.target).toLowerCase();
-      if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
-      if (ext === '.fif') return readFif(uri.target);
+      if (ext === '.edf' || ext === '.bdf') return cachedRecording(uri.target, '', () => readEdf(uri.target));
+      if (ext === '.fif') return cachedRecording(uri.target, '', () => readFif(uri.target));
       if (ext === '.xdf') {
         // stream: the signal stream's id, name or type (default: the first regular numeric stream, EEG/MEG first)
         const stream = uri.params.get('stream');
-        return readXdfRecording(uri.target, stream !== undefined ? { stream } : {});
+        return cachedRecording(uri.target, `stream=${stream ?? ''}`, () => readXdfRecording(uri.target, stream !== undefined ? { stream } : {}));
       }
       throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif or .xdf`);
     }
