@@ -69,7 +69,7 @@ class BusSession implements HostedSession {
       pipeline: { kind: 'motor-imagery', name: this.id },
       stream: { name: 'bench', type: 'EEG', sampleRate: 160, channels: [] },
       state: 'running',
-    } as HelloInfo;
+    };
   }
 
   catchUp(): [] {
@@ -168,7 +168,9 @@ export async function gatewayFanOut(
       };
       rounds.push(round);
       const ok = round.completeClients === round.clients;
-      progress(`  ${rate} msg/s to ${round.clients} clients: ${round.deliveredPerSecond} deliveries/s over ${round.seconds} s, ${round.completeClients}/${round.clients} clients got all ${messages} in order`);
+      progress(
+        `  ${rate} msg/s to ${round.clients} clients: ${round.deliveredPerSecond} deliveries/s over ${round.seconds} s, ${round.completeClients}/${round.clients} clients got all ${messages} in order`,
+      );
       // Stop when the fan-out no longer keeps up (a loss, or the round took much longer than offered).
       if (!ok || seconds > options.roundSeconds * 1.5) break;
     }

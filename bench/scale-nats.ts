@@ -5,12 +5,14 @@ import { publishSource } from '../devices/nats/nats-sink.js';
 import { openSource } from '../devices/open-source.js';
 import { natsSubjects } from '../src/bus/subjects.js';
 import { SessionHost } from '../src/host/session-host.js';
+import { PROTOCOL_VERSION } from '../src/server/messages.js';
 import { CHUNK, RATE, sessionConfig, type BenchRecording } from './scale-data.js';
 
 /**
  * Sample to NATS consumer: a publisher in this process sends the recording as EEG frames (real
  * time, chunks of 16) on the bus; a session in a SessionHost worker thread decodes the `nats:`
- * stream and publishes its decisions (bus.nats); a subscriber in this process receives them. One
+ * stream; its decisions are published on `neurorx.<id>.decision` by the host's main thread, as
+ * the NATS bus publishes them; a subscriber in this process receives them. One
  * process, one clock: latency = receipt of a decision - the moment the frame holding the last
  * sample of its window was handed to the publisher.
  */
@@ -50,8 +52,10 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
   const publication = await publishSource({ info: source.info, chunks$, losses: source.losses }, { servers: url, stream });
   const host = new SessionHost({ maxHeapMb: 0, log: (line) => progress(`  host: ${line}`) });
   let nc: NatsConnection | undefined;
+  let busNc: NatsConnection | undefined;
   try {
     nc = await connect({ servers: url, name: 'bench:scale subscriber' });
+    busNc = await connect({ servers: url, name: `neurorx ${id}` });
     const latencies: number[] = [];
     const sessionLatencies: number[] = [];
     let uncorrelated = 0;
@@ -71,7 +75,14 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
       },
     });
     await nc.flush();
-    await host.create(id, sessionConfig(id, `nats:${stream}?servers=${encodeURIComponent(url)}`, rec, 'csp-lda', { path: model }, { bus: { nats: { servers: url, session: id } } }));
+    const session = await host.create(id, sessionConfig(id, `nats:${stream}?servers=${encodeURIComponent(url)}`, rec, 'csp-lda', { path: model }));
+    // The host's main thread publishes the session's messages as the NATS bus does
+    // (nats-session-bus.ts: the JSON of each message on neurorx.<id>.<type>): SessionHost's
+    // threads do not attach config.bus themselves.
+    const encoder = new TextEncoder();
+    session.attach({
+      broadcast: (m) => busNc!.publish(natsSubjects.message(id, m.type), encoder.encode(JSON.stringify({ v: PROTOCOL_VERSION, ...m }))),
+    });
     progress(`  session decoding nats:${stream} in a worker thread; warming up ${timing.warmupS} s`);
     await new Promise((r) => setTimeout(r, timing.warmupS * 1000));
     const t0 = performance.now();
@@ -90,11 +101,14 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
       sessionLatencyMs: { p50: round(quantile(sessionLatencies, 0.5)), p99: round(quantile(sessionLatencies, 0.99)) },
       uncorrelated,
     };
-    progress(`  NATS sample -> decision subscriber: p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms over ${result.decisions} decisions in ${result.measuredSeconds} s (session's own latency p99 ${result.sessionLatencyMs.p99} ms)`);
+    progress(
+      `  NATS sample -> decision subscriber: p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms over ${result.decisions} decisions in ${result.measuredSeconds} s (session's own latency p99 ${result.sessionLatencyMs.p99} ms)`,
+    );
     return result;
   } finally {
     await host.close();
     await publication.stop();
     await nc?.close();
+    await busNc?.close();
   }
 }

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { SessionHost } from '../src/host/session-host.js';
 import type { OutboundMessage } from '../src/server/messages.js';
-import { CHUNK, HOP, sessionConfig, type BenchRecording, type DecoderKind } from './scale-data.js';
+import { CHUNK, HOP, RATE, sessionConfig, type BenchRecording, type DecoderKind } from './scale-data.js';
 
 /**
  * Sessions per core: N sessions of one decoder in ONE worker thread of a SessionHost (so the host's
@@ -13,7 +13,7 @@ import { CHUNK, HOP, sessionConfig, type BenchRecording, type DecoderKind } from
 export interface StepCriteria {
   /** Decisions per second at least this share of N / hop. */
   readonly minDecisionShare: number;
-  /** p99 of the decisions' latencyMs plus the p99 wait of the host's main thread, ms. */
+  /** p99 of the decisions' latencyMs, and p99 of their delay in reaching the host's main thread (hostDelayMs), each below this, ms. */
   readonly maxLatencyP99Ms: number;
   /** Stream time advanced per wall-clock time, in every session: within this of 1. */
   readonly maxRealTimeDeviation: number;
@@ -31,14 +31,15 @@ export interface StepResult {
   readonly expectedDecisionsPerSecond: number;
   /** The decisions' own latencyMs (chunk handed over by the source -> decision, in the worker). */
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
-  /** How long the host's main thread, which relays the decisions, was late to run (event-loop delay): the worker -> main hop's wait. */
+  /** Event-loop delay of the host's main thread (how late a timer there runs), informative: the main thread shares the core with the sessions' thread. */
   readonly mainThreadDelayMs: { readonly p50: number; readonly p99: number };
   /**
-   * Per decision: (arrival on the main thread - the stream time of its last sample), less the
-   * session's smallest such lag: how much later than its best a decision reached the host (timer
-   * lateness of the paced replay + decoding + the hop), informative.
+   * Per decision: its arrival on the host's main thread less the stream time at which the chunk
+   * holding its last sample was due (the replay's clock), minus the smallest such lag of its
+   * session (the session's fixed offset): how much later than at best a decision reaches the host.
+   * Counts the paced replay's timer running late, decoding, and the worker -> main-thread hop.
    */
-  readonly arrivalJitterMs: { readonly p50: number; readonly p99: number };
+  readonly hostDelayMs: { readonly p50: number; readonly p99: number };
   /** Stream time advanced / wall time, over the stretch: the slowest and the fastest session. */
   readonly realTime: { readonly min: number; readonly max: number };
   /** CPU time of the whole process (every thread) per wall second: the share of the one core. */
@@ -59,12 +60,18 @@ interface Track {
   lags: number[];
 }
 
+/** Stream time (s) at which the chunk holding the sample at time `t` was complete (a decision cannot come before). */
+const chunkDue = (t: number): number => ((Math.floor(Math.round(t * RATE) / CHUNK) + 1) * CHUNK) / RATE;
+
+/** Host log lines worth showing (failures, restarts, threads), not every session's status. */
+const WORTH_LOGGING = /fail|restart|stall|died|memory|error|exited/i;
+
 const quantile = (sorted: ArrayLike<number>, p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN);
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function runStep(kind: DecoderKind, n: number, rec: BenchRecording, model: string, timing: { warmupS: number; measureS: number }, progress: (line: string) => void): Promise<StepResult> {
   const rssBase = process.memoryUsage().rss;
-  const host = new SessionHost({ sessionsPerThread: n, maxHeapMb: 0, log: (line) => (line.includes('started in thread') ? undefined : progress(`  host: ${line}`)) });
+  const host = new SessionHost({ sessionsPerThread: n, maxHeapMb: 0, log: (line) => (WORTH_LOGGING.test(line) ? progress(`  host: ${line}`) : undefined) });
   const tracks: Track[] = [];
   const latencies: number[] = [];
   let measuring = false;
@@ -83,13 +90,14 @@ export async function runStep(kind: DecoderKind, n: number, rec: BenchRecording,
               if (m.type !== 'decision' || !measuring) return;
               const at = performance.now();
               const d = m as { timestamp: number; latencyMs: number };
+              const due = chunkDue(d.timestamp);
               if (track.count++ === 0) {
-                track.firstTs = d.timestamp;
+                track.firstTs = due;
                 track.firstAt = at;
               }
-              track.lastTs = d.timestamp;
+              track.lastTs = due;
               track.lastAt = at;
-              const lag = at - d.timestamp * 1000;
+              const lag = at - due * 1000;
               track.minLag = Math.min(track.minLag, lag);
               track.lags.push(lag);
               latencies.push(d.latencyMs);
@@ -131,7 +139,7 @@ export async function runStep(kind: DecoderKind, n: number, rec: BenchRecording,
       expectedDecisionsPerSecond: expected,
       latencyMs: latency,
       mainThreadDelayMs: mainDelay,
-      arrivalJitterMs: { p50: round(quantile(jitter, 0.5)), p99: round(quantile(jitter, 0.99)) },
+      hostDelayMs: { p50: round(quantile(jitter, 0.5)), p99: round(quantile(jitter, 0.99)) },
       realTime: { min: round(Math.min(...rates), 4), max: round(Math.max(...rates), 4) },
       cpu: round((cpuUsed.user + cpuUsed.system) / 1e6 / wall),
       rssMb: Math.round(rss / 2 ** 20),
@@ -140,13 +148,14 @@ export async function runStep(kind: DecoderKind, n: number, rec: BenchRecording,
     };
     const failed: string[] = [];
     if (result.decisionsPerSecond < CRITERIA.minDecisionShare * expected) failed.push(`decisions/s ${result.decisionsPerSecond} < ${CRITERIA.minDecisionShare * 100}% of ${expected}`);
-    if (!(latency.p99 + mainDelay.p99 < CRITERIA.maxLatencyP99Ms)) failed.push(`latency p99 ${latency.p99} + main-thread delay p99 ${mainDelay.p99} >= ${CRITERIA.maxLatencyP99Ms} ms`);
+    if (!(latency.p99 < CRITERIA.maxLatencyP99Ms)) failed.push(`latency p99 ${latency.p99} >= ${CRITERIA.maxLatencyP99Ms} ms`);
+    if (!(result.hostDelayMs.p99 < CRITERIA.maxLatencyP99Ms)) failed.push(`host delay p99 ${result.hostDelayMs.p99} >= ${CRITERIA.maxLatencyP99Ms} ms`);
     if (!(Math.abs(result.realTime.min - 1) <= CRITERIA.maxRealTimeDeviation && Math.abs(result.realTime.max - 1) <= CRITERIA.maxRealTimeDeviation)) {
       failed.push(`a source off real time (stream/wall ${result.realTime.min}..${result.realTime.max})`);
     }
     progress(
       `  N=${n} ${kind}: ${result.decisionsPerSecond}/${expected} decisions/s, latency p50 ${latency.p50} p99 ${latency.p99} ms, main-thread delay p99 ${mainDelay.p99} ms, ` +
-        `arrival jitter p99 ${result.arrivalJitterMs.p99} ms, real time ${result.realTime.min}..${result.realTime.max}, CPU ${(result.cpu * 100).toFixed(0)}% of the core, RSS ${result.rssMb} MB ` +
+        `host delay p99 ${result.hostDelayMs.p99} ms, real time ${result.realTime.min}..${result.realTime.max}, CPU ${(result.cpu * 100).toFixed(0)}% of the core, RSS ${result.rssMb} MB ` +
         `(${result.rssPerSessionMb} MB/session): ${failed.length ? 'FAIL (' + failed.join('; ') + ')' : 'pass'}`,
     );
     return { ...result, passed: failed.length === 0, failed };
