@@ -1,9 +1,9 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { PROTOCOL_VERSION, type OutboundMessage, type ServerMessage, type StatusMessage, type Topic } from '../server/messages.js';
-import type { MessageSink, SessionCore } from '../session/run-session.js';
+import type { MessageSink } from '../session/run-session.js';
 import { OfflineBuffer } from './offline-buffer.js';
-import type { BusReport, SessionBus } from './session-bus.js';
+import type { BusReport, SessionBus, BusSession } from './session-bus.js';
 import { checkSessionId, mqttTopic } from './subjects.js';
 
 export interface MqttBusOptions {
@@ -34,7 +34,7 @@ const END_TIMEOUT_MS = 2000;
  * offline queue is not used (queueQoSZero false). The broker publishes a retained "stopped"
  * status if the process vanishes (last will). Rejects when the broker cannot be reached at first.
  */
-export async function attachMqttBus(core: SessionCore, options: MqttBusOptions, log: (line: string) => void, report?: BusReport): Promise<SessionBus> {
+export async function attachMqttBus(core: BusSession, options: MqttBusOptions, log: (line: string) => void, report?: BusReport): Promise<SessionBus> {
   const session = checkSessionId(options.session, 'bus.mqtt.session');
   const qos = options.qos ?? 1;
   const types = new Set(options.types ?? DEFAULT_TYPES);
@@ -104,7 +104,7 @@ export async function attachMqttBus(core: SessionCore, options: MqttBusOptions, 
 
   const outage = (detail: string, warning: string): void => {
     log(detail);
-    const message: StatusMessage = { type: 'status', state: core.state, detail, warning };
+    const message: StatusMessage = { type: 'status', state: core.hello().state, detail, warning };
     report?.(message);
     if (client.connected && types.has('status')) client.publish(statusTopic, envelope(message), { qos, retain: false });
   };

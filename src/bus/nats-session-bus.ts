@@ -1,14 +1,16 @@
 import { connect, Events, type Msg, type NatsConnection, type Status, type Subscription } from 'nats';
 import { PROTOCOL_VERSION, topicOf, type OutboundMessage, type ServerMessage, type StatusMessage, type Topic } from '../server/messages.js';
-import type { MessageSink, SessionCore } from '../session/run-session.js';
+import type { MessageSink } from '../session/run-session.js';
 import { answerControl, helloReply } from './bus-requests.js';
 import { OfflineBuffer } from './offline-buffer.js';
-import type { BusReport, SessionBus } from './session-bus.js';
+import type { BusReport, BusSession, SessionBus } from './session-bus.js';
 import { checkSessionId, natsSubjects, REQUEST_SUBJECT_TYPES, SESSION_ID } from './subjects.js';
 
 export interface NatsBusOptions {
   /** Server URLs; the client connects to any of them and reconnects forever. */
   servers: readonly string[];
+  /** A connection to use instead (a worker's, shared by its sessions; not closed by close()). */
+  connection?: NatsConnection;
   /** The session's id on the bus (one subject token). */
   session: string;
   user?: string;
@@ -32,23 +34,26 @@ const DRAIN_TIMEOUT_MS = 2000;
  * OfflineBuffer, oldest dropped first, and are sent when the connection is back; the outage is
  * logged and reported. Rejects when no server can be reached at first.
  */
-export async function attachNatsBus(core: SessionCore, options: NatsBusOptions, log: (line: string) => void, report?: BusReport): Promise<SessionBus> {
+export async function attachNatsBus(core: BusSession, options: NatsBusOptions, log: (line: string) => void, report?: BusReport): Promise<SessionBus> {
   const session = checkSessionId(options.session, 'bus.nats.session');
   const servers = [...options.servers];
+  const owned = options.connection === undefined;
   let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers,
-      name: `neurorx ${session}`,
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 1000,
-      ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
-      ...(options.token !== undefined ? { token: options.token } : {}),
-    });
-  } catch (e) {
-    throw new Error(`NATS bus: cannot connect to ${servers.join(', ')}: ${(e as Error).message}`);
-  }
+  if (options.connection) nc = options.connection;
+  else
+    try {
+      nc = await connect({
+        servers,
+        name: `neurorx ${session}`,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1000,
+        ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
+        ...(options.token !== undefined ? { token: options.token } : {}),
+      });
+    } catch (e) {
+      throw new Error(`NATS bus: cannot connect to ${servers.join(', ')}: ${(e as Error).message}`);
+    }
   log(`NATS bus: connected to ${nc.getServer()}; session "${session}" on ${natsSubjects.allMessages(session)}`);
 
   const encoder = new TextEncoder();
@@ -132,7 +137,7 @@ export async function attachNatsBus(core: SessionCore, options: NatsBusOptions, 
 
   const outage = (detail: string, warning: string): void => {
     log(detail);
-    const message: StatusMessage = { type: 'status', state: core.state, detail, warning };
+    const message: StatusMessage = { type: 'status', state: core.hello().state, detail, warning };
     report?.(message);
     if (connected) publish(message);
   };
@@ -179,7 +184,7 @@ export async function attachNatsBus(core: SessionCore, options: NatsBusOptions, 
         if (connected && !nc.isClosed()) {
           await Promise.race([nc.flush().catch(() => {}), new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]);
         }
-        if (!nc.isClosed()) await nc.close();
+        if (owned && !nc.isClosed()) await nc.close();
         const lost = droppedTotal + buffer.length + buffer.dropped;
         if (lost > 0) log(`NATS bus: closed; ${lost} messages were not delivered`);
       })()),

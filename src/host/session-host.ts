@@ -47,12 +47,19 @@ export type HostEvent =
   /** Open again after a failure. */
   | { readonly type: 'restarted'; readonly id: string; readonly thread: number; readonly restarts: number; readonly fromSavedModel: boolean }
   /** Ended for good: stopped by `stop`/`close`, or its source ended. */
-  | { readonly type: 'stopped'; readonly id: string; readonly reason: string };
+  | { readonly type: 'stopped'; readonly id: string; readonly reason: string }
+  /** A model started decoding (trained or retrained) and was saved at `path` (a worker also keeps it on the bus). */
+  | { readonly type: 'model'; readonly id: string; readonly path: string; readonly json: unknown };
 
 export interface CreateOptions {
   /** Plug-ins to load in the session's thread (default: the config's `plugins`), resolved from `baseDir` (default: the working directory). */
   readonly plugins?: readonly string[];
   readonly baseDir?: string;
+  /**
+   * A model saved by an earlier run of this session (elsewhere: another worker's, from the bus):
+   * the session decodes with it from the start instead of calibrating.
+   */
+  readonly savedModel?: unknown;
 }
 
 /** The topics a sink may want that cost the session work (asked about once a second). */
@@ -104,6 +111,8 @@ export class SessionHost {
     const hosted = new Hosted(this, id, config, plugins);
     this.sessions.set(id, hosted);
     const opened = new Promise<HostedSession>((resolve, reject) => (hosted.firstOpen = { resolve, reject }));
+    // A model from an earlier run is written where restarts look for it, before the first open.
+    if (options.savedModel !== undefined) hosted.saveModel(options.savedModel, false);
     void this.place(hosted);
     return opened;
   }
@@ -398,7 +407,8 @@ class Hosted implements HostedSession {
     this.each((sink) => sink.broadcast({ type: 'status', state, detail, ...(classes ? { classes } : {}) }));
   }
 
-  saveModel(json: unknown): void {
+  /** Keeps the model for restarts (and tells the host's listener, unless it came from outside). */
+  saveModel(json: unknown, announce = true): void {
     const file = this.host.modelPath(this.id);
     const text = JSON.stringify(json);
     // Written whole, then renamed: a restart never reads half a model.
@@ -407,6 +417,7 @@ class Hosted implements HostedSession {
         await writeFile(`${file}.tmp`, text);
         await rename(`${file}.tmp`, file);
         this.savedModel = file;
+        if (announce) this.host.emit({ type: 'model', id: this.id, path: file, json });
       })
       .catch((e: Error) => this.host.log(`[${this.id}] the model could not be saved: ${e.message}`));
   }
