@@ -71,14 +71,15 @@ export function sessionConfig(id: string, sourceUri: string, rec: BenchRecording
 }
 
 /** Trains `kind` on the recording once (in a session thread, as a user's calibration would) and returns the saved model's path. */
-export async function trainModel(rec: BenchRecording, kind: DecoderKind, tmp: string): Promise<string> {
+export async function trainModel(rec: BenchRecording, kind: DecoderKind, tmp: string, log: (line: string) => void): Promise<string> {
   const file = path.join(tmp, `${kind}.model.json`);
-  const host = new SessionHost({ maxHeapMb: 0 });
+  // (a generous stall timeout: calibrating on a busy core must not count as a stalled thread)
+  const host = new SessionHost({ maxHeapMb: 0, stallTimeoutMs: 60_000, log: (line) => log(`  calibration: ${line}`) });
   try {
     await host.create(`train-${kind}`, sessionConfig(`train-${kind}`, `file:${rec.file}?loop=true&chunk=${CHUNK}`, rec, kind, { saveModel: file }));
     const t0 = Date.now();
     while (!complete(file)) {
-      if (Date.now() - t0 > 120_000) throw new Error(`${kind}: no model after 120 s of calibration`);
+      if (Date.now() - t0 > 300_000) throw new Error(`${kind}: no model after 300 s of calibration`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

@@ -1,18 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
-import { connect, type NatsConnection, type Subscription } from 'nats';
+import { connect } from 'nats';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { natsSubjects, REQUEST_SUBJECT_TYPES } from '../src/bus/subjects.js';
-import type { HostedSession } from '../src/host/hosted-session.js';
+import { RemoteSession } from '../src/bus/remote-session.js';
+import { natsSubjects } from '../src/bus/subjects.js';
+import { PROTOCOL_VERSION } from '../src/server/messages.js';
 import { MultiSessionServer } from '../src/server/multi-session-server.js';
-import type { ClientMessage, HelloInfo, OutboundMessage } from '../src/server/messages.js';
-import type { MessageSink } from '../src/session/run-session.js';
 import type { ChildGuard } from './child-guard.js';
 import { unpinned } from './scale-nats-server.js';
 
 /**
- * Gateway fan-out: a MultiSessionServer in this process serves one session fed from the bus
- * (`neurorx.<id>.>`); K WebSocket clients in a child process subscribe to it; a publisher pushes
+ * Gateway fan-out: a MultiSessionServer in this process serves one RemoteSession (what `neurorx
+ * gateway` serves: a session fed from `neurorx.<id>.>`); K WebSocket clients in a child process subscribe to it; a publisher pushes
  * decision-shaped messages on `neurorx.<id>.decision` in rounds of rising rate. Per round: the
  * messages delivered to clients per second (all clients summed, from the first publish to the
  * last client's last message), and whether every client got every message in order.
@@ -36,61 +35,6 @@ export interface GatewayResult {
   readonly session: string;
 }
 
-/**
- * A session as a gateway sees it: the messages published on `neurorx.<id>.>`, relayed to the
- * sinks. (Stands in for src/bus/remote-session.ts's RemoteSession where that is missing: the
- * fan-out measured is the server's, the same for both.)
- */
-class BusSession implements HostedSession {
-  readonly topics = ['decision', 'command', 'cue', 'status'];
-  private readonly sinks = new Set<MessageSink>();
-  private sub: Subscription | undefined;
-
-  constructor(
-    readonly id: string,
-    nc: NatsConnection,
-  ) {
-    this.sub = nc.subscribe(natsSubjects.allMessages(id), {
-      callback: (err, msg) => {
-        if (err) return;
-        const type = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-        if (REQUEST_SUBJECT_TYPES.has(type)) return;
-        const message = msg.json<OutboundMessage>();
-        for (const sink of this.sinks) sink.broadcast(message);
-      },
-    });
-  }
-
-  hello(): HelloInfo {
-    return {
-      type: 'hello',
-      protocol: 2,
-      server: 'neurorx bench:scale',
-      pipeline: { kind: 'motor-imagery', name: this.id },
-      stream: { name: 'bench', type: 'EEG', sampleRate: 160, channels: [] },
-      state: 'running',
-    };
-  }
-
-  catchUp(): [] {
-    return [];
-  }
-
-  control(_message: ClientMessage): Promise<void> {
-    return Promise.reject(new Error('bench session: no control'));
-  }
-
-  attach(sink: MessageSink): () => void {
-    this.sinks.add(sink);
-    return () => void this.sinks.delete(sink);
-  }
-
-  close(): void {
-    this.sub?.unsubscribe();
-    this.sub = undefined;
-  }
-}
-
 type ChildMessage = { type: 'connected'; clients: number } | { type: 'failed'; error: string } | { type: 'ready' } | { type: 'done' | 'report'; clients: number; complete: number; received: number };
 
 export async function gatewayFanOut(
@@ -102,7 +46,29 @@ export async function gatewayFanOut(
   const id = 'bench-scale-gateway';
   const nc = await connect({ servers: url, name: 'bench:scale gateway' });
   const pub = await connect({ servers: url, name: 'bench:scale publisher' });
-  const session = new BusSession(id, nc);
+  // The worker's side of the hello request (what its NATS bus answers), so that the gateway's
+  // RemoteSession knows the session before the clients come.
+  const helloSub = pub.subscribe(natsSubjects.hello(id), {
+    callback: (_err, msg) =>
+      msg.respond(
+        JSON.stringify({
+          hello: {
+            v: PROTOCOL_VERSION,
+            type: 'hello',
+            protocol: PROTOCOL_VERSION,
+            server: 'neurorx bench:scale',
+            pipeline: { kind: 'motor-imagery', name: id },
+            stream: { name: 'bench', type: 'EEG', sampleRate: 160, channels: [] },
+            state: 'running',
+            topics: ['decision', 'command', 'cue', 'status'],
+            subscribed: [],
+          },
+          catchUp: [],
+        }),
+      ),
+  });
+  const session = new RemoteSession(nc, id, { log: progress });
+  await session.reachable;
   const server = await MultiSessionServer.start({ host: '127.0.0.1', port: 0, maxClients: options.clients + 16, maxClientsPerSession: options.clients + 16 });
   server.add(session);
   let child: ChildProcess | undefined;
@@ -184,9 +150,10 @@ export async function gatewayFanOut(
     }
     await server.close();
     session.close();
+    helloSub.unsubscribe();
     await nc.close();
     await pub.close();
   }
   const good = rounds.filter((r) => r.completeClients === r.clients);
-  return { gatewayMessagesPerSecond: Math.max(0, ...good.map((r) => r.deliveredPerSecond)), clients: options.clients, rounds, session: 'bench stand-in (BusSession)' };
+  return { gatewayMessagesPerSecond: Math.max(0, ...good.map((r) => r.deliveredPerSecond)), clients: options.clients, rounds, session: 'RemoteSession (src/bus/remote-session.ts)' };
 }

@@ -3,16 +3,17 @@ import { performance } from 'node:perf_hooks';
 import { tap } from 'rxjs';
 import { publishSource } from '../devices/nats/nats-sink.js';
 import { openSource } from '../devices/open-source.js';
+import { attachNatsBus } from '../src/bus/nats-session-bus.js';
+import type { SessionBus } from '../src/bus/session-bus.js';
 import { natsSubjects } from '../src/bus/subjects.js';
 import { SessionHost } from '../src/host/session-host.js';
-import { PROTOCOL_VERSION } from '../src/server/messages.js';
 import { CHUNK, RATE, sessionConfig, type BenchRecording } from './scale-data.js';
 
 /**
  * Sample to NATS consumer: a publisher in this process sends the recording as EEG frames (real
  * time, chunks of 16) on the bus; a session in a SessionHost worker thread decodes the `nats:`
- * stream; its decisions are published on `neurorx.<id>.decision` by the host's main thread, as
- * the NATS bus publishes them; a subscriber in this process receives them. One
+ * stream; its NATS bus (attachNatsBus on the host's main thread) publishes its decisions on
+ * `neurorx.<id>.decision`; a subscriber in this process receives them. One
  * process, one clock: latency = receipt of a decision - the moment the frame holding the last
  * sample of its window was handed to the publisher.
  */
@@ -52,10 +53,9 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
   const publication = await publishSource({ info: source.info, chunks$, losses: source.losses }, { servers: url, stream });
   const host = new SessionHost({ maxHeapMb: 0, log: (line) => progress(`  host: ${line}`) });
   let nc: NatsConnection | undefined;
-  let busNc: NatsConnection | undefined;
+  let bus: SessionBus | undefined;
   try {
     nc = await connect({ servers: url, name: 'bench:scale subscriber' });
-    busNc = await connect({ servers: url, name: `neurorx ${id}` });
     const latencies: number[] = [];
     const sessionLatencies: number[] = [];
     let uncorrelated = 0;
@@ -76,13 +76,8 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
     });
     await nc.flush();
     const session = await host.create(id, sessionConfig(id, `nats:${stream}?servers=${encodeURIComponent(url)}`, rec, 'csp-lda', { path: model }));
-    // The host's main thread publishes the session's messages as the NATS bus does
-    // (nats-session-bus.ts: the JSON of each message on neurorx.<id>.<type>): SessionHost's
-    // threads do not attach config.bus themselves.
-    const encoder = new TextEncoder();
-    session.attach({
-      broadcast: (m) => busNc!.publish(natsSubjects.message(id, m.type), encoder.encode(JSON.stringify({ v: PROTOCOL_VERSION, ...m }))),
-    });
+    // The session's NATS bus, on the host's main thread (as a worker attaches it to the sessions it hosts).
+    bus = await attachNatsBus(session, { servers: [url], session: id }, (line) => progress(`  bus: ${line}`));
     progress(`  session decoding nats:${stream} in a worker thread; warming up ${timing.warmupS} s`);
     await new Promise((r) => setTimeout(r, timing.warmupS * 1000));
     const t0 = performance.now();
@@ -109,6 +104,6 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
     await host.close();
     await publication.stop();
     await nc?.close();
-    await busNc?.close();
+    await bus?.close();
   }
 }

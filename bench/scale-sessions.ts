@@ -71,7 +71,7 @@ const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 
 
 export async function runStep(kind: DecoderKind, n: number, rec: BenchRecording, model: string, timing: { warmupS: number; measureS: number }, progress: (line: string) => void): Promise<StepResult> {
   const rssBase = process.memoryUsage().rss;
-  const host = new SessionHost({ sessionsPerThread: n, maxHeapMb: 0, log: (line) => (WORTH_LOGGING.test(line) ? progress(`  host: ${line}`) : undefined) });
+  const host = new SessionHost({ sessionsPerThread: n, maxHeapMb: 0, stallTimeoutMs: 30_000, log: (line) => (WORTH_LOGGING.test(line) ? progress(`  host: ${line}`) : undefined) });
   const tracks: Track[] = [];
   const latencies: number[] = [];
   let measuring = false;

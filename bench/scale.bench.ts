@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     progress(`recording: ${rec.what} (${rec.file})`);
     const models = {} as Record<DecoderKind, string>;
     for (const kind of KINDS.filter((k) => runs('sessions') || (k === 'csp-lda' && runs('nats')))) {
-      models[kind] = await trainModel(rec, kind, tmp);
+      models[kind] = await trainModel(rec, kind, tmp, progress);
       progress(`model ${kind} trained on the recording: ${models[kind]}`);
     }
 
