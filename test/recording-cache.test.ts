@@ -20,7 +20,7 @@ describe('cachedRecording', () => {
     const file = path.join(dir, 'a.edf');
     writeFileSync(file, 'x');
     let reads = 0;
-    const read = async (): Promise<Recording> => recording(++reads);
+    const read = (): Promise<Recording> => Promise.resolve(recording(++reads));
     const all = await Promise.all([cachedRecording(file, '', read), cachedRecording(file, '', read), cachedRecording(file, '', read)]);
     expect(reads).toBe(1);
     expect(all[1]).toBe(all[0]);
@@ -31,7 +31,7 @@ describe('cachedRecording', () => {
     const file = path.join(dir, 'b.edf');
     writeFileSync(file, 'x');
     let reads = 0;
-    const read = async (): Promise<Recording> => recording(++reads);
+    const read = (): Promise<Recording> => Promise.resolve(recording(++reads));
     const first = await cachedRecording(file, '', read);
     expect(await cachedRecording(file, 'stream=EEG', read)).not.toBe(first);
     writeFileSync(file, 'xy');
@@ -45,10 +45,7 @@ describe('cachedRecording', () => {
     const file = path.join(dir, 'c.edf');
     writeFileSync(file, 'x');
     let fail = true;
-    const read = async (): Promise<Recording> => {
-      if (fail) throw new Error('bad file');
-      return recording(1);
-    };
+    const read = (): Promise<Recording> => (fail ? Promise.reject(new Error('bad file')) : Promise.resolve(recording(1)));
     await expect(cachedRecording(file, '', read)).rejects.toThrow('bad file');
     fail = false;
     expect((await cachedRecording(file, '', read)).info.name).toBe('r1');
