@@ -24,8 +24,11 @@ export const CRITERIA: StepCriteria = { minDecisionShare: 0.97, maxLatencyP99Ms:
 export interface StepResult {
   readonly kind: DecoderKind;
   readonly sessions: number;
+  /** The criteria held: decisions, latencyMs p99, real time. */
   readonly passed: boolean;
   readonly failed: readonly string[];
+  /** They held and so did host delay p99 < 10 ms (stricter: counts the paced replay's timers running late on a busy core). */
+  readonly passedStrict: boolean;
   readonly measuredSeconds: number;
   readonly decisionsPerSecond: number;
   readonly expectedDecisionsPerSecond: number;
@@ -147,24 +150,28 @@ export async function runStep(kind: DecoderKind, n: number, rec: BenchRecording,
       startSeconds: round(startSeconds, 1),
     };
     const failed: string[] = [];
+    const strict = result.hostDelayMs.p99 < CRITERIA.maxLatencyP99Ms;
     if (result.decisionsPerSecond < CRITERIA.minDecisionShare * expected) failed.push(`decisions/s ${result.decisionsPerSecond} < ${CRITERIA.minDecisionShare * 100}% of ${expected}`);
     if (!(latency.p99 < CRITERIA.maxLatencyP99Ms)) failed.push(`latency p99 ${latency.p99} >= ${CRITERIA.maxLatencyP99Ms} ms`);
-    if (!(result.hostDelayMs.p99 < CRITERIA.maxLatencyP99Ms)) failed.push(`host delay p99 ${result.hostDelayMs.p99} >= ${CRITERIA.maxLatencyP99Ms} ms`);
     if (!(Math.abs(result.realTime.min - 1) <= CRITERIA.maxRealTimeDeviation && Math.abs(result.realTime.max - 1) <= CRITERIA.maxRealTimeDeviation)) {
       failed.push(`a source off real time (stream/wall ${result.realTime.min}..${result.realTime.max})`);
     }
     progress(
       `  N=${n} ${kind}: ${result.decisionsPerSecond}/${expected} decisions/s, latency p50 ${latency.p50} p99 ${latency.p99} ms, main-thread delay p99 ${mainDelay.p99} ms, ` +
         `host delay p99 ${result.hostDelayMs.p99} ms, real time ${result.realTime.min}..${result.realTime.max}, CPU ${(result.cpu * 100).toFixed(0)}% of the core, RSS ${result.rssMb} MB ` +
-        `(${result.rssPerSessionMb} MB/session): ${failed.length ? 'FAIL (' + failed.join('; ') + ')' : 'pass'}`,
+        `(${result.rssPerSessionMb} MB/session): ${failed.length ? 'FAIL (' + failed.join('; ') + ')' : 'pass'}${failed.length === 0 && !strict ? ' (not strictly: host delay p99 >= 10 ms)' : ''}`,
     );
-    return { ...result, passed: failed.length === 0, failed };
+    return { ...result, passed: failed.length === 0, failed, passedStrict: failed.length === 0 && strict };
   } finally {
     await host.close();
   }
 }
 
-/** Ramps N from `start` by `step` while every criterion holds, then halves the last step once; the largest N that passed. */
+/**
+ * Ramps N from `start` by `step` while the criteria hold, then bisects once between the last pass
+ * and the first failure; when `start` itself fails, halves N until one passes. Within `deadline`.
+ * Gives the largest N that passed, and the largest that passed strictly (host delay too).
+ */
 export async function sessionsPerCore(
   kind: DecoderKind,
   rec: BenchRecording,
@@ -172,30 +179,37 @@ export async function sessionsPerCore(
   ramp: { start: number; step: number; max: number; deadline: number },
   timing: { warmupS: number; measureS: number },
   progress: (line: string) => void,
-): Promise<{ sessionsPerCore: number; steps: StepResult[] }> {
+): Promise<{ sessionsPerCore: number; strict: number; steps: StepResult[] }> {
   const steps: StepResult[] = [];
-  let best = 0;
-  let n = ramp.start;
-  let failedAt: number | undefined;
-  const stepSeconds = (): number => timing.warmupS + timing.measureS + 10;
-  while (n <= ramp.max && performance.now() + stepSeconds() * 1000 < ramp.deadline) {
+  const stepSeconds = timing.warmupS + timing.measureS + 10;
+  const time = (): boolean => performance.now() + stepSeconds * 1000 < ramp.deadline;
+  const run = async (n: number): Promise<boolean> => {
     const r = await runStep(kind, n, rec, model, timing, progress);
     steps.push(r);
-    if (!r.passed) {
+    return r.passed;
+  };
+  let best = 0;
+  let failedAt: number | undefined;
+  for (let n = ramp.start; n <= ramp.max && time(); n += ramp.step) {
+    if (!(await run(n))) {
       failedAt = n;
       break;
     }
     best = n;
-    n += ramp.step;
   }
-  // One bisection between the last pass and the first failure, when time allows.
-  if (failedAt !== undefined && failedAt - best > 1 && performance.now() + stepSeconds() * 1000 < ramp.deadline) {
-    const mid = Math.round((best + failedAt) / 2);
-    if (mid > best && mid < failedAt) {
-      const r = await runStep(kind, mid, rec, model, timing, progress);
-      steps.push(r);
-      if (r.passed) best = mid;
+  if (best === 0) {
+    for (let n = Math.floor(ramp.start / 2); n >= 1 && time(); n = Math.floor(n / 2)) {
+      if (await run(n)) {
+        best = n;
+        break;
+      }
+      failedAt = n;
     }
   }
-  return { sessionsPerCore: best, steps };
+  if (failedAt !== undefined && time()) {
+    const mid = Math.round((best + failedAt) / 2);
+    if (mid > best && mid < failedAt && (await run(mid))) best = mid;
+  }
+  const strict = Math.max(0, ...steps.filter((s) => s.passedStrict).map((s) => s.sessions));
+  return { sessionsPerCore: best, strict, steps };
 }

@@ -77,14 +77,16 @@ async function main(): Promise<void> {
     }
 
     const perCore = {} as Record<DecoderKind, number>;
+    const perCoreStrict = {} as Record<DecoderKind, number>;
     const steps: StepResult[] = [];
     for (const kind of runs('sessions') ? KINDS : []) {
       progress(`sessions per core, ${kind}:`);
       const deadline = performance.now() + RAMP_SECONDS * 1000;
       const r = await sessionsPerCore(kind, rec, models[kind], { ...RAMPS[kind], max: 5000, deadline }, SESSION_TIMING, progress);
       perCore[kind] = r.sessionsPerCore;
+      perCoreStrict[kind] = r.strict;
       steps.push(...r.steps);
-      progress(`=> ${kind}: ${r.sessionsPerCore} sessions per core`);
+      progress(`=> ${kind}: ${r.sessionsPerCore} sessions per core (${r.strict} with host delay p99 < 10 ms too)`);
     }
 
     let natsLatencyMs: NatsLatency | { skipped: string } = { skipped: 'nats-server is not installed (apt-get install nats-server)' };
@@ -99,12 +101,15 @@ async function main(): Promise<void> {
 
     const result = {
       sessionsPerCore: perCore,
+      /** The same with host delay p99 < 10 ms too (a decision's arrival on the host's main thread vs the replay clock). */
+      sessionsPerCoreStrict: perCoreStrict,
       natsLatencyMs: 'p50' in natsLatencyMs ? { p50: natsLatencyMs.p50, p99: natsLatencyMs.p99 } : null,
       gatewayMessagesPerSecond: 'gatewayMessagesPerSecond' in gateway ? gateway.gatewayMessagesPerSecond : null,
       criteria: {
         sessionsPerCore: {
           decisionsPerSecond: `>= ${CRITERIA.minDecisionShare * 100}% of N / hop (hop 0.25 s)`,
-          latencyP99Ms: `decision latencyMs p99 < ${CRITERIA.maxLatencyP99Ms} and host delay p99 (arrival on the host's main thread vs the replay clock, beyond the session's best) < ${CRITERIA.maxLatencyP99Ms}`,
+          latencyP99Ms: `decision latencyMs p99 < ${CRITERIA.maxLatencyP99Ms}`,
+          strict: `also host delay p99 (arrival on the host's main thread vs the replay clock, beyond the session's best) < ${CRITERIA.maxLatencyP99Ms}`,
           realTime: `stream time / wall time of every session within ${CRITERIA.maxRealTimeDeviation * 100}% of 1`,
           measuredSeconds: SESSION_TIMING.measureS,
           warmupSeconds: SESSION_TIMING.warmupS,
