@@ -7,6 +7,7 @@ import { LossLog } from '../src/stream/losses.js';
 import type { Recording } from '../src/stream/recording.js';
 import type { Chunk, Marker, StreamInfo } from '../src/stream/types.js';
 import { readEdf } from './file/edf-reader.js';
+import { cachedRecording } from './file/recording-cache.js';
 import { readFif } from './file/fif-reader.js';
 import { readMuseCsv } from './file/muse-csv.js';
 import { readXdfRecording } from './file/xdf-recording.js';
@@ -112,14 +113,14 @@ export async function loadRecording(source: string | SourceUri): Promise<Recordi
   switch (uri.scheme) {
     case 'file': {
       const ext = path.extname(uri.target).toLowerCase();
-      if (ext === '.edf' || ext === '.bdf') return readEdf(uri.target);
-      if (ext === '.fif') return readFif(uri.target);
+      if (ext === '.edf' || ext === '.bdf') return cachedRecording(uri.target, '', () => readEdf(uri.target));
+      if (ext === '.fif') return cachedRecording(uri.target, '', () => readFif(uri.target));
       // a muse-lsl CSV run (Muse N170/P300/SSVEP recordings): markers are the column's codes as strings
-      if (ext === '.csv') return readMuseCsv(uri.target);
+      if (ext === '.csv') return cachedRecording(uri.target, '', () => readMuseCsv(uri.target));
       if (ext === '.xdf') {
         // stream: the signal stream's id, name or type (default: the first regular numeric stream, EEG/MEG first)
         const stream = uri.params.get('stream');
-        return readXdfRecording(uri.target, stream !== undefined ? { stream } : {});
+        return cachedRecording(uri.target, `stream=${stream ?? ''}`, () => readXdfRecording(uri.target, stream !== undefined ? { stream } : {}));
       }
       throw new Error(`source "${uri.raw}": unsupported file type "${ext || '(none)'}", expected .edf, .bdf, .fif, .xdf or .csv (muse-lsl)`);
     }
