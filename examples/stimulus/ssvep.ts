@@ -25,8 +25,12 @@ const state = {
   sent: link.sent,
   /** Frame count at each trial onset (the frame its markers name). */
   onsetFrames: [] as number[],
+  trialFrames: 0,
+  restFrames: 0,
   decisions: 0,
   selected: null as string | null,
+  /** Per decision: its label and the target the page shows selected after it (null: none). */
+  history: [] as { label: string; shown: string | null }[],
 };
 (window as unknown as { neurorxStimulus: typeof state }).neurorxStimulus = state;
 
@@ -61,6 +65,7 @@ link.client.on('decision', (d) => {
   state.selected = chosen;
   for (const box of field.children) (box as HTMLElement).classList.toggle('selected', (box as HTMLElement).dataset.label === chosen);
   status.textContent = chosen ? `selected: ${chosen}` : `no target (${d.label})`;
+  state.history.push({ label: d.label, shown: field.querySelector<HTMLElement>('.target.selected')?.dataset.label ?? null });
 });
 
 async function main(): Promise<void> {
@@ -82,7 +87,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < 50 && (await link.sync()) === undefined; i++) await new Promise((r) => setTimeout(r, 200));
   state.offset = link.offset;
   status.textContent = `${hz.toFixed(1)} Hz screen${link.offset === undefined ? ' (no stream clock: markers untimed)' : ''}`;
-  run(boxes, Math.max(1, Math.round((trialSeconds * 1000) / periodMs)), Math.max(1, Math.round((restSeconds * 1000) / periodMs)));
+  state.trialFrames = Math.max(1, Math.round((trialSeconds * 1000) / periodMs));
+  state.restFrames = Math.max(1, Math.round((restSeconds * 1000) / periodMs));
+  run(boxes, state.trialFrames, state.restFrames);
 }
 
 main().catch((e: Error) => (status.textContent = `error: ${e.message}`));
