@@ -5,7 +5,7 @@
  *   pipelines pipelines/: core and devices
  *   app       src/{session,server,config,cli,plugins,bus,host}: anything below
  *   client    src/client: the browser client, nothing but itself (it runs in a page)
- *   pages     src/server/dashboard, examples/game: code that runs in a page (tsconfig.browser.json):
+ *   pages     src/server/dashboard, examples/game, examples/stimulus: code that runs in a page (tsconfig.browser.json):
  *             itself, src/client and uPlot's types only
  * and no import cycles anywhere.
  */
@@ -41,8 +41,8 @@ module.exports = {
       name: 'pages-import-client-only',
       severity: 'error',
       comment: 'the dashboard and the game run in a page: they import their own modules, src/client and uPlot (types) only',
-      from: { path: '^(src/server/dashboard|examples/game)/' },
-      to: { pathNot: '^(src/client|src/server/dashboard|examples/game)/|(^|/)node_modules/uplot/' },
+      from: { path: '^(src/server/dashboard|examples/game|examples/stimulus)/' },
+      to: { pathNot: '^(src/client|src/server/dashboard|examples/game|examples/stimulus)/|(^|/)node_modules/uplot/' },
     },
     { name: 'not-to-tests', severity: 'error', comment: 'shipped code never imports tests or benchmarks', from: { path: '^(src|devices|pipelines)/' }, to: { path: '^(test|bench)/' } },
   ],

@@ -121,7 +121,7 @@ const DEFAULT_RECONNECT: Required<ReconnectOptions> = { initialDelayMs: 250, max
 type Timer = ReturnType<typeof setTimeout>;
 
 interface PendingPing {
-  resolve: (rttMs: number) => void;
+  resolve: (answer: { sentAt: number; receivedAt: number; pong: PongMessage }) => void;
   reject: (e: Error) => void;
   sentAt: number;
   timer: Timer;
@@ -281,9 +281,32 @@ export class NeurorxClient {
   }
 
   /** Round trip to the server: resolves with the time in ms until the matching pong. */
-  ping(timeoutMs = 5000): Promise<number> {
+  async ping(timeoutMs = 5000): Promise<number> {
+    const a = await this.roundTrip(timeoutMs);
+    return a.receivedAt - a.sentAt;
+  }
+
+  /**
+   * Maps this client's clock (performance.now(), ms) onto the session's stream clock, so that a
+   * page can send markers timed by its own frames: `pings` round trips, the shortest kept (the
+   * least queueing), its pong's stream time taken as the stream clock at the round trip's
+   * midpoint. Resolves with the offset in seconds (stream time = performance.now() / 1000 +
+   * offset), or undefined when the server gives no stream time (no samples yet, a hosted session).
+   */
+  async syncStreamClock(pings = 8, timeoutMs = 5000): Promise<number | undefined> {
+    let best: { rtt: number; offset: number } | undefined;
+    for (let i = 0; i < pings; i++) {
+      const { sentAt, receivedAt, pong } = await this.roundTrip(timeoutMs);
+      if (pong.streamTime === undefined) continue;
+      const rtt = receivedAt - sentAt;
+      if (!best || rtt < best.rtt) best = { rtt, offset: pong.streamTime - (sentAt + receivedAt) / 2000 };
+    }
+    return best?.offset;
+  }
+
+  private roundTrip(timeoutMs: number): Promise<{ sentAt: number; receivedAt: number; pong: PongMessage }> {
     const id = `p${this.nextPingId++}`;
-    return new Promise<number>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       if (!this.isOpen()) return reject(new Error('not connected'));
       const timer = setTimeout(() => {
         this.pings.delete(id);
@@ -455,7 +478,7 @@ export class NeurorxClient {
     if (!p || id === undefined) return;
     this.pings.delete(id);
     clearTimeout(p.timer);
-    p.resolve(now() - p.sentAt);
+    p.resolve({ sentAt: p.sentAt, receivedAt: now(), pong: m });
   }
 
   private failPings(e: Error): void {

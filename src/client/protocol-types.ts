@@ -218,6 +218,8 @@ export interface PongMessage {
   v: ProtocolVersion;
   type: 'pong';
   id?: string | number;
+  /** Stream time (s) when the pong was sent (a session's server adds it): see NeurorxClient.syncStreamClock. */
+  streamTime?: number;
 }
 
 export type ServerMessage =

@@ -17,6 +17,8 @@ export interface HubOptions extends ChannelLimits {
    * client as an error message.
    */
   onClientMessage?: (message: ClientMessage) => unknown;
+  /** The session's stream clock now (s), put in every pong so that pages can time their markers on it; undefined before the first sample. */
+  streamTime?: () => number | undefined;
 }
 
 interface Client {
@@ -130,8 +132,10 @@ export class ClientHub {
     switch (msg.type) {
       case 'error':
         return this.sendTo(client, msg);
-      case 'ping':
-        return this.sendTo(client, { type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}) });
+      case 'ping': {
+        const streamTime = this.options.streamTime?.();
+        return this.sendTo(client, { type: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(streamTime !== undefined ? { streamTime } : {}) });
+      }
       case 'subscribe':
       case 'unsubscribe': {
         const unknown = msg.topics.findIndex((t) => !this.topics.includes(t));

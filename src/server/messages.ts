@@ -152,7 +152,15 @@ export const errorMessage = z.object({
   path: z.string().optional(),
 });
 
-export const pongMessage = z.object({ v, type: z.literal('pong'), id: z.union([z.string(), z.number()]).optional() });
+export const pongMessage = z.object({
+  v,
+  type: z.literal('pong'),
+  id: z.union([z.string(), z.number()]).optional(),
+  streamTime: z
+    .number()
+    .optional()
+    .describe('stream time (s) when the pong was sent: the last sample seen plus the wall time since it arrived; with the round trip it maps a page clock onto the stream clock for marker times'),
+});
 
 const serverMessages = {
   hello: helloMessage,

@@ -21,6 +21,7 @@ function uplotFile(name: string): string {
 
 /**
  * The pages and scripts the server hands out: the dashboard at /, the example game at /game, the
+ * stimulus pages at /p300 and /ssvep (examples/stimulus), the
  * browser code compiled by tsconfig.browser.json (the dashboard's and the game's modules and the
  * client library they import) under /js/ as in dist/browser, the client library also at
  * /client/neurorx-client.js, uPlot under /vendor/, and the protocol's JSON Schemas at
@@ -33,6 +34,9 @@ const ROUTES: Record<string, () => string> = {
   '/dashboard.css': () => projectPath('src', 'server', 'dashboard', 'dashboard.css'),
   '/game': () => projectPath('examples', 'game', 'index.html'),
   '/game/': () => projectPath('examples', 'game', 'index.html'),
+  '/p300': () => projectPath('examples', 'stimulus', 'p300.html'),
+  '/ssvep': () => projectPath('examples', 'stimulus', 'ssvep.html'),
+  '/stimulus.css': () => projectPath('examples', 'stimulus', 'style.css'),
   '/client/neurorx-client.js': () => projectPath('dist', 'browser', 'src', 'client', 'neurorx-client.js'),
   '/vendor/uplot.js': () => uplotFile('uPlot.iife.min.js'),
   '/vendor/uplot.css': () => uplotFile('uPlot.min.css'),

@@ -10,6 +10,7 @@ import { offeredTopics, PROTOCOL_VERSION } from '../server/messages.js';
 import { BciServer } from '../server/ws-server.js';
 import { describeLoss, gapOf, reportLosses } from '../stream/losses.js';
 import { MarkerInjector } from '../stream/marker-injector.js';
+import { lastSampleTime } from '../stream/types.js';
 import { VERSION } from '../version.js';
 import { messageOf, type SessionEvent } from './event-messages.js';
 import { closeRecording, discardRecording, openSessionRecorder } from './record-session.js';
@@ -50,6 +51,12 @@ export interface SessionCore {
   catchUp(): readonly ServerMessage[];
   /** A client's control message (marker, pause, resume, calibration); throws when it cannot be done. */
   control(message: ClientMessage): void;
+  /**
+   * The stream clock now (s): the last sample's time plus the wall time since its chunk arrived
+   * (undefined before the first chunk). Pongs carry it, so that a page can put its frame times on
+   * the stream clock (marker times).
+   */
+  streamTime(): number | undefined;
   /** Sends the session's messages to `sink` too, until the returned function is called. */
   attach(sink: MessageSink): () => void;
   /** Runs the pipeline (once; the sinks attached before it see everything). */
@@ -92,6 +99,7 @@ export async function startSession<E = SessionEvent>(config: Config, hooks: Sess
         token: config.server.token ?? process.env.NEURORX_TOKEN,
         onClientMessage: (m) => core.control(m),
         catchUp: () => core.catchUp(),
+        streamTime: () => core.streamTime(),
       },
       () => core.hello(),
     );
@@ -119,6 +127,7 @@ export async function startSession<E = SessionEvent>(config: Config, hooks: Sess
     hello: () => core.hello(),
     catchUp: () => core.catchUp(),
     control: (m: ClientMessage) => core.control(m),
+    streamTime: () => core.streamTime(),
     attach: (sink: MessageSink) => core.attach(sink),
     start: () => core.start(),
     stop: () => (stopping ??= core.stop().finally(() => theServer.close())),
@@ -203,9 +212,16 @@ export async function openSession<E = SessionEvent>(config: Config, hooks: Sessi
 
   // The source is shared: pipelines come and go on top of it (see `anchor` below). Markers from
   // clients join it first, so that the recording holds them with the signal.
+  // Where the stream clock stood at the last chunk: its last sample and when it arrived (ms, performance.now()).
+  let clockSample: number | undefined;
+  let clockArrival = 0;
   const live$ = source.chunks$.pipe(
     markers.operator(),
     tap((chunk) => {
+      if (chunk.samples > 0) {
+        clockSample = lastSampleTime(chunk);
+        clockArrival = chunk.receivedAt;
+      }
       recorder?.signal(chunk);
       stats.chunk(chunk);
       if (!server.wants('signal')) monitor = undefined;
@@ -377,6 +393,7 @@ export async function openSession<E = SessionEvent>(config: Config, hooks: Sessi
     hello,
     catchUp: () => lossMessages.map((m) => ({ ...m, state: paused ? 'paused' : state })),
     control,
+    streamTime: () => (clockSample === undefined ? undefined : clockSample + (performance.now() - clockArrival) / 1000),
     attach(sink: MessageSink) {
       sinks.add(sink);
       return () => void sinks.delete(sink);
