@@ -3,8 +3,6 @@ import { performance } from 'node:perf_hooks';
 import { tap } from 'rxjs';
 import { publishSource } from '../devices/nats/nats-sink.js';
 import { openSource } from '../devices/open-source.js';
-import { attachNatsBus } from '../src/bus/nats-session-bus.js';
-import type { SessionBus } from '../src/bus/session-bus.js';
 import { natsSubjects } from '../src/bus/subjects.js';
 import { SessionHost } from '../src/host/session-host.js';
 import { CHUNK, RATE, sessionConfig, type BenchRecording } from './scale-data.js';
@@ -12,7 +10,7 @@ import { CHUNK, RATE, sessionConfig, type BenchRecording } from './scale-data.js
 /**
  * Sample to NATS consumer: a publisher in this process sends the recording as EEG frames (real
  * time, chunks of 16) on the bus; a session in a SessionHost worker thread decodes the `nats:`
- * stream; its NATS bus (attachNatsBus on the host's main thread) publishes its decisions on
+ * stream; its NATS bus (from its config, attached in that thread) publishes its decisions on
  * `neurorx.<id>.decision`; a subscriber in this process receives them. One
  * process, one clock: latency = receipt of a decision - the moment the frame holding the last
  * sample of its window was handed to the publisher.
@@ -53,7 +51,6 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
   const publication = await publishSource({ info: source.info, chunks$, losses: source.losses }, { servers: url, stream });
   const host = new SessionHost({ maxHeapMb: 0, log: (line) => progress(`  host: ${line}`) });
   let nc: NatsConnection | undefined;
-  let bus: SessionBus | undefined;
   try {
     nc = await connect({ servers: url, name: 'bench:scale subscriber' });
     const latencies: number[] = [];
@@ -75,9 +72,8 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
       },
     });
     await nc.flush();
-    const session = await host.create(id, sessionConfig(id, `nats:${stream}?servers=${encodeURIComponent(url)}`, rec, 'csp-lda', { path: model }));
-    // The session's NATS bus, on the host's main thread (as a worker attaches it to the sessions it hosts).
-    bus = await attachNatsBus(session, { servers: [url], session: id }, (line) => progress(`  bus: ${line}`));
+    // The session's NATS bus from its config: attached in its worker thread, next to the decoder.
+    await host.create(id, sessionConfig(id, `nats:${stream}?servers=${encodeURIComponent(url)}`, rec, 'csp-lda', { path: model }, { bus: { nats: { servers: url, session: id } } }));
     progress(`  session decoding nats:${stream} in a worker thread; warming up ${timing.warmupS} s`);
     await new Promise((r) => setTimeout(r, timing.warmupS * 1000));
     const t0 = performance.now();
@@ -104,6 +100,5 @@ export async function natsLatency(url: string, rec: BenchRecording, model: strin
     await host.close();
     await publication.stop();
     await nc?.close();
-    await bus?.close();
   }
 }

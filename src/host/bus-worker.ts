@@ -165,7 +165,9 @@ export class BusWorker {
     }
     if (running.stopped) return;
     try {
-      const session = await this.host.create(id, config, { ...(savedModel !== undefined ? { savedModel } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+      // The worker attaches the buses itself (one connection for all its sessions, the directory's id).
+      const { bus: _ownBuses, ...threadConfig } = config;
+      const session = await this.host.create(id, threadConfig, { ...(savedModel !== undefined ? { savedModel } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
       if (running.stopped) return;
       running.buses.push(await attachNatsBus(session, { servers, session: id, connection: this.nc }, this.log));
       if (config.bus?.mqtt) {

@@ -5,6 +5,8 @@ import { openSource, type Source } from '../../devices/open-source.js';
 import { pipelineRegistry } from '../../pipelines/registry.js';
 import type { Config } from '../config/config-schema.js';
 import { loadPlugins } from '../config/load-plugins.js';
+import { attachBuses } from '../bus/attach-buses.js';
+import type { SessionBus } from '../bus/session-bus.js';
 import { openSession, type MessageSink, type SessionCore } from '../session/run-session.js';
 import type { Chunk } from '../stream/types.js';
 import type { FromWorker, ToWorker } from './thread-protocol.js';
@@ -22,6 +24,8 @@ const post = (m: FromWorker): void => port.postMessage(m);
 
 interface Hosted {
   core?: SessionCore;
+  /** The config's buses (NATS, MQTT), attached in this thread: no hop through the host's main thread. */
+  bus?: SessionBus;
   /** Costly topics an attached sink on the host wants. */
   wanted: ReadonlySet<string>;
   stopping?: Promise<void>;
@@ -89,7 +93,20 @@ async function create(m: Extract<ToWorker, { type: 'create' }>): Promise<void> {
       await core.stop();
       return;
     }
-    core.attach(sinkOf(m.id, hosted, core));
+    const sink = sinkOf(m.id, hosted, core);
+    core.attach(sink);
+    if (config.bus)
+      hosted.bus = await attachBuses(
+        core,
+        config.bus,
+        (line) => post({ type: 'log', id: m.id, line }),
+        (status) => sink.broadcast(status),
+      );
+    if (hosted.stopping || sessions.get(m.id) !== hosted) {
+      await hosted.bus?.close();
+      await core.stop();
+      return;
+    }
     core.start();
     post({ type: 'opened', id: m.id, topics: core.topics, hello: core.hello(), catchUp: core.catchUp() });
     void core.done.then(({ error }) => {
@@ -111,6 +128,7 @@ async function end(id: string, error?: string): Promise<void> {
   if (hosted.stopping) return;
   hosted.stopping = (async () => {
     try {
+      await hosted.bus?.close();
       await hosted.core?.stop();
     } catch (e) {
       post({ type: 'log', id, line: `stopping: ${(e as Error).message}` });

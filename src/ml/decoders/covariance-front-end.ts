@@ -1,4 +1,4 @@
-import { epochCovariance, type CovarianceEstimator } from '../riemann/epoch-covariance.js';
+import { CovarianceScratch, epochCovariance, type CovarianceEstimator } from '../riemann/epoch-covariance.js';
 import { Recenter } from '../riemann/recenter.js';
 import type { SignalBlock } from './decoder.js';
 
@@ -17,6 +17,7 @@ export class CovarianceFrontEnd {
   private recenter: Recenter | null;
   private readonly raw: Float64Array;
   private readonly centred: Float64Array;
+  private readonly scratch = new CovarianceScratch();
 
   constructor(
     readonly channels: number,
@@ -62,7 +63,7 @@ export class CovarianceFrontEnd {
   }
 
   covariance(block: SignalBlock): Float64Array {
-    epochCovariance(block, this.channels, this.state.estimator, this.raw);
+    epochCovariance(block, this.channels, this.state.estimator, this.raw, this.scratch);
     return this.recenter ? this.recenter.apply(this.raw, this.centred) : this.raw;
   }
 }

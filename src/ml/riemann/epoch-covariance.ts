@@ -13,17 +13,24 @@ export const COVARIANCE_ESTIMATORS: readonly CovarianceEstimator[] = ['scm', 'lw
  * - "lwf": Ledoit-Wolf shrinkage towards (trace/p)·I with the analytic optimal intensity;
  * - "oas": Oracle Approximating Shrinkage (Chen et al. 2010), as scikit-learn computes it.
  * The shrunk estimators start from the biased (1/n) covariance, as scikit-learn does. Writes the
- * p x p result (row-major) into `out`.
+ * p x p result (row-major) into `out`. `scratch` (reused by a decoder that computes one covariance
+ * per window: the centred copy of a 64-channel, 2 s window is 160 kB) is grown as needed.
  */
-export function epochCovariance(block: SignalBlock, channels: number, estimator: CovarianceEstimator, out: Float64Array = new Float64Array(channels * channels)): Float64Array {
+export function epochCovariance(
+  block: SignalBlock,
+  channels: number,
+  estimator: CovarianceEstimator,
+  out: Float64Array = new Float64Array(channels * channels),
+  scratch: CovarianceScratch = new CovarianceScratch(),
+): Float64Array {
   const { data, samples: n } = block;
   const p = channels;
   if (n < 2) throw new Error(`covariance needs at least 2 samples, got ${n}`);
   if (data.length < n * p) throw new Error(`covariance: block holds ${data.length} values, expected ${n} x ${p}`);
-  const mean = new Float64Array(p);
+  const mean = scratch.buffer('mean', p);
   for (let s = 0; s < n; s++) for (let c = 0; c < p; c++) mean[c] += data[s * p + c];
   for (let c = 0; c < p; c++) mean[c] /= n;
-  const x = toChannelMajor(data, n, p, new Float64Array(n * p), mean);
+  const x = toChannelMajor(data, n, p, scratch.buffer('x', n * p), mean);
   out.fill(0, 0, p * p);
   addGram(x, p, n, out);
   // Σ_s ‖x_s‖⁴ over the centred samples, for the Ledoit-Wolf beta term.
@@ -59,4 +66,18 @@ export function epochCovariance(block: SignalBlock, channels: number, estimator:
   for (let i = 0; i < p * p; i++) out[i] *= 1 - shrinkage;
   for (let i = 0; i < p; i++) out[i * p + i] += shrinkage * mu;
   return out;
+}
+
+/** Work buffers of epochCovariance, kept between calls. */
+export class CovarianceScratch {
+  private readonly buffers = new Map<string, Float64Array>();
+
+  /** A zeroed buffer of `length` values (the same memory as last time when it is large enough). */
+  buffer(name: string, length: number): Float64Array {
+    let b = this.buffers.get(name);
+    if (!b || b.length < length) this.buffers.set(name, (b = new Float64Array(length)));
+    const view = b.length === length ? b : b.subarray(0, length);
+    view.fill(0);
+    return view;
+  }
 }
