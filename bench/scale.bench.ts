@@ -43,7 +43,7 @@ const RAMPS: Record<DecoderKind, { start: number; step: number }> = quick
   ? { 'csp-lda': { start: 10, step: 10 }, 'tangent-space-lr': { start: 5, step: 5 } }
   : {
       'csp-lda': { start: num('NEURORX_SCALE_CSP_START', 100), step: num('NEURORX_SCALE_CSP_STEP', 100) },
-      'tangent-space-lr': { start: num('NEURORX_SCALE_TS_START', 50), step: num('NEURORX_SCALE_TS_STEP', 50) },
+      'tangent-space-lr': { start: num('NEURORX_SCALE_TS_START', 60), step: num('NEURORX_SCALE_TS_STEP', 10) },
     };
 const SESSION_TIMING = quick ? { warmupS: 3, measureS: 5 } : { warmupS: 5, measureS: num('NEURORX_SCALE_MEASURE_S', 20) };
 const NATS_TIMING = quick ? { warmupS: 4, measureS: 5 } : { warmupS: 5, measureS: 30 };
