@@ -1112,7 +1112,7 @@ describe('XDF files as recordings', () => {
       /no stream with id, name or type "Nope"; streams: 1 "Aux" .*5 "Amp" \(type EEG, 2 float32 channel\(s\), 100 Hz, 300 samples\)/,
     );
     await expect(readXdfRecording(file, { stream: 'Cues' })).rejects.toThrow(/holds strings, not a signal/);
-    await expect(loadRecording(`file:${file.replace('.xdf', '.xyz')}`)).rejects.toThrow(/expected \.edf, \.bdf, \.fif or \.xdf/);
+    await expect(loadRecording(`file:${file.replace('.xdf', '.xyz')}`)).rejects.toThrow(/expected \.edf, \.bdf, \.fif, \.xdf or \.csv/);
   });
 
   it('xdfToRecording copies the data; warns when the effective rate is off the nominal one', async (ctx) => {

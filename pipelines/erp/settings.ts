@@ -7,7 +7,7 @@ export type ErpDecoderKind = (typeof ERP_DECODER_KINDS)[number];
 export const erpPreprocessingSchema = z
   .object({
     bandpass: z
-      .object({ low: z.number().positive().default(1), high: z.number().positive().default(20), order: z.number().int().min(1).max(8).default(4) })
+      .object({ low: z.number().positive().max(10_000).default(1), high: z.number().positive().max(10_000).default(20), order: z.number().int().min(1).max(8).default(4) })
       .strict()
       .prefault({})
       .describe('causal Butterworth band-pass, Hz'),
@@ -17,7 +17,7 @@ export const erpPreprocessingSchema = z
       .prefault({})
       .describe('epoch around each flash, seconds (tmax inclusive); the part before 0 is the baseline'),
     baseline: z.boolean().default(true).describe('subtract each channel’s mean over tmin..0 s'),
-    reject: z.number().positive().nullable().default(100).describe('drop a flash whose baseline-corrected epoch exceeds ±reject µV on any channel (null: keep all)'),
+    reject: z.number().positive().max(1e9).nullable().default(100).describe('drop a flash whose baseline-corrected epoch exceeds ±reject µV on any channel (null: keep all)'),
     decimate: z.number().int().min(1).max(64).default(8).describe('vector features: the mean of each run of this many samples from 0 s on (256 Hz / 8 = 32 Hz)'),
   })
   .strict();
