@@ -28,8 +28,8 @@ export interface NatsLatency {
   readonly uncorrelated: number;
 }
 
-/** Sessions decoding the stream at once. */
-const DECODERS = 4;
+/** Sessions decoding the stream at once: one, as a worker's session would. */
+const DECODERS = 1;
 
 /** Publish times of the last RING frames, by frame index (firstSample / CHUNK). */
 const RING = 1 << 16;
@@ -39,8 +39,8 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function natsLatency(url: string, rec: BenchRecording, model: string, timing: { warmupS: number; measureS: number }, progress: (line: string) => void): Promise<NatsLatency> {
   const stream = 'bench-scale';
-  // Several decoders of the one stream, each its own session in its own thread publishing its own
-  // decisions: the p99 is taken over DECODERS times as many decisions (a p99 of 120 is the 2nd worst).
+  // (DECODERS sessions of the one stream, each in its own thread publishing its own decisions, share
+  // the pinned core with the publisher and the subscriber.)
   const ids = Array.from({ length: DECODERS }, (_, i) => `bench-scale-nats-${i}`);
   const sentAt = new Float64Array(RING).fill(NaN);
   const sentFrame = new Float64Array(RING).fill(-1);
