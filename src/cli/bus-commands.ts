@@ -1,7 +1,8 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { openSource } from '../../devices/open-source.js';
 import { dataSubject } from '../../devices/nats/eeg-bus-names.js';
 import { publishSource } from '../../devices/nats/nats-sink.js';
+import { asSourceUri, positiveNumber } from './cli-args.js';
 
 /** `neurorx bus ...`: the EEG side of the NATS bus (devices/nats). */
 export function registerBusCommands(program: Command): void {
@@ -13,10 +14,10 @@ export function registerBusCommands(program: Command): void {
     .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS, else nats://127.0.0.1:4222)')
     .requiredOption('--stream <name>', 'the stream name on the bus (consumers open nats:<name>)')
     .option('--jetstream', 'retain the frames in the JetStream stream NEURORX_EEG (replay, durable consumers that resume without a gap)', false)
-    .option('--max-age <s>', 'with --jetstream: seconds the frames are kept', positive('--max-age'))
-    .option('--max-bytes <n>', 'with --jetstream: bytes the stream keeps at most', positive('--max-bytes'))
-    .option('--speed <x>', 'pace of file and synthetic sources: 1 = real time, "max" = as fast as possible', (v: string) => (v === 'max' ? 'max' : positive('--speed')(v)), 1)
-    .option('--chunk <n>', 'samples per chunk (frame) of file and synthetic sources', positive('--chunk'), 16)
+    .option('--max-age <s>', 'with --jetstream: seconds the frames are kept', positiveNumber('--max-age'))
+    .option('--max-bytes <n>', 'with --jetstream: bytes the stream keeps at most', positiveNumber('--max-bytes'))
+    .option('--speed <x>', 'pace of file and synthetic sources: 1 = real time, "max" = as fast as possible', (v: string) => (v === 'max' ? 'max' : positiveNumber('--speed')(v)), 1)
+    .option('--chunk <n>', 'samples per chunk (frame) of file and synthetic sources', positiveNumber('--chunk'), 16)
     .option('--loop', 'start a recording over at its end', false)
     .action(async (uri: string, o: { nats?: string; stream: string; jetstream: boolean; maxAge?: number; maxBytes?: number; speed: number | 'max'; chunk: number; loop: boolean }) => {
       const source = await openSource(asSourceUri(uri), { speed: o.speed, chunkSize: o.chunk, loop: o.loop });
@@ -39,17 +40,4 @@ export function registerBusCommands(program: Command): void {
       process.off('SIGTERM', stop);
       log(`sent ${s.frames} frames, ${s.samples} samples (${s.bytes} bytes)${s.droppedFrames ? `; dropped ${s.droppedFrames} frames, ${s.droppedSamples} samples` : ''}`);
     });
-}
-
-const positive =
-  (what: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number, got "${v}"`);
-    return n;
-  };
-
-/** A URI stays one; a plain path (C:\\ too) becomes file:<path>. */
-function asSourceUri(arg: string): string {
-  return /^[a-z]+:/.test(arg) && !/^[a-zA-Z]:[\\/]/.test(arg) ? arg : `file:${arg}`;
 }

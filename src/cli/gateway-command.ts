@@ -1,6 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { BusGateway } from '../host/bus-gateway.js';
 import { natsOption, untilSignal } from './worker-command.js';
+import { wholeNumber } from './cli-args.js';
 
 interface GatewayOptions {
   nats?: string;
@@ -10,14 +11,6 @@ interface GatewayOptions {
   maxClients?: number;
 }
 
-const whole =
-  (what: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a whole number, got "${v}"`);
-    return n;
-  };
-
 /** Registers `neurorx gateway`: WebSockets and dashboards for every session of the pool, from the bus. */
 export function registerGatewayCommand(program: Command): void {
   program
@@ -25,9 +18,9 @@ export function registerGatewayCommand(program: Command): void {
     .description('serve every session of the pool from NATS: WebSocket and dashboard at /sessions/<id>, an overview at /; run several behind a TCP load balancer')
     .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS)')
     .option('--host <host>', 'bind address; anything but loopback needs a token', '127.0.0.1')
-    .option('--port <n>', 'HTTP/WebSocket port', whole('--port'), 8765)
+    .option('--port <n>', 'HTTP/WebSocket port', wholeNumber('--port'), 8765)
     .option('--token <token>', 'required from clients and API callers (default $NEURORX_TOKEN)')
-    .option('--max-clients <n>', 'WebSocket clients at most, over all sessions and per session', whole('--max-clients'))
+    .option('--max-clients <n>', 'WebSocket clients at most, over all sessions and per session', wholeNumber('--max-clients'))
     .action(async (o: GatewayOptions) => {
       const servers = natsOption(o.nats);
       const log = (line: string): void => void process.stderr.write(`gateway: ${line}\n`);

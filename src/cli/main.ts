@@ -27,6 +27,7 @@ import { listSerialPorts } from '../../devices/serial/serial-ports.js';
 import { CYTON_MOTOR_LABELS, recordedSignal, syntheticSignal } from '../../devices/serial/simulator-signal.js';
 import { MOTOR_IMAGERY_CHANNELS } from '../../devices/synthetic/motor-imagery.js';
 import { resolveStreams, sessionQuery } from '../../devices/lsl/resolver.js';
+import { asSourceUri } from './cli-args.js';
 
 const program = new Command();
 program.name('neurorx').description('Real-time BCI pipelines: EEG in, decisions out over WebSocket').version(VERSION);
@@ -359,11 +360,6 @@ program
     const doc = { ...messageJsonSchemas(pipelineRegistry), config: z.toJSONSchema(configSchemaFor(pipelineRegistry), { io: 'input' }) };
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   });
-
-/** A command-line argument as a source URI: a URI stays one, a plain path (C:\\ too) becomes file:<path>. */
-function asSourceUri(arg: string): string {
-  return /^[a-z]+:/.test(arg) && !/^[a-zA-Z]:[\\/]/.test(arg) ? arg : `file:${arg}`;
-}
 
 function fmt(v: number): string {
   return (Number.isFinite(v) ? v.toFixed(2) : String(v)).padStart(10);

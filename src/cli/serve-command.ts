@@ -6,6 +6,7 @@ import { threadedSessions } from '../host/threaded-sessions.js';
 import { startHostServer } from '../host/host-server.js';
 import type { HostSessions } from '../host/host-sessions.js';
 import { checkSessionId } from '../bus/subjects.js';
+import { wholeNumber } from './cli-args.js';
 
 export interface ServeOptions {
   host: string;
@@ -15,14 +16,6 @@ export interface ServeOptions {
   sessionsPerThread?: number;
   maxHeapMb?: number;
 }
-
-const positive =
-  (what: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a whole number, got "${v}"`);
-    return n;
-  };
 
 /** A session id from a config file's name: `lab-1.json` -> `lab-1`. */
 export function sessionIdOfFile(file: string): string {
@@ -53,11 +46,11 @@ export function registerServeCommand(program: Command): void {
     .description('serve many sessions on one port: WebSocket and dashboard at /sessions/<id>, an overview at /, an HTTP API at /api/sessions')
     .argument('[configs...]', 'config files, each started as a session (id: the file name without .json)')
     .option('--host <host>', 'bind address; anything but loopback needs a token', '127.0.0.1')
-    .option('--port <n>', 'HTTP/WebSocket port', positive('--port'), 8765)
+    .option('--port <n>', 'HTTP/WebSocket port', wholeNumber('--port'), 8765)
     .option('--token <token>', 'required from clients and API callers (default $NEURORX_TOKEN)')
     .option('--state-dir <dir>', 'where sessions keep their saved models to restart from')
-    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', positive('--sessions-per-thread'))
-    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', positive('--max-heap-mb'))
+    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', wholeNumber('--sessions-per-thread'))
+    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', wholeNumber('--max-heap-mb'))
     .action(async (files: string[], o: ServeOptions) => {
       const log = (line: string): void => console.error(line);
       const ids = files.map(sessionIdOfFile);

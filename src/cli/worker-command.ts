@@ -8,6 +8,7 @@ import { watchLeaseHolders } from '../bus/session-leases.js';
 import { checkSessionId } from '../bus/subjects.js';
 import { loadConfig } from '../config/config-schema.js';
 import { BusWorker } from '../host/bus-worker.js';
+import { wholeNumber } from './cli-args.js';
 
 interface WorkerOptions {
   nats?: string;
@@ -18,14 +19,6 @@ interface WorkerOptions {
   ttlMs?: number;
   heartbeatMs?: number;
 }
-
-const whole =
-  (what: string, min = 0) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be a whole number of at least ${min}, got "${v}"`);
-    return n;
-  };
 
 /** The servers of --nats (or $NEURORX_NATS), as a usage error when there are none. */
 export function natsOption(value: string | undefined): string[] {
@@ -61,10 +54,10 @@ export function registerWorkerCommands(program: Command): void {
     .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS)')
     .option('--name <worker>', "this worker's name in the pool (letters, digits, '-', '_'; default <host>-<pid>)")
     .option('--state-dir <dir>', 'where the sessions keep their saved models (they are on the bus too)')
-    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', whole('--sessions-per-thread', 1))
-    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', whole('--max-heap-mb'))
-    .option('--ttl-ms <n>', 'a lease not renewed for this long is taken over (default 3000)', whole('--ttl-ms', 1))
-    .option('--heartbeat-ms <n>', 'lease renewal and heartbeat period (default 1000; at most half the ttl)', whole('--heartbeat-ms', 1))
+    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', wholeNumber('--sessions-per-thread', 1))
+    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', wholeNumber('--max-heap-mb'))
+    .option('--ttl-ms <n>', 'a lease not renewed for this long is taken over (default 3000)', wholeNumber('--ttl-ms', 1))
+    .option('--heartbeat-ms <n>', 'lease renewal and heartbeat period (default 1000; at most half the ttl)', wholeNumber('--heartbeat-ms', 1))
     .action(async (o: WorkerOptions) => {
       const servers = natsOption(o.nats);
       const name = o.name ?? defaultName();
