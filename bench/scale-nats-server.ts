@@ -1,8 +1,8 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { acceptsOnLoopback, freeLoopbackPort, sbinCommand } from '../src/util/loopback.js';
 import type { ChildGuard } from './child-guard.js';
 
 /**
@@ -11,8 +11,7 @@ import type { ChildGuard } from './child-guard.js';
  * the machine has, not on the core the bench pinned itself to (the broker is not what is measured).
  */
 
-/** Debian installs nats-server in /usr/sbin, which a non-root PATH may lack. */
-const NATS_SERVER = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+const NATS_SERVER = sbinCommand('nats-server');
 
 export const haveNatsServer = (): boolean => spawnSync(NATS_SERVER, ['--version'], { stdio: 'ignore' }).error === undefined;
 export const haveTaskset = (): boolean => spawnSync('taskset', ['--version'], { stdio: 'ignore' }).error === undefined;
@@ -20,28 +19,6 @@ export const haveTaskset = (): boolean => spawnSync('taskset', ['--version'], { 
 /** `command args` spread over every core (children inherit the bench's pinning otherwise). */
 export function unpinned(command: string, args: readonly string[]): [string, string[]] {
   return haveTaskset() ? ['taskset', ['-c', `0-${os.cpus().length - 1}`, command, ...args]] : [command, [...args]];
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export class BenchNatsServer {
@@ -61,13 +38,13 @@ export class BenchNatsServer {
 
   /** `guard` kills the server should the bench die without cleaning up. */
   static async start(guard: ChildGuard): Promise<BenchNatsServer> {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'neurorx-bench-nats-'));
     const [cmd, args] = unpinned(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir]);
     const proc = guard.spawn(cmd, args, { stdio: 'ignore' });
     const server = new BenchNatsServer(port, proc, dir);
     const t0 = Date.now();
-    while (!(await accepts(port))) {
+    while (!(await acceptsOnLoopback(port))) {
       if (proc.exitCode !== null) throw new Error(`nats-server exited with code ${proc.exitCode}`);
       if (Date.now() - t0 > 15_000) {
         await server.dispose();

@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -10,6 +9,7 @@ import { startSession, type Session } from '../src/session/run-session.js';
 import { PROJECT_ROOT } from './helpers/data.js';
 import { until } from './helpers/ws-client.js';
 import { like } from './helpers/like.js';
+import { freeLoopbackPort } from '../src/util/loopback.js';
 
 /** The shipped demo (synthetic motor imagery, control stage) at 20x real time on `port`. */
 async function demoConfig(port = 0): Promise<Config> {
@@ -17,15 +17,6 @@ async function demoConfig(port = 0): Promise<Config> {
   config.server.port = port;
   config.source.replay = { speed: 20, chunkSize: 16, loop: false };
   return config;
-}
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** A client that records every message, error and close. */
@@ -168,7 +159,7 @@ describe('NeurorxClient against a live in-process session (loopback)', () => {
 
 describe('NeurorxClient reconnection', () => {
   it('reconnects to a new server on the same port and subscribes again to its topics', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     let session: Session | undefined = await startSession(await demoConfig(port));
     cleanup.push(() => session?.stop());
     const { client, messages, closes } = recordingClient();

@@ -1,19 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { acceptsOnLoopback, freeLoopbackPort, sbinCommand } from '../../src/util/loopback.js';
 
 /**
  * Real message-bus servers from Debian's packages (nats-server, mosquitto), started by the tests
  * on loopback ports that are free at the time. `.ci/run` installs both.
  */
 
-/** Debian puts both servers in /usr/sbin, which a non-root PATH may lack. */
-const binary = (name: string): string => (existsSync(`/usr/sbin/${name}`) ? `/usr/sbin/${name}` : name);
-
 function haveCommand(command: string, args: string[], apt: string): boolean {
-  const ok = spawnSync(binary(command), args, { stdio: 'ignore' }).error === undefined;
+  const ok = spawnSync(sbinCommand(command), args, { stdio: 'ignore' }).error === undefined;
   if (!ok && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error(`${command} is missing (.ci/run installs ${apt})`);
   if (!ok) console.warn(`skipping: ${command} is not installed (apt-get install ${apt})`);
   return ok;
@@ -22,32 +19,12 @@ function haveCommand(command: string, args: string[], apt: string): boolean {
 export const haveNatsServer = (): boolean => haveCommand('nats-server', ['--version'], 'nats-server');
 export const haveMosquitto = (): boolean => haveCommand('mosquitto', ['-h'], 'mosquitto');
 
-/** A port free on 127.0.0.1 right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Resolves once something accepts TCP connections on the port. */
 async function waitForPort(port: number, what: string, proc: ChildProcess, timeoutMs = 15_000): Promise<void> {
   const t0 = Date.now();
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode} before listening on ${port}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await acceptsOnLoopback(port)) return;
     if (Date.now() - t0 > timeoutMs) throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -84,7 +61,7 @@ export class NatsServer {
 
   /** A single server with JetStream. */
   static async start(): Promise<NatsServer> {
-    const server = new NatsServer('n1', await freePort(), 0, mkdtempSync(path.join(tmpdir(), 'neurorx-nats-')), []);
+    const server = new NatsServer('n1', await freeLoopbackPort(), 0, mkdtempSync(path.join(tmpdir(), 'neurorx-nats-')), []);
     await server.run();
     return server;
   }
@@ -106,7 +83,7 @@ export class NatsServer {
       );
       args.splice(0, args.length, '-c', conf);
     }
-    const proc = spawn(binary('nats-server'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(sbinCommand('nats-server'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (this.log.length < 2000) this.log.push(...d.split('\n').filter(Boolean));
     });
@@ -131,8 +108,8 @@ export class NatsServer {
     const ports: number[] = [];
     const clusterPorts: number[] = [];
     for (let i = 0; i < size; i++) {
-      ports.push(await freePort());
-      clusterPorts.push(await freePort());
+      ports.push(await freeLoopbackPort());
+      clusterPorts.push(await freeLoopbackPort());
     }
     const nodes = ports.map(
       (p, i) =>
@@ -164,7 +141,7 @@ export class Mosquitto {
   }
 
   static async start(): Promise<Mosquitto> {
-    const broker = new Mosquitto(await freePort(), mkdtempSync(path.join(tmpdir(), 'neurorx-mosquitto-')));
+    const broker = new Mosquitto(await freeLoopbackPort(), mkdtempSync(path.join(tmpdir(), 'neurorx-mosquitto-')));
     await broker.run();
     return broker;
   }
@@ -172,7 +149,7 @@ export class Mosquitto {
   async run(): Promise<this> {
     const conf = path.join(this.dir, 'mosquitto.conf');
     writeFileSync(conf, [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false'].join('\n') + '\n');
-    const proc = spawn(binary('mosquitto'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(sbinCommand('mosquitto'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (this.log.length < 2000) this.log.push(...d.split('\n').filter(Boolean));
     });
