@@ -1,4 +1,4 @@
-import { SESSION_ID } from '../bus/subjects.js';
+import { checkSessionId } from '../bus/subjects.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -108,10 +108,10 @@ export class SessionHost {
   }
 
   /** Starts a session in a thread; resolves when it is open, rejects when it cannot be opened (nothing is restarted then). */
-  create(id: string, config: Config, options: CreateOptions = {}): Promise<HostedSession> {
-    if (this.closing) return Promise.reject(new Error('the session host is closed'));
-    if (!SESSION_ID.test(id)) return Promise.reject(new Error(`session id ${JSON.stringify(id.slice(0, 80))}: use 1-64 letters, digits, '-' or '_' (not "eeg")`));
-    if (this.sessions.has(id)) return Promise.reject(new Error(`session "${id}" exists already`));
+  async create(id: string, config: Config, options: CreateOptions = {}): Promise<HostedSession> {
+    if (this.closing) throw new Error('the session host is closed');
+    checkSessionId(id);
+    if (this.sessions.has(id)) throw new Error(`session "${id}" exists already`);
     const plugins: PluginSpecs = { specs: [...(options.plugins ?? config.plugins ?? [])], baseDir: path.resolve(options.baseDir ?? process.cwd()) };
     const hosted = new Hosted(this, id, config, plugins);
     this.sessions.set(id, hosted);
@@ -120,6 +120,11 @@ export class SessionHost {
     if (options.savedModel !== undefined) hosted.saveModel(options.savedModel, false);
     void this.place(hosted);
     return opened;
+  }
+
+  /** One session's line of `list()`. */
+  info(id: string): HostedSessionInfo | undefined {
+    return this.sessions.get(id)?.info();
   }
 
   list(): HostedSessionInfo[] {

@@ -8,9 +8,9 @@ export function threadedSessions(host: SessionHost): HostSessions {
   return {
     create: (id: string, config: Config, options?: { baseDir?: string }): Promise<HostedSession> => host.create(id, config, options?.baseDir ? { baseDir: options.baseDir } : {}),
     list: (): readonly HostedSessionInfo[] => host.list(),
-    get: (id: string): HostedSessionInfo | undefined => host.list().find((s) => s.id === id),
+    get: (id: string): HostedSessionInfo | undefined => host.info(id),
     async stop(id: string): Promise<boolean> {
-      if (!host.list().some((s) => s.id === id)) return false;
+      if (!host.info(id)) return false;
       await host.stop(id);
       return true;
     },
