@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BusGateway } from '../host/bus-gateway.js';
 import { natsOption, untilSignal } from './worker-command.js';
-import { wholeNumber } from './cli-args.js';
+import { wholeNumber, withServerOptions } from './cli-args.js';
 
 interface GatewayOptions {
   nats?: string;
@@ -13,13 +13,12 @@ interface GatewayOptions {
 
 /** Registers `neurorx gateway`: WebSockets and dashboards for every session of the pool, from the bus. */
 export function registerGatewayCommand(program: Command): void {
-  program
-    .command('gateway')
-    .description('serve every session of the pool from NATS: WebSocket and dashboard at /sessions/<id>, an overview at /; run several behind a TCP load balancer')
-    .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS)')
-    .option('--host <host>', 'bind address; anything but loopback needs a token', '127.0.0.1')
-    .option('--port <n>', 'HTTP/WebSocket port', wholeNumber('--port'), 8765)
-    .option('--token <token>', 'required from clients and API callers (default $NEURORX_TOKEN)')
+  withServerOptions(
+    program
+      .command('gateway')
+      .description('serve every session of the pool from NATS: WebSocket and dashboard at /sessions/<id>, an overview at /; run several behind a TCP load balancer')
+      .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS)'),
+  )
     .option('--max-clients <n>', 'WebSocket clients at most, over all sessions and per session', wholeNumber('--max-clients'))
     .action(async (o: GatewayOptions) => {
       const servers = natsOption(o.nats);

@@ -6,7 +6,7 @@ import { threadedSessions } from '../host/threaded-sessions.js';
 import { startHostServer } from '../host/host-server.js';
 import type { HostSessions } from '../host/host-sessions.js';
 import { checkSessionId } from '../bus/subjects.js';
-import { wholeNumber } from './cli-args.js';
+import { withServerOptions, withThreadOptions } from './cli-args.js';
 
 export interface ServeOptions {
   host: string;
@@ -41,42 +41,40 @@ function openSessions(o: ServeOptions, log: (line: string) => void): { sessions:
 
 /** Registers `neurorx serve`: many sessions on one machine, one port, an HTTP API to create and stop them. */
 export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
-    .description('serve many sessions on one port: WebSocket and dashboard at /sessions/<id>, an overview at /, an HTTP API at /api/sessions')
-    .argument('[configs...]', 'config files, each started as a session (id: the file name without .json)')
-    .option('--host <host>', 'bind address; anything but loopback needs a token', '127.0.0.1')
-    .option('--port <n>', 'HTTP/WebSocket port', wholeNumber('--port'), 8765)
-    .option('--token <token>', 'required from clients and API callers (default $NEURORX_TOKEN)')
-    .option('--state-dir <dir>', 'where sessions keep their saved models to restart from')
-    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', wholeNumber('--sessions-per-thread'))
-    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', wholeNumber('--max-heap-mb'))
-    .action(async (files: string[], o: ServeOptions) => {
-      const log = (line: string): void => console.error(line);
-      const ids = files.map(sessionIdOfFile);
-      const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-      if (dup) throw new InvalidArgumentError(`two config files make the session id "${dup}": rename one`);
-      const configs = await Promise.all(files.map((f) => loadConfig(f)));
-      const token = o.token ?? process.env.NEURORX_TOKEN;
-      const threads = openSessions(o, log);
-      const host = await startHostServer(threads.sessions, { host: o.host, port: o.port, ...(token ? { token } : {}) }, { token: '--token', host: '--host', port: '--port' });
-      const { address } = host.server;
-      log(`neurorx serve: http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/ (sessions at /sessions/<id>, API at /api/sessions)`);
-      try {
-        for (const [i, config] of configs.entries()) {
-          await host.sessions.create(ids[i], config, { baseDir: path.dirname(path.resolve(files[i])) });
-          log(`session ${ids[i]} (${config.name}) at /sessions/${ids[i]}/`);
-        }
-      } catch (e) {
-        await host.close();
-        await threads.host.close();
-        throw e;
+  withThreadOptions(
+    withServerOptions(
+      program
+        .command('serve')
+        .description('serve many sessions on one port: WebSocket and dashboard at /sessions/<id>, an overview at /, an HTTP API at /api/sessions')
+        .argument('[configs...]', 'config files, each started as a session (id: the file name without .json)'),
+    ),
+    'where sessions keep their saved models to restart from',
+  ).action(async (files: string[], o: ServeOptions) => {
+    const log = (line: string): void => console.error(line);
+    const ids = files.map(sessionIdOfFile);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) throw new InvalidArgumentError(`two config files make the session id "${dup}": rename one`);
+    const configs = await Promise.all(files.map((f) => loadConfig(f)));
+    const token = o.token ?? process.env.NEURORX_TOKEN;
+    const threads = openSessions(o, log);
+    const host = await startHostServer(threads.sessions, { host: o.host, port: o.port, ...(token ? { token } : {}) }, { token: '--token', host: '--host', port: '--port' });
+    const { address } = host.server;
+    log(`neurorx serve: http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/ (sessions at /sessions/<id>, API at /api/sessions)`);
+    try {
+      for (const [i, config] of configs.entries()) {
+        await host.sessions.create(ids[i], config, { baseDir: path.dirname(path.resolve(files[i])) });
+        log(`session ${ids[i]} (${config.name}) at /sessions/${ids[i]}/`);
       }
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+    } catch (e) {
       await host.close();
       await threads.host.close();
+      throw e;
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
     });
+    await host.close();
+    await threads.host.close();
+  });
 }

@@ -8,7 +8,7 @@ import { watchLeaseHolders } from '../bus/session-leases.js';
 import { checkSessionId } from '../bus/subjects.js';
 import { loadConfig } from '../config/config-schema.js';
 import { BusWorker } from '../host/bus-worker.js';
-import { wholeNumber } from './cli-args.js';
+import { wholeNumber, withThreadOptions } from './cli-args.js';
 
 interface WorkerOptions {
   nats?: string;
@@ -48,14 +48,14 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 
 /** Registers `neurorx worker` and `neurorx sessions ...` (the pool's directory). */
 export function registerWorkerCommands(program: Command): void {
-  program
-    .command('worker')
-    .description('join a pool of workers on NATS: run the sessions of the directory this worker holds the leases of, take over those of a worker that died')
-    .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS)')
-    .option('--name <worker>', "this worker's name in the pool (letters, digits, '-', '_'; default <host>-<pid>)")
-    .option('--state-dir <dir>', 'where the sessions keep their saved models (they are on the bus too)')
-    .option('--sessions-per-thread <n>', 'sessions sharing one worker thread', wholeNumber('--sessions-per-thread', 1))
-    .option('--max-heap-mb <n>', 'heap limit of a worker thread, MB', wholeNumber('--max-heap-mb'))
+  withThreadOptions(
+    program
+      .command('worker')
+      .description('join a pool of workers on NATS: run the sessions of the directory this worker holds the leases of, take over those of a worker that died')
+      .option('--nats <urls>', 'NATS server URLs, comma-separated (default $NEURORX_NATS)')
+      .option('--name <worker>', "this worker's name in the pool (letters, digits, '-', '_'; default <host>-<pid>)"),
+    'where the sessions keep their saved models (they are on the bus too)',
+  )
     .option('--ttl-ms <n>', 'a lease not renewed for this long is taken over (default 3000)', wholeNumber('--ttl-ms', 1))
     .option('--heartbeat-ms <n>', 'lease renewal and heartbeat period (default 1000; at most half the ttl)', wholeNumber('--heartbeat-ms', 1))
     .action(async (o: WorkerOptions) => {
