@@ -1,33 +1,16 @@
 import { connect, type NatsConnection } from 'nats';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionDirectory } from '../src/bus/session-directory.js';
 import { BusGateway } from '../src/host/bus-gateway.js';
 import { BusWorker } from '../src/host/bus-worker.js';
 import { haveNatsServer, NatsServer } from './helpers/bus-servers.js';
 import { seqClient, seqGaps, syntheticSession, until, type SeqClient } from './helpers/pool.js';
+import { handshake } from './helpers/ws-client.js';
 
 const CLIENTS = 1000;
 const BATCH = 100;
 const logs: string[] = [];
 const log = (line: string): void => void logs.push(line);
-
-/** Tries a WebSocket handshake; resolves with the refusal's HTTP status and body, or 101. */
-function handshake(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => {
-      ws.close();
-      resolve({ status: 101, body: '' });
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.once('error', (e) => (String(e.message).includes('Unexpected server response') ? undefined : reject(e)));
-  });
-}
 
 describe.runIf(haveNatsServer())('a gateway serves a session of the pool from NATS', () => {
   let nats: NatsServer;

@@ -1,13 +1,12 @@
 import http from 'node:http';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config/config-schema.js';
 import { startHostServer, type HostServer } from '../src/host/host-server.js';
 import { InProcessSessions } from '../src/host/in-process-sessions.js';
 import { pageServer } from '../src/client/page-server.js';
 import { PROJECT_ROOT } from './helpers/data.js';
-import { connect, until, type Message } from './helpers/ws-client.js';
+import { connect, handshake, until, type Message } from './helpers/ws-client.js';
 
 const TOKEN = 'a-host-token-of-24-chars';
 
@@ -40,23 +39,6 @@ function request(
 
 const postJson = (port: number, body: unknown, headers: Record<string, string> = {}) =>
   request(port, 'POST', '/api/sessions', { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-
-/** Tries to connect; resolves with the HTTP status (and body) of a refused handshake, or 101 when accepted. */
-function handshake(url: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options);
-    ws.once('open', () => {
-      ws.close();
-      resolve({ status: 101, body: '' });
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.once('error', (e) => (String(e.message).includes('Unexpected server response') ? undefined : reject(e)));
-  });
-}
 
 const ofType = (messages: Message[], type: string): Message[] => messages.filter((m) => m.type === type);
 

@@ -1,8 +1,7 @@
 import http from 'node:http';
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BciServer, type ServerOptions } from '../src/server/ws-server.js';
-import { connect, until, type Message } from './helpers/ws-client.js';
+import { connect, handshake, until, type Message } from './helpers/ws-client.js';
 import { decisionMessage, helloMessage, messageJsonSchemas, type ClientMessage, type HelloInfo } from '../src/server/messages.js';
 import { like } from './helpers/like.js';
 
@@ -27,19 +26,6 @@ afterEach(async () => {
 async function start(opts: Partial<ServerOptions> = {}): Promise<BciServer> {
   server = await BciServer.start({ port: 0, ...opts }, hello);
   return server;
-}
-
-/** Tries to connect; resolves with the HTTP status of a refused handshake, or 101 when accepted. */
-function handshake(url: string, options: WebSocket.ClientOptions = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options);
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    ws.once('error', (e) => (String(e.message).includes('Unexpected server response') ? undefined : reject(e)));
-  });
 }
 
 describe('WebSocket server (protocol v2) on loopback', () => {
@@ -138,19 +124,19 @@ describe('WebSocket server (protocol v2) on loopback', () => {
     await expect(BciServer.start({ port: 0, host: '0.0.0.0' }, hello)).rejects.toThrow(/server\.host 0\.0\.0\.0 .* set server\.token/);
     const s = await start({ host: '0.0.0.0', token: 's3cret-token-of-24-chars' });
     const url = `ws://127.0.0.1:${s.address.port}`;
-    expect(await handshake(url)).toBe(401);
-    expect(await handshake(`${url}/?token=wrong`)).toBe(401);
-    expect(await handshake(`${url}/?token=s3cret-token-of-24-chars`)).toBe(101);
-    expect(await handshake(url, { headers: { authorization: 'Bearer s3cret-token-of-24-chars' } })).toBe(101);
+    expect((await handshake(url)).status).toBe(401);
+    expect((await handshake(`${url}/?token=wrong`)).status).toBe(401);
+    expect((await handshake(`${url}/?token=s3cret-token-of-24-chars`)).status).toBe(101);
+    expect((await handshake(url, { headers: { authorization: 'Bearer s3cret-token-of-24-chars' } })).status).toBe(101);
   });
 
   it('refuses browser pages from other origins, accepts its own and listed ones', async () => {
     const s = await start({ allowedOrigins: ['http://game.example'] });
     const url = s.address.url;
-    expect(await handshake(url, { origin: 'http://evil.example' })).toBe(403);
-    expect(await handshake(url, { origin: `http://127.0.0.1:${s.address.port}` })).toBe(101);
-    expect(await handshake(url, { origin: 'http://game.example' })).toBe(101);
-    expect(await handshake(url)).toBe(101);
+    expect((await handshake(url, { origin: 'http://evil.example' })).status).toBe(403);
+    expect((await handshake(url, { origin: `http://127.0.0.1:${s.address.port}` })).status).toBe(101);
+    expect((await handshake(url, { origin: 'http://game.example' })).status).toBe(101);
+    expect((await handshake(url)).status).toBe(101);
   });
 
   it('sends each client only the topics it subscribed to, and hands control messages to the session', async () => {

@@ -22,3 +22,20 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Tries a WebSocket handshake; resolves with the refusal's HTTP status and body, or 101 when accepted. */
+export function handshake(url: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => {
+      ws.close();
+      resolve({ status: 101, body: '' });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('error', (e) => (String(e.message).includes('Unexpected server response') ? undefined : reject(e)));
+  });
+}
