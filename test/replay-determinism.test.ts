@@ -12,6 +12,7 @@ import { openSource, type Source } from '../devices/open-source.js';
 import type { Chunk } from '../src/stream/types.js';
 import { Random } from '../src/util/random.js';
 import { dataFile } from './helpers/data.js';
+import { expectReplaysMatchLive } from './helpers/replay-check.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'neurorx-determinism-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,13 +26,7 @@ afterEach(async () => {
 async function expectDeterministicReplay(file: string, minimum: number): Promise<void> {
   const rec = await readRecordedSession(file);
   expect(rec.models).toHaveLength(1);
-  const live = recordedDecisionLines(rec);
-  expect(live.length).toBeGreaterThanOrEqual(minimum);
-  const runs: string[] = [];
-  for (const chunkSize of [5, 32, 256]) runs.push((await replayDecisions(rec, { chunkSize })).lines.join('\n'));
-  expect(runs[1]).toBe(runs[0]);
-  expect(runs[2]).toBe(runs[0]);
-  expect(compareDecisionLines(live, runs[0].split('\n'))).toMatchObject({ differences: 0, identical: live.length });
+  await expectReplaysMatchLive(rec, minimum);
 }
 
 /** A recorded MEG image session on simulated MEG (24 sensors at 200 Hz, 40 images, ridge decoder). */

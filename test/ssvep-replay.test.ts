@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config/config-schema.js';
 import { readRecordedSession } from '../src/session/recorded-session.js';
-import { compareDecisionLines, recordedDecisionLines, replayDecisions } from '../src/session/replay-session.js';
 import { startSession, type Session } from '../src/session/run-session.js';
+import { expectReplaysMatchLive } from './helpers/replay-check.js';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 const DATA = process.env.NEURORX_DATA ?? path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
@@ -25,15 +25,7 @@ async function expectDeterministicReplay(config: ReturnType<typeof parseConfig>,
   expect((await session.done).error).toBeUndefined();
   await session.stop();
   session = undefined;
-  const rec = await readRecordedSession(file);
-  const live = recordedDecisionLines(rec);
-  expect(live.length).toBeGreaterThanOrEqual(minimum);
-  const runs: string[] = [];
-  for (const chunkSize of [5, 32, 256]) runs.push((await replayDecisions(rec, { chunkSize })).lines.join('\n'));
-  expect(runs[1]).toBe(runs[0]);
-  expect(runs[2]).toBe(runs[0]);
-  expect(compareDecisionLines(live, runs[0].split('\n'))).toMatchObject({ differences: 0, identical: live.length });
-  return live;
+  return expectReplaysMatchLive(await readRecordedSession(file), minimum);
 }
 
 describe('deterministic replay of SSVEP sessions (Muse CSV)', () => {
