@@ -48,3 +48,13 @@ export function machine(): Machine {
     totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
   };
 }
+
+/**
+ * Lets this process (every thread of it) run on all cores again, after the per-core part: the
+ * latency and fan-out figures are about a machine, not a core. Returns whether it did.
+ */
+export function unpinSelf(): boolean {
+  if (process.env[PINNED_ENV] === undefined) return false;
+  const run = spawnSync('taskset', ['-a', '-p', '-c', `0-${os.cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+  return run.status === 0;
+}

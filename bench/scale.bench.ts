@@ -9,8 +9,12 @@
  *    >= 20 s must give >= 97% of the N / hop decisions expected, decision latency p99 (plus the
  *    main thread's wait p99) < 10 ms, and every source within 2% of real time. N ramps up until a
  *    criterion fails, then one bisection step.
- * 2. natsLatencyMs: sample handed to the EEG publisher -> decision received by a NATS subscriber
- *    (session in a worker thread, nats-server on loopback), p50/p99 over >= 30 s.
+ * 2. natsLatencyMs: sample handed to the EEG publisher -> decision received by a NATS subscriber,
+ *    both in this process, the session in a real `neurorx worker` process, nats-server on
+ *    loopback; p50/p99 over 90 s (scale-nats.ts). Measured at the same time: the floor, the same
+ *    hops with nothing of neurorx in them (scale-nats-echo.ts); and afterwards the machine's own
+ *    stalls, a busy loop alone on each core (scale-stalls.ts). This part and the next run on
+ *    every core: they are not per-core figures.
  * 3. gatewayMessagesPerSecond: decision messages delivered per second to K WebSocket clients of one
  *    bus-fed session (clients in a child process), every client getting every message in order.
  *
@@ -27,10 +31,11 @@ import { performance } from 'node:perf_hooks';
 import { ChildGuard } from './child-guard.js';
 import { benchRecording, KINDS, trainModel, type DecoderKind } from './scale-data.js';
 import { gatewayFanOut, type GatewayResult } from './scale-gateway.js';
-import { machine, pinnedRerun } from './scale-machine.js';
+import { machine, pinnedRerun, unpinSelf } from './scale-machine.js';
 import { natsLatency, type NatsLatency } from './scale-nats.js';
 import { BenchNatsServer, haveNatsServer } from './scale-nats-server.js';
 import { CRITERIA, sessionsPerCore, type StepResult } from './scale-sessions.js';
+import { machineStalls, type CoreStalls } from './scale-stalls.js';
 
 const quick = process.env.NEURORX_SCALE_QUICK === '1';
 /** sessions, nats or gateway: run that part only (the others report null). */
@@ -49,6 +54,8 @@ const SESSION_TIMING = quick ? { warmupS: 3, measureS: 5 } : { warmupS: 5, measu
 // 90 s: 360 decisions, so that the p99 is not the second worst of a handful.
 const NATS_TIMING = quick ? { warmupS: 4, measureS: 5 } : { warmupS: 5, measureS: num('NEURORX_SCALE_NATS_S', 90) };
 const GATEWAY = quick ? { clients: 100, rates: [100, 400], roundSeconds: 2 } : { clients: num('NEURORX_SCALE_CLIENTS', 1000), rates: [50, 100, 200, 400, 800, 1600], roundSeconds: 4 };
+/** Seconds of the busy loop that counts the machine's stalls, per core. */
+const STALL_SECONDS = quick ? 3 : 10;
 /** Time for each decoder's ramp, so that the whole bench stays under ~10 minutes. */
 const RAMP_SECONDS = quick ? 60 : num('NEURORX_SCALE_RAMP_S', 200);
 
@@ -90,15 +97,20 @@ async function main(): Promise<void> {
       progress(`=> ${kind}: ${r.sessionsPerCore} sessions per core (${r.strict} with host delay p99 < 10 ms too)`);
     }
 
-    let natsLatencyMs: NatsLatency | { skipped: string } = { skipped: 'nats-server is not installed (apt-get install nats-server)' };
-    let gateway: GatewayResult | { skipped: string } = natsLatencyMs;
-    if (haveNatsServer()) {
+    const noServer = { skipped: 'nats-server is not installed (apt-get install nats-server)' };
+    let natsLatencyMs: NatsLatency | { skipped: string } = runs('nats') ? noServer : { skipped: `NEURORX_SCALE_ONLY=${only}` };
+    let gateway: GatewayResult | { skipped: string } = runs('gateway') ? noServer : { skipped: `NEURORX_SCALE_ONLY=${only}` };
+    if (haveNatsServer() && (runs('nats') || runs('gateway'))) {
+      if (unpinSelf()) progress('the rest runs on every core (a latency and a fan-out figure are not per core)');
       nats = await BenchNatsServer.start(guard);
       progress(`nats-server on ${nats.url}; sample -> NATS decision subscriber:`);
-      if (runs('nats')) natsLatencyMs = await natsLatency(nats.url, rec, models['csp-lda'], NATS_TIMING, progress);
+      if (runs('nats')) natsLatencyMs = await natsLatency(nats.url, guard, rec, models['csp-lda'], NATS_TIMING, progress);
       progress(`gateway fan-out to ${GATEWAY.clients} WebSocket clients:`);
       if (runs('gateway')) gateway = await gatewayFanOut(nats.url, guard, { ...GATEWAY, deadline: performance.now() + 120_000 }, progress);
-    } else progress('nats-server is not installed: no NATS latency, no gateway figure');
+    } else if (!haveNatsServer()) progress('nats-server is not installed: no NATS latency, no gateway figure');
+    // Last, with nothing else running: the machine's own stalls, which every latency above includes.
+    const stalls: CoreStalls[] = runs('nats') ? machineStalls(STALL_SECONDS) : [];
+    for (const s of stalls) progress(`core ${s.core}: ${s.over1msPerSecond} stalls > 1 ms per second, ${s.over3ms} > 3 ms, longest ${s.maxMs} ms (a busy loop alone on it, ${s.seconds} s)`);
 
     const result = {
       sessionsPerCore: perCore,
@@ -131,7 +143,7 @@ async function main(): Promise<void> {
       steps,
       nats: natsLatencyMs,
       gateway,
-      machine: info,
+      machine: { ...info, stalls },
       loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
       seconds: Math.round((performance.now() - started) / 1000),
     };

@@ -1,28 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { EmotionEvaluationResult } from '../pipelines/emotion/evaluate.js';
 import type { MegEvaluationResult } from '../pipelines/meg/evaluate.js';
 import type { EvaluationResult } from '../pipelines/motor-imagery/evaluate.js';
 import type { InspectReport } from '../src/cli/inspect.js';
-import { DATA_DIR, dataFile, PROJECT_ROOT } from './helpers/data.js';
-
-// The built CLI (npm test runs tsc first), run as a user would run it.
-const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
-const run = promisify(execFile);
-
-async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, NEURORX_DATA: DATA_DIR } });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
+import { cli } from './helpers/cli.js';
+import { dataFile } from './helpers/data.js';
 
 /** The JSON result a command prints on its last stdout line, as the command's result type. */
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').pop()!) as T;
