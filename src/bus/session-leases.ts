@@ -15,7 +15,11 @@ import { BUCKETS } from './subjects.js';
  * - Key _worker.<name>: the worker's own heartbeat, written every `heartbeatMs`; it counts the live
  *   workers (for the balance) and it is the observer's clock (below).
  * - Expiry: a lease whose revision has not changed for `ttlMs` is taken over with kv.update at the
- *   observed revision (exactly one taker wins). The time is the observer's own, and it only runs
+ *   observed revision (exactly one taker wins). The holder measures the same thing on its own bus
+ *   clock, from the moment it sent the write that made the lease's current revision: once that is
+ *   `ttlMs - heartbeatMs` old (its renewals are stuck or refused while the bucket takes other
+ *   writes), it stops the session first, so that two workers never run it at once; if the lease
+ *   was still its own after all, it takes it back at once. The time is the observer's own, and it only runs
  *   while the observer sees its own heartbeats come back through the bucket: each round trip adds
  *   the time since the previous one, at most 2 heartbeats. So while the bucket cannot take writes
  *   (a node lost, its stream electing a new leader), no lease ages and nobody steals a session
@@ -37,8 +41,11 @@ export interface LeaseValue {
   readonly since: number;
 }
 
-/** Why a worker no longer runs a session: another worker has it, the directory no longer wants it, or it was released here. */
-export type LoseReason = 'lost' | 'unwanted' | 'released';
+/**
+ * Why a worker no longer runs a session: another worker has it, its lease went unrenewed so long that
+ * another may take it any moment, the directory no longer wants it, or it was released here.
+ */
+export type LoseReason = 'lost' | 'expired' | 'unwanted' | 'released';
 
 export interface LeasePoolOptions {
   /** The connection (or a JetStream context of it); the pool does not close it. */
@@ -67,6 +74,13 @@ export interface LeasePoolOptions {
   readonly onLose?: (id: string, why: LoseReason) => void | Promise<void>;
 }
 
+const DROPPED: Record<LoseReason, string> = {
+  lost: 'lost it to another worker',
+  expired: 'let it go (its lease may be taken over)',
+  unwanted: 'stops it (no longer wanted)',
+  released: 'released it',
+};
+
 /** The lease key prefix of a worker's heartbeat (session ids hold no '.', so no session key has it). */
 export const WORKER_KEY_PREFIX = '_worker.';
 
@@ -86,6 +100,8 @@ interface Held {
   renewing?: Promise<void>;
   /** Renewals in a row that did not reach the bucket. */
   failures: number;
+  /** The bus clock when the write that made `revision` was sent: the lease's age counts from it. */
+  writtenBus: number;
 }
 
 const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
@@ -279,8 +295,12 @@ export class LeasePool {
         .finally(() => (this.heartbeating = undefined));
     }
     for (const [id, held] of this.holding) {
+      const age = this.busClock - held.writtenBus;
       if (!this.wanted.has(id)) void this.drop(id, 'unwanted');
-      else held.renewing ??= this.renew(kv, id, held).finally(() => (held.renewing = undefined));
+      else if (age >= this.ttlMs - this.heartbeatMs) {
+        this.log(`lease ${id}: not renewed for ${Math.round(age)} ms while the bucket takes writes (another worker may take it at ${this.ttlMs} ms): stopping it here`);
+        void this.drop(id, 'expired');
+      } else held.renewing ??= this.renew(kv, id, held).finally(() => (held.renewing = undefined));
     }
     this.claiming_ ??= this.claim(kv)
       .catch((e: unknown) => this.log(`lease pool ${this.worker}: ${(e as Error).message}`))
@@ -288,9 +308,11 @@ export class LeasePool {
   }
 
   private async renew(kv: KV, id: string, held: Held): Promise<void> {
+    const sentBus = this.busClock;
     try {
       // Kept even when the session is being dropped meanwhile: its release deletes at this revision.
       held.revision = await kv.update(id, encode(held.value), held.revision);
+      held.writtenBus = sentBus;
       if (held.failures) this.log(`lease ${id}: renewed again after ${held.failures} failed attempt(s)`);
       held.failures = 0;
     } catch (e) {
@@ -334,6 +356,7 @@ export class LeasePool {
   private async take(kv: KV, id: string, observedRevision: number | undefined): Promise<void> {
     const value: LeaseValue = { worker: this.worker, instance: this.instance, since: Date.now() };
     this.claiming.add(id);
+    const sentBus = this.busClock;
     let revision: number;
     try {
       revision = observedRevision === undefined ? await kv.create(id, encode(value)) : await kv.update(id, encode(value), observedRevision);
@@ -343,7 +366,7 @@ export class LeasePool {
     } finally {
       this.claiming.delete(id);
     }
-    const held: Held = { revision, value, failures: 0 };
+    const held: Held = { revision, value, failures: 0, writtenBus: sentBus };
     this.holding.set(id, held);
     if (this.closed || !this.wanted.has(id)) {
       await this.drop(id, this.closed ? 'released' : 'unwanted');
@@ -358,20 +381,22 @@ export class LeasePool {
     }
   }
 
-  /** Stops holding `id`: tells the owner, then (unless lost) deletes the lease at its revision. */
+  /** Stops holding `id`: tells the owner at once, then (unless lost or expired) deletes the lease at its revision. */
   private async drop(id: string, why: LoseReason): Promise<void> {
     const held = this.holding.get(id);
     if (!held) return;
     this.holding.delete(id);
-    // A renewal in flight moves the revision the delete must name.
-    await held.renewing;
-    this.log(`lease ${id}: ${this.worker} ${why === 'lost' ? 'lost it to another worker' : why === 'unwanted' ? 'stops it (no longer wanted)' : 'released it'}`);
+    this.log(`lease ${id}: ${this.worker} ${DROPPED[why]}`);
     try {
       await this.options.onLose?.(id, why);
     } catch (e) {
       this.log(`session ${id}: stopping it failed: ${(e as Error).message}`);
     }
-    if (why === 'lost') return;
+    // (An expired lease is left as it is: its write may be stuck rather than lost, and a lease of this
+    // worker's own is taken back at the next claim.)
+    if (why === 'lost' || why === 'expired') return;
+    // A renewal in flight moves the revision the delete must name.
+    await held.renewing;
     await this.kv?.delete(id, { previousSeq: held.revision }).catch((e: unknown) => {
       if (!isConflict(e)) this.log(`lease ${id}: release failed (${(e as Error).message}); it expires in ${this.ttlMs} ms`);
     });
