@@ -15,15 +15,16 @@ import { BUCKETS } from './subjects.js';
  * - Key _worker.<name>: the worker's own heartbeat, written every `heartbeatMs`; it counts the live
  *   workers (for the balance) and it is the observer's clock (below).
  * - Expiry: a lease whose revision has not changed for `ttlMs` is taken over with kv.update at the
- *   observed revision (exactly one taker wins). The holder measures the same thing on its own bus
- *   clock, from the moment it sent the write that made the lease's current revision: once that is
- *   `ttlMs - heartbeatMs` old (its renewals are stuck or refused while the bucket takes other
- *   writes), it stops the session first, so that two workers never run it at once; if the lease
- *   was still its own after all, it takes it back at once. The time is the observer's own, and it only runs
+ *   observed revision (exactly one taker wins). The time is the observer's own, and it only runs
  *   while the observer sees its own heartbeats come back through the bucket: each round trip adds
  *   the time since the previous one, at most 2 heartbeats. So while the bucket cannot take writes
  *   (a node lost, its stream electing a new leader), no lease ages and nobody steals a session
  *   whose holder could not renew either; no clocks are compared across machines.
+ * - The holder ages its lease the same way, on its own bus clock, from the moment it sent the write
+ *   that made the current revision. At `ttlMs - heartbeatMs` (its renewals stuck or lost while the
+ *   bucket takes other writes) it stops the session first, one heartbeat before anyone may take
+ *   it, so that two workers never run it at once; the lease is left as it is, and if it was still
+ *   its own after all, the holder's next claim takes it back.
  * - Balance: a worker's share is ceil(wanted / live workers) (live: a _worker key changed within
  *   `ttlMs`, itself included). It claims a free or expired session only while it holds fewer than
  *   its share, and only once it has seen a heartbeat round trip (so it has heard of the others).
