@@ -72,7 +72,6 @@ export async function natsLatency(
   const sentAt = new Float64Array(RING).fill(NaN);
   const deliveredAt = new Float64Array(RING).fill(NaN);
   const sentFrame = new Float64Array(RING).fill(-1);
-  const echoAt = new Float64Array(RING).fill(NaN);
   const echo = { prefix: 'bench.echo', latencies: [] as number[] };
   let nc: NatsConnection | undefined;
   const source = await openSource(`file:${rec.file}?loop=true&speed=1&chunk=${CHUNK}`);
@@ -82,10 +81,10 @@ export async function natsLatency(
       const frame = Math.floor(c.firstSample / CHUNK);
       sentAt[frame % RING] = performance.now();
       sentFrame[frame % RING] = frame;
-      // The floor's frame: as large as the real one, sent at the same moment.
+      // The floor's frame: as large as the real one, handed to NATS in the same tick (both are
+      // flushed together), so it shares the publish time.
       const bytes = new Uint8Array(ECHO_BYTES);
       new DataView(bytes.buffer).setFloat64(0, frame, true);
-      echoAt[frame % RING] = performance.now();
       nc?.publish(`${echo.prefix}.in`, bytes);
     }),
   );
@@ -132,7 +131,7 @@ export async function natsLatency(
         const at = performance.now();
         if (err || !measuring) return;
         const frame = new DataView(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength).getFloat64(0, true);
-        echo.latencies.push(at - echoAt[frame % RING]);
+        echo.latencies.push(at - sentAt[frame % RING]);
       },
     });
     await nc.flush();

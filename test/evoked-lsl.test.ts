@@ -33,16 +33,22 @@ function lslSend(file: string, name: string): void {
 const P300 = dataFile('muse-visual/P300/subject1/session1/data_2017-02-04-15_47_49.csv');
 const SSVEP = dataFile('muse-visual/SSVEP/subject1/session1/data_2017-09-14-21.20.04.csv');
 
+/** Sends `file` over LSL as `stream` (and its markers as `<stream>-markers`) and starts config/<config> reading them. */
+async function sessionOnLsl(file: string, stream: string, config: string): Promise<Session> {
+  lslSend(file, stream);
+  const c = await loadConfig(path.join(PROJECT_ROOT, 'config', config));
+  c.source.uri = `lsl:name=${stream}?markers=name=${stream}-markers&timeout=20`;
+  c.server.port = 0;
+  const s = await startSession(c);
+  cleanup.push(() => s.stop());
+  return s;
+}
+
 describe('the evoked pipelines on a live LSL stream', () => {
   it.runIf(P300)(
     'config/p300-lsl.json scores the flashes of a Muse run sent over LSL',
     async () => {
-      lslSend(P300!, 'nx-p300');
-      const c = await loadConfig(path.join(PROJECT_ROOT, 'config', 'p300-lsl.json'));
-      c.source.uri = 'lsl:name=nx-p300?markers=name=nx-p300-markers&timeout=20';
-      c.server.port = 0;
-      const s: Session = await startSession(c);
-      cleanup.push(() => s.stop());
+      const s = await sessionOnLsl(P300!, 'nx-p300', 'p300-lsl.json');
       const scores: { marker: string; score: number | null }[] = [];
       s.attach({ broadcast: (m) => void (m.type === 'erp-score' && scores.push(m as unknown as { marker: string; score: number | null })) });
       await until(() => scores.length >= 10, 60_000);
@@ -55,12 +61,7 @@ describe('the evoked pipelines on a live LSL stream', () => {
   it.runIf(SSVEP)(
     'config/ssvep-lsl.json decides every window of a Muse run sent over LSL',
     async () => {
-      lslSend(SSVEP!, 'nx-ssvep');
-      const c = await loadConfig(path.join(PROJECT_ROOT, 'config', 'ssvep-lsl.json'));
-      c.source.uri = 'lsl:name=nx-ssvep?markers=name=nx-ssvep-markers&timeout=20';
-      c.server.port = 0;
-      const s: Session = await startSession(c);
-      cleanup.push(() => s.stop());
+      const s = await sessionOnLsl(SSVEP!, 'nx-ssvep', 'ssvep-lsl.json');
       const labels: string[] = [];
       s.attach({ broadcast: (m) => void (m.type === 'decision' && labels.push((m as { label: string }).label)) });
       await until(() => labels.length >= 5, 60_000);
